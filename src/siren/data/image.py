@@ -1,0 +1,110 @@
+"""Images in and out: files <-> float arrays in [0, 1] <-> Signal with values in [-1, 1]."""
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..errors import SirenError
+from .signal import Signal
+
+DEMOS = {"cameraman": "camera", "astronaut": "astronaut", "coffee": "coffee", "chelsea": "chelsea",
+         "moon": "moon", "text": "text", "brick": "brick", "rocket": "rocket"}
+
+
+def load_image(path: str | Path) -> np.ndarray:
+    """Read an image file -> (H, W, C) float64 in [0, 1], C in {1, 3}. 8/16-bit and float files; alpha dropped."""
+    import imageio.v3 as iio
+    path = Path(path)
+    if not path.is_file():
+        raise SirenError(f"image not found: {path} (check the path)")
+    try:
+        img = iio.imread(path)
+    except Exception as e:
+        raise SirenError(f"cannot read {path} as an image ({type(e).__name__}: {str(e).splitlines()[0][:80] if str(e) else 'unknown format'})")
+    return to_float_image(img, name=str(path))
+
+
+def to_float_image(img: np.ndarray, name: str = "image") -> np.ndarray:
+    """Any image array (H, W[, C]) of int or float dtype -> (H, W, C) float64 in [0, 1], C in {1, 3}."""
+    img = np.asarray(img)
+    if img.ndim == 2:
+        img = img[..., None]
+    if img.ndim != 3 or img.shape[-1] not in (1, 2, 3, 4):
+        raise SirenError(f"{name} has shape {img.shape}, not an image (expected H x W, H x W x 3 or H x W x 4)")
+    if img.shape[0] < 2 or img.shape[1] < 2:
+        raise SirenError(f"{name} is {img.shape[0]}x{img.shape[1]} pixels; an image needs at least 2x2 (use a larger image)")
+    if img.shape[-1] in (2, 4):
+        warnings.warn(f"{name}: alpha channel dropped", stacklevel=3)
+        img = img[..., :-1]
+    if np.issubdtype(img.dtype, np.integer):
+        img = img.astype(np.float64) / np.iinfo(img.dtype).max
+    elif np.issubdtype(img.dtype, np.floating) or img.dtype == bool:
+        img = img.astype(np.float64)
+        if img.max() > 1.0 or img.min() < 0.0:
+            lo, hi = img.min(), img.max()
+            img = (img - lo) / (hi - lo) if hi > lo else np.zeros_like(img)
+    else:
+        raise SirenError(f"{name} has unsupported pixel type {img.dtype}")
+    return img
+
+
+def demo_image(name: str) -> np.ndarray:
+    """A bundled scikit-image picture by name (cameraman, astronaut, ...) -> (H, W, C) in [0, 1]."""
+    import skimage.data
+    if name not in DEMOS:
+        raise SirenError(f"unknown demo image {name!r} (choose from {', '.join(DEMOS)})")
+    return to_float_image(getattr(skimage.data, DEMOS[name])(), name=name)
+
+
+def resize_image(img: np.ndarray, size: int | None) -> np.ndarray:
+    """Resize so the longer side is `size` pixels (aspect kept, anti-aliased); None keeps the image."""
+    if size is None:
+        return img
+    if size < 2:
+        raise SirenError(f"--size must be at least 2, got {size}")
+    from skimage.transform import resize
+    h, w = img.shape[:2]
+    scale = size / max(h, w)
+    shape = (max(2, round(h * scale)), max(2, round(w * scale)), img.shape[2])
+    return np.clip(resize(img, shape, anti_aliasing=scale < 1, order=1), 0.0, 1.0)
+
+
+def image_signal(img: np.ndarray, **meta) -> Signal:
+    """(H, W, C) in [0, 1] -> Signal with values 2 img - 1 in [-1, 1] (float32)."""
+    return Signal(torch.from_numpy(2.0 * img - 1.0).float(), "image", meta)
+
+
+def save_image(path: str | Path, img) -> None:
+    """Write (H, W[, C]) values in [0, 1] (array or tensor) as an 8-bit PNG."""
+    import imageio.v3 as iio
+    if isinstance(img, torch.Tensor):
+        img = img.detach().cpu().numpy()
+    img = np.asarray(img)
+    if img.ndim == 3 and img.shape[-1] == 1:
+        img = img[..., 0]
+    iio.imwrite(path, (np.clip(img, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8))
+
+
+def image_gradient(img: np.ndarray) -> np.ndarray:
+    """Sobel gradient of (H, W, C) in units of the [-1, 1] grid -> (H, W, C, 2), last axis (d/dy, d/dx).
+
+    scipy.ndimage.sobel is 8x the per-pixel derivative; one pixel step is 2 / (S - 1) grid units.
+    """
+    from scipy import ndimage
+    h, w = img.shape[:2]
+    scale = ((h - 1) / 16.0, (w - 1) / 16.0)
+    return np.stack([np.stack([ndimage.sobel(img[..., c], axis=a) * scale[a] for a in (0, 1)], -1)
+                     for c in range(img.shape[-1])], axis=2)
+
+
+def image_laplacian(img: np.ndarray) -> np.ndarray:
+    """Laplacian of (H, W, C) in units of the [-1, 1] grid -> (H, W, C): the 5-point stencil of
+    scipy.ndimage.laplace, each axis scaled by ((S - 1) / 2)^2 (equal to laplace * s^2 for square images)."""
+    from scipy import ndimage
+    h, w = img.shape[:2]
+    scale = (((h - 1) / 2.0) ** 2, ((w - 1) / 2.0) ** 2)
+    return np.stack([sum(ndimage.correlate1d(img[..., c], [1.0, -2.0, 1.0], axis=a, mode="reflect") * scale[a]
+                         for a in (0, 1)) for c in range(img.shape[-1])], axis=-1)

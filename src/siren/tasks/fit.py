@@ -1,0 +1,105 @@
+"""Fitting a signal directly: loss = mean squared error between the network and the samples.
+
+Works for any Signal (image, audio, video): coordinates are the signal's grid in [-1, 1]^d, values in [-1, 1].
+Full batch when the signal has at most `max_batch` samples, random coordinate batches otherwise.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .. import diff, metrics, viz
+from ..data.grid import grid, random_indices
+from ..data.image import save_image
+from ..data.signal import Signal
+
+MAX_BATCH = 262_144
+
+
+@torch.no_grad()
+def render(model, shape, chunk: int = 65_536) -> torch.Tensor:
+    """Evaluate the model on a regular grid of `shape` over [-1, 1]^d, in chunks -> (*shape, C)."""
+    device = next(model.parameters()).device
+    coords = grid(shape, device=device)
+    out = torch.cat([model(c) for c in coords.split(chunk)])
+    return out.reshape(*shape, -1)
+
+
+def render_derivatives(model, shape, chunk: int = 16_384):
+    """Value, gradient and Laplacian on a grid, chunked -> (*shape, C), (*shape, C, d), (*shape, C), detached.
+
+    Derivatives are w.r.t. the [-1, 1] coordinates.
+    """
+    device = next(model.parameters()).device
+    parts = []
+    for c in grid(shape, device=device).split(chunk):
+        y, g, lap = diff.value_and_derivatives(model, c, gradient=True, laplacian=True)
+        parts.append((y.detach(), g.detach(), lap.detach()))
+    y, g, lap = (torch.cat(p) for p in zip(*parts))
+    return y.reshape(*shape, -1), g.reshape(*shape, *g.shape[1:]), lap.reshape(*shape, -1)
+
+
+def to_unit(values: torch.Tensor) -> torch.Tensor:
+    """[-1, 1] -> [0, 1], clipped."""
+    return ((values + 1.0) / 2.0).clamp(0.0, 1.0)
+
+
+class FitTask:
+    """Fit a Signal by MSE. metric: PSNR on [0, 1] (images), see `evaluate`."""
+
+    metric_name = "psnr"
+
+    def __init__(self, signal: Signal, max_batch: int = MAX_BATCH):
+        self.signal = signal
+        self.max_batch = max_batch
+        self.in_features, self.out_features = signal.dim, signal.channels
+        self.coords, self.values = signal.coords(), signal.flat_values()
+
+    def model_options(self, model_name: str) -> dict:
+        if model_name == "relu_pe" and self.signal.dim <= 2:
+            return {"sidelength": min(self.signal.shape)}
+        return {}
+
+    def to(self, device):
+        self.coords, self.values = self.coords.to(device), self.values.to(device)
+        return self
+
+    def loss(self, model, generator: torch.Generator) -> dict:
+        if self.coords.shape[0] <= self.max_batch:
+            coords, values = self.coords, self.values
+        else:
+            idx = random_indices(self.coords.shape[0], self.max_batch, generator).to(self.coords.device)
+            coords, values = self.coords[idx], self.values[idx]
+        return {"mse": (model(coords) - values).pow(2).mean()}
+
+    def evaluate(self, model) -> dict:
+        pred = render(model, self.signal.shape)
+        truth = self.values.reshape(pred.shape)
+        return {"psnr": metrics.psnr(to_unit(pred), to_unit(truth))}
+
+    def meta(self) -> dict:
+        return {"task": "fit", "kind": self.signal.kind, "shape": list(self.signal.shape),
+                "channels": self.signal.channels, **self.signal.meta}
+
+    def write_outputs(self, model, out_dir: Path, history: list) -> dict:
+        out_dir = Path(out_dir)
+        pred, grad, lap = render_derivatives(model, self.signal.shape)  # values in [-1, 1]: halve derivatives
+        truth = self.values.reshape(pred.shape).cpu()
+        pred_u, truth_u = to_unit(pred).cpu(), to_unit(truth)
+        result = {"psnr": metrics.psnr(pred_u, truth_u), "ssim": metrics.ssim(pred_u, truth_u),
+                  "steps": history[-1]["step"] if history else 0}
+        save_image(out_dir / "reconstruction.png", pred_u)
+        viz.derivative_figure({"ground truth": viz.image_derivatives(truth_u.numpy()),
+                               "fit": (pred_u.numpy(), _magnitude(grad) / 2, lap.cpu().numpy().mean(-1) / 2)},
+                              out_dir / "derivatives.png")
+        viz.curve(history, "psnr", out_dir / "psnr.png", ylabel="PSNR (dB)")
+        (out_dir / "metrics.json").write_text(json.dumps(result, indent=2))
+        return result
+
+
+def _magnitude(grad: torch.Tensor) -> np.ndarray:
+    """(H, W, C, 2) gradient -> (H, W) magnitude averaged over channels."""
+    return grad.norm(dim=-1).mean(-1).cpu().numpy()

@@ -1,0 +1,257 @@
+"""The one training loop shared by every task, and `run`, which turns a task + model name into a run folder.
+
+A task is any object with:
+    in_features, out_features        sizes of the coordinate input and the network output
+    metric_name: str                 the metric shown in the progress bar (a key of evaluate())
+    model_options() -> dict          options the task suggests for build_model (e.g. sidelength, omega)
+    to(device) -> task               moves its tensors
+    loss(model, generator) -> dict   named loss terms (0-d tensors); the loss is their sum
+    evaluate(model) -> dict          float metrics on the whole signal
+    write_outputs(model, out_dir, history)   final files (images, audio, figures, metrics.json)
+    meta() -> dict                   what `siren render` needs to rebuild outputs from a checkpoint
+
+A run folder holds config.json, metrics.jsonl (one JSON line per log step), checkpoint.pt (every K steps,
+at the end, on Ctrl-C) and the task's outputs. It is never silently overwritten.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from .errors import SirenError
+from .models import build_model, model_from_spec
+
+CHECKPOINT = "checkpoint.pt"
+
+
+@dataclass
+class TrainConfig:
+    """Optimisation settings. schedule: None | "cosine" | "step" (x0.1 at 50% and 75% of steps)."""
+    steps: int = 500
+    lr: float = 1e-4
+    schedule: str | None = None
+    clip_grad: float | None = None
+    log_every: int = 25
+    checkpoint_every: int = 100
+    seed: int = 0
+    device: str = "auto"
+    progress: bool = True
+
+    def __post_init__(self):
+        if self.steps <= 0:
+            raise SirenError(f"steps must be positive, got {self.steps} (pass --steps N with N >= 1)")
+        if not self.lr > 0:
+            raise SirenError(f"learning rate must be positive, got {self.lr} (pass --lr, e.g. 1e-4)")
+        if self.schedule not in (None, "cosine", "step"):
+            raise SirenError(f"unknown schedule {self.schedule!r} (choose cosine or step)")
+
+
+@dataclass
+class TrainResult:
+    step: int
+    loss: float
+    history: list = field(default_factory=list)
+    interrupted: bool = False
+
+
+def resolve_device(name: str) -> torch.device:
+    """'auto' -> cuda when available, else cpu."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise SirenError("CUDA was requested but is not available (use --device cpu or auto)")
+    return torch.device(name)
+
+
+def seed_everything(seed: int) -> None:
+    torch.manual_seed(seed)
+    np.random.seed(seed % 2 ** 32)
+
+
+def prepare_out_dir(out_dir: str | os.PathLike, overwrite: bool = False, resume: bool = False) -> Path:
+    """Create the run folder; refuse an existing non-empty one unless overwrite or resume."""
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise SirenError(f"output path {out} exists and is not a folder (choose another --out)")
+    if resume:
+        if not (out / CHECKPOINT).is_file():
+            raise SirenError(f"nothing to resume: {out / CHECKPOINT} does not exist (drop --resume)")
+        return out
+    if out.exists() and any(out.iterdir()):
+        if not overwrite:
+            raise SirenError(f"output folder {out} already exists and is not empty (pass --overwrite or another --out)")
+        shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def load_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict:
+    """Read a checkpoint written by `fit`; a missing or corrupt file is a SirenError."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / CHECKPOINT
+    if not path.is_file():
+        raise SirenError(f"checkpoint not found: {path} (pass a run folder or its checkpoint.pt)")
+    try:
+        ckpt = torch.load(path, map_location=map_location, weights_only=False)
+    except Exception as e:  # torch raises many types on garbage input
+        raise SirenError(f"cannot read checkpoint {path}: it is corrupt or not a siren checkpoint ({type(e).__name__})")
+    if not isinstance(ckpt, dict) or not {"model", "spec", "step"} <= set(ckpt):
+        raise SirenError(f"{path} is not a siren checkpoint (missing model/spec/step)")
+    return ckpt
+
+
+def model_from_checkpoint(ckpt: dict) -> nn.Module:
+    """Rebuild the trained model stored in a checkpoint dict."""
+    model = model_from_spec(ckpt["spec"])
+    model.load_state_dict(ckpt["model"])
+    return model
+
+
+def _save(path: Path, payload: dict) -> None:
+    """Atomic write: a crash mid-save never destroys the previous checkpoint."""
+    tmp = path.with_suffix(".tmp")
+    torch.save(payload, tmp)
+    os.replace(tmp, path)
+
+
+def _scheduler(opt, cfg: TrainConfig):
+    if cfg.schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.steps)
+    if cfg.schedule == "step":
+        return torch.optim.lr_scheduler.MultiStepLR(opt, [cfg.steps // 2, (3 * cfg.steps) // 4], gamma=0.1)
+    return None
+
+
+def fit(model: nn.Module, task, cfg: TrainConfig, out_dir: str | os.PathLike | None = None, resume: bool = False,
+        callback=None) -> TrainResult:
+    """Train `model` on `task` with Adam for cfg.steps steps (counting steps done before a resume).
+
+    Writes metrics.jsonl and checkpoint.pt into out_dir when given. callback(step, record) runs after each log
+    step. Ctrl-C saves a checkpoint and returns with interrupted=True. A non-finite loss raises SirenError and
+    leaves the last good checkpoint in place.
+    """
+    device = next(model.parameters()).device
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    sched = _scheduler(opt, cfg)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    out = Path(out_dir) if out_dir is not None else None
+    start, history = 0, []
+    if resume:
+        ckpt = load_checkpoint(out / CHECKPOINT, map_location=device)
+        model.load_state_dict(ckpt["model"])
+        opt.load_state_dict(ckpt["optimizer"])
+        if sched is not None and ckpt.get("scheduler"):
+            sched.load_state_dict(ckpt["scheduler"])
+        gen.set_state(ckpt["generator"])
+        torch.set_rng_state(ckpt["torch_rng"])
+        start, history = ckpt["step"], ckpt.get("history", [])
+        if start >= cfg.steps:
+            return TrainResult(start, history[-1]["loss"] if history else float("nan"), history)
+
+    def checkpoint(step: int) -> None:
+        if out is None:
+            return
+        _save(out / CHECKPOINT, {"model": model.state_dict(), "spec": getattr(model, "spec", None), "step": step,
+                                 "optimizer": opt.state_dict(), "scheduler": sched.state_dict() if sched else None,
+                                 "generator": gen.get_state(), "torch_rng": torch.get_rng_state(),
+                                 "task": task.meta(), "config": asdict(cfg), "history": history})
+
+    log = open(out / "metrics.jsonl", "a") if out is not None else None
+    bar = _progress(cfg, start)
+    step, loss_value, t0 = start, float("nan"), time.perf_counter()
+    try:
+        while step < cfg.steps:
+            terms = task.loss(model, gen)
+            loss = sum(terms.values())
+            loss_value = float(loss.detach())
+            if not math.isfinite(loss_value):
+                kept = f"last good checkpoint kept at {out / CHECKPOINT}" if out is not None else "no checkpoint"
+                raise SirenError(f"loss became {loss_value} at step {step + 1}; training stopped, {kept} "
+                                 f"(lower --lr or check the input scaling)")
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            if cfg.clip_grad:
+                nn.utils.clip_grad_norm_(model.parameters(), cfg.clip_grad)
+            opt.step()
+            if sched is not None:
+                sched.step()
+            step += 1
+            if step % cfg.log_every == 0 or step == cfg.steps:
+                record = {"step": step, "loss": loss_value, **{k: float(v.detach()) for k, v in terms.items()},
+                          **_evaluate(task, model), "time": time.perf_counter() - t0}
+                history.append(record)
+                if log is not None:
+                    log.write(json.dumps(record) + "\n")
+                    log.flush()
+                if bar is not None:
+                    bar.set_postfix(loss=f"{loss_value:.3g}", **{task.metric_name: f"{record.get(task.metric_name, float('nan')):.2f}"})
+                if callback is not None:
+                    callback(step, record)
+            if step % cfg.checkpoint_every == 0 or step == cfg.steps:
+                checkpoint(step)
+            if bar is not None:
+                bar.update(1)
+    except KeyboardInterrupt:
+        checkpoint(step)
+        where = f"; resume with --resume (checkpoint in {out})" if out is not None else ""
+        print(f"interrupted at step {step}{where}")
+        return TrainResult(step, loss_value, history, interrupted=True)
+    finally:
+        if bar is not None:
+            bar.close()
+        if log is not None:
+            log.close()
+    return TrainResult(step, loss_value, history)
+
+
+def _evaluate(task, model) -> dict:
+    was_training = model.training
+    model.eval()
+    try:
+        return task.evaluate(model)
+    finally:
+        model.train(was_training)
+
+
+def _progress(cfg: TrainConfig, start: int):
+    if not cfg.progress:
+        return None
+    from tqdm.auto import tqdm
+    return tqdm(total=cfg.steps, initial=start, unit="step", dynamic_ncols=True)
+
+
+def run(task, model_name: str, cfg: TrainConfig, out_dir: str | os.PathLike, model_options: dict | None = None,
+        overwrite: bool = False, resume: bool = False, command: dict | None = None) -> tuple[nn.Module, TrainResult]:
+    """Build the model for `task`, train it into out_dir, write the task's outputs. Returns (model, result).
+
+    model_options override the task's suggestions (task.model_options()). `command` (e.g. the CLI arguments)
+    is stored in config.json with everything else needed to rerun.
+    """
+    out = prepare_out_dir(out_dir, overwrite=overwrite, resume=resume)
+    device = resolve_device(cfg.device)
+    seed_everything(cfg.seed)
+    options = {**task.model_options(model_name), **(model_options or {})}
+    try:
+        model = build_model(model_name, task.in_features, task.out_features, **options)
+    except ValueError as e:
+        raise SirenError(str(e))
+    model.to(device)
+    task.to(device)
+    if not resume:
+        (out / "config.json").write_text(json.dumps(
+            {"command": command, "model": model.spec, "train": asdict(cfg), "task": task.meta()}, indent=2, default=str))
+    result = fit(model, task, cfg, out, resume=resume)
+    if not result.interrupted:
+        model.eval()
+        task.write_outputs(model, out, result.history)
+    return model, result
