@@ -145,6 +145,8 @@ def fit(model: nn.Module, task, cfg: TrainConfig, out_dir: str | os.PathLike | N
     sched = _scheduler(opt, cfg)
     gen = torch.Generator().manual_seed(cfg.seed)
     out = Path(out_dir) if out_dir is not None else None
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
     start, history = 0, []
     if resume:
         ckpt = load_checkpoint(out / CHECKPOINT, map_location=device)

@@ -21,9 +21,11 @@ def load_image(path: str | Path) -> np.ndarray:
     if not path.is_file():
         raise SirenError(f"image not found: {path} (check the path)")
     try:
-        img = iio.imread(path)
-    except Exception as e:
-        raise SirenError(f"cannot read {path} as an image ({type(e).__name__}: {str(e).splitlines()[0][:80] if str(e) else 'unknown format'})")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # imageio's plugin chatter while probing formats
+            img = iio.imread(path)
+    except Exception:
+        raise SirenError(f"cannot read {path} as an image (not a PNG, JPEG, TIFF, BMP or other known format)") from None
     return to_float_image(img, name=str(path))
 
 

@@ -10,11 +10,12 @@ import inspect
 from torch import nn
 
 from .encodings import FourierFeatures, PositionalEncoding, RBFLayer, nyquist_frequencies
+from .hyper import BatchedSiren
 from .mlp import ACTIVATIONS, MLP
 from .sine import SineLayer, Siren
 
 __all__ = ["Siren", "SineLayer", "MLP", "PositionalEncoding", "FourierFeatures", "RBFLayer", "build_model",
-           "model_from_spec", "MODEL_NAMES", "nyquist_frequencies"]
+           "model_from_spec", "MODEL_NAMES", "nyquist_frequencies", "BatchedSiren"]
 
 
 def _relu_pe(in_features, out_features, num_frequencies=None, sidelength=256, **mlp):
@@ -42,6 +43,10 @@ def _siren(in_features, out_features, **options):
     return Siren(in_features, out_features=out_features, **options)
 
 
+def _siren_batch(in_features, out_features, **options):
+    return BatchedSiren(in_features, out_features=out_features, **options)
+
+
 def _plain(activation):
     def build(in_features, out_features, **mlp):
         return MLP(in_features, out_features=out_features, activation=activation, **mlp)
@@ -52,13 +57,14 @@ def _plain(activation):
 _MLP_OPTIONS = ("hidden_features", "hidden_layers")
 _BUILDERS = {"siren": _siren, "relu_pe": _relu_pe, "rff": _rff, "rbf": _rbf,
              **{a: _plain(a) for a in ACTIVATIONS}}
-MODEL_NAMES = tuple(_BUILDERS)
+MODEL_NAMES = tuple(_BUILDERS)  # coords (N, d) -> (N, C)
+_BUILDERS["siren_batch"] = _siren_batch  # B signals at once: (B, N, d) -> (B, N, C), see hyper.BatchedSiren
 
 
 def _allowed(name: str) -> set[str]:
     builder = _BUILDERS[name]
-    if name == "siren":
-        params = inspect.signature(Siren.__init__).parameters
+    if name in ("siren", "siren_batch"):
+        params = inspect.signature((Siren if name == "siren" else BatchedSiren).__init__).parameters
         return set(params) - {"self", "in_features", "out_features"}
     params = inspect.signature(builder).parameters
     return (set(params) - {"in_features", "out_features", "mlp"}) | set(_MLP_OPTIONS)

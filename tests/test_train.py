@@ -1,0 +1,99 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from siren.data.image import image_signal
+from siren.errors import SirenError
+from siren.models import build_model
+from siren.tasks.fit import FitTask
+from siren.train import TrainConfig, fit, load_checkpoint, prepare_out_dir, run
+
+
+def _image(h=12, w=10):
+    yy, xx = np.mgrid[0:h, 0:w]
+    return (0.5 + 0.4 * np.sin(yy / 2.0) * np.cos(xx / 3.0))[..., None]
+
+
+def _task(**kw):
+    return FitTask(image_signal(_image()), **kw)
+
+
+def _model(seed=0):
+    torch.manual_seed(seed)
+    return build_model("siren", 2, 1, hidden_features=16, hidden_layers=1)
+
+
+def _cfg(**kw):
+    return TrainConfig(**{"steps": 20, "lr": 1e-3, "log_every": 5, "checkpoint_every": 5, "progress": False, **kw})
+
+
+def test_loss_decreases_and_logs(tmp_path):
+    res = fit(_model(), _task(), _cfg(), tmp_path)
+    lines = [json.loads(l) for l in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert [l["step"] for l in lines] == [5, 10, 15, 20]
+    assert lines[-1]["loss"] < lines[0]["loss"] and lines[-1]["psnr"] > lines[0]["psnr"]
+    assert load_checkpoint(tmp_path)["step"] == 20 == res.step
+
+
+@pytest.mark.parametrize("batched", [False, True])
+def test_resume_after_interrupt_equals_uninterrupted(tmp_path, batched):
+    """Ctrl-C at step 10 saves a checkpoint; resuming to 20 gives the same final loss as one run to 20.
+    With random coordinate batches the sampler state is restored too."""
+    kw = {"max_batch": 50} if batched else {}
+    full = fit(_model(), _task(**kw), _cfg(schedule="cosine"), tmp_path / "a")
+
+    def interrupt(step, record):
+        if step == 10:
+            raise KeyboardInterrupt
+
+    part = fit(_model(), _task(**kw), _cfg(schedule="cosine"), tmp_path / "b", callback=interrupt)
+    assert part.interrupted and part.step == 10 and load_checkpoint(tmp_path / "b")["step"] == 10
+    resumed = fit(_model(seed=123), _task(**kw), _cfg(schedule="cosine"), tmp_path / "b", resume=True)
+    assert resumed.step == 20
+    assert abs(resumed.loss - full.loss) <= 1e-6 * max(1.0, abs(full.loss))
+    assert resumed.history[-1]["psnr"] == pytest.approx(full.history[-1]["psnr"], abs=1e-6)
+
+
+def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path):
+    task = _task()
+    real = task.loss
+    calls = {"n": 0}
+
+    def loss(model, gen):
+        calls["n"] += 1
+        terms = real(model, gen)
+        return {"mse": terms["mse"] * float("nan")} if calls["n"] == 8 else terms
+
+    task.loss = loss
+    with pytest.raises(SirenError, match="loss became nan at step 8.*last good checkpoint"):
+        fit(_model(), task, _cfg(), tmp_path)
+    assert load_checkpoint(tmp_path)["step"] == 5
+
+
+def test_out_dir_never_silently_overwritten(tmp_path):
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "keep.txt").write_text("x")
+    with pytest.raises(SirenError, match="already exists"):
+        prepare_out_dir(tmp_path / "run")
+    assert (tmp_path / "run" / "keep.txt").exists()
+    prepare_out_dir(tmp_path / "run", overwrite=True)
+    assert not (tmp_path / "run" / "keep.txt").exists()
+
+
+def test_config_validation():
+    with pytest.raises(SirenError, match="steps must be positive"):
+        TrainConfig(steps=0)
+    with pytest.raises(SirenError, match="learning rate"):
+        TrainConfig(lr=-1)
+
+
+def test_seed_reproduces(tmp_path):
+    a = run(_task(), "siren", _cfg(seed=3), tmp_path / "a", {"hidden_features": 16, "hidden_layers": 1})[1]
+    b = run(_task(), "siren", _cfg(seed=3), tmp_path / "b", {"hidden_features": 16, "hidden_layers": 1})[1]
+    c = run(_task(), "siren", _cfg(seed=4), tmp_path / "c", {"hidden_features": 16, "hidden_layers": 1})[1]
+    assert a.loss == b.loss != c.loss
+    cfg = json.loads((tmp_path / "a" / "config.json").read_text())
+    assert cfg["model"]["name"] == "siren" and cfg["train"]["seed"] == 3
+    assert {"reconstruction.png", "derivatives.png", "psnr.png", "metrics.json"} <= {p.name for p in (tmp_path / "a").iterdir()}
