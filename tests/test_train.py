@@ -29,8 +29,8 @@ def _cfg(**kw):
     return TrainConfig(**{"steps": 20, "lr": 1e-3, "log_every": 5, "checkpoint_every": 5, "progress": False, **kw})
 
 
-def test_loss_decreases_and_logs(tmp_path):
-    res = fit(_model(), _task(), _cfg(), tmp_path)
+def test_loss_decreases_and_logs(tmp_path, device):
+    res = fit(_model().to(device), _task().to(device), _cfg(), tmp_path)
     lines = [json.loads(l) for l in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     assert [l["step"] for l in lines] == [5, 10, 15, 20]
     assert lines[-1]["loss"] < lines[0]["loss"] and lines[-1]["psnr"] > lines[0]["psnr"]
