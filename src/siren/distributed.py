@@ -1,0 +1,92 @@
+"""torch.distributed helpers for data-parallel runs launched by `torchrun` (one process per CPU slot or GPU).
+
+    torchrun --standalone --nproc-per-node 2 -m siren.cli fit image photos/ --out runs/photos
+
+`init(device)` joins the process group that torchrun describes in the environment (RANK, WORLD_SIZE, LOCAL_RANK,
+MASTER_ADDR, MASTER_PORT), with NCCL when the processes run on CUDA and gloo on CPU; without those variables it is
+a single process and nothing is initialised. `shard` splits B items into contiguous per-rank blocks, and
+`gather` collects one picklable object from every rank (and so also waits for all of them).
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+
+from .errors import SirenError
+
+__all__ = ["Context", "init", "shard", "gather", "shutdown"]
+
+
+@dataclass(frozen=True)
+class Context:
+    """This process's place in the run: rank in [0, world_size), its device (cuda:LOCAL_RANK on GPU), backend."""
+    rank: int = 0
+    world_size: int = 1
+    device: str = "cpu"
+    backend: str | None = None
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "")
+    try:
+        return int(value) if value else default
+    except ValueError:
+        raise SirenError(f"environment variable {name}={value!r} is not an integer (launch with torchrun)")
+
+
+def init(device: str = "auto") -> Context:
+    """Join torchrun's process group -> Context. device: "auto" | "cpu" | "cuda" | "cuda:N".
+
+    Under torchrun, "auto" and "cuda" become cuda:LOCAL_RANK (one GPU per process, backend NCCL) when CUDA is
+    present, else cpu (backend gloo). Without torchrun's variables (WORLD_SIZE unset or 1) this is a single process:
+    device "auto" stays as given for `train.resolve_device`, and no process group is made.
+    """
+    world = _env_int("WORLD_SIZE", 1)
+    if world <= 1:
+        return Context(device=device)
+    rank, local = _env_int("RANK", 0), _env_int("LOCAL_RANK", 0)
+    if device in ("auto", "cuda"):
+        device = f"cuda:{local}" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise SirenError("CUDA was requested but is not available (use --device cpu or auto)")
+    backend = "nccl" if device.startswith("cuda") else "gloo"
+    if device.startswith("cuda"):
+        if torch.device(device).index >= torch.cuda.device_count():
+            raise SirenError(f"process {rank} wants {device} but only {torch.cuda.device_count()} GPUs are visible "
+                             f"(start at most that many processes per node, or use --device cpu)")
+        torch.cuda.set_device(torch.device(device))
+    if not dist.is_initialized():
+        dist.init_process_group(backend, rank=rank, world_size=world)
+    return Context(rank=rank, world_size=world, device=device, backend=backend)
+
+
+def shard(n: int, rank: int, world_size: int) -> range:
+    """Contiguous block of range(n) for `rank`: sizes differ by at most one, the first n % world_size ranks get
+    the extra item, and the blocks of ranks 0..world_size-1 concatenate to range(n)."""
+    if not 0 <= rank < world_size:
+        raise ValueError(f"rank {rank} is outside [0, {world_size})")
+    base, extra = divmod(n, world_size)
+    start = rank * base + min(rank, extra)
+    return range(start, start + base + (rank < extra))
+
+
+def gather(obj, ctx: Context) -> list:
+    """Every rank's `obj` (picklable), in rank order, on every rank; [obj] for a single process."""
+    if ctx.world_size == 1:
+        return [obj]
+    out = [None] * ctx.world_size
+    dist.all_gather_object(out, obj)
+    return out
+
+
+def shutdown(ctx: Context) -> None:
+    """Leave the process group made by `init` (no-op for a single process)."""
+    if ctx.world_size > 1 and dist.is_initialized():
+        dist.destroy_process_group()
