@@ -100,7 +100,7 @@ def _cmd_fit_folder(args) -> None:
               f"dB, mean SSIM {summary['mean_ssim']:.3f}); outputs in {args.out}")
 
 
-AUDIO_STEPS, VIDEO_STEPS = 500, 500  # default steps of `fit audio` / `fit video` (README: the SNR/PSNR they reach)
+AUDIO_STEPS, VIDEO_STEPS = 1000, 500  # default steps of `fit audio` / `fit video` (README: the SNR/PSNR they reach)
 
 
 def _media_source(args, demo) -> Path:
@@ -274,7 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "ellipse:CY,CX,RY,RX or box:Y0,X0,Y1,X1 in fractions of the frame (default: everywhere)")
     ed.add_argument("--alpha", type=float, help="foreground weight of the gradients (default 0.5, or 1 with --mask)")
     ed.add_argument("--scale", type=float, default=1.0,
-                    help="foreground size as a fraction of the background's (default 1: the same size)")
+                    help="resize the foreground to SCALE times the background's height and width (default 1)")
     ed.add_argument("--at", default="0.5,0.5", help="centre of the foreground as CY,CX fractions of the background "
                                                     "(default 0.5,0.5)")
     ed.add_argument("--size", type=int, default=256, help="resize the background so its longer side has this many "

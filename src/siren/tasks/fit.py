@@ -15,6 +15,7 @@ from .. import diff, metrics, viz
 from ..data.grid import grid, random_indices
 from ..data.image import save_image
 from ..data.signal import Signal
+from . import fit_media
 
 MAX_BATCH = 262_144
 
@@ -48,7 +49,11 @@ def to_unit(values: torch.Tensor) -> torch.Tensor:
 
 
 class FitTask:
-    """Fit a Signal by MSE. metric: PSNR on [0, 1] (images), see `evaluate`."""
+    """Fit a Signal by MSE. metric: PSNR on [0, 1] (images, video: mean over frames), SNR in dB (audio).
+
+    Audio and video evaluation and outputs live in `fit_media`. Video batches draw `max_batch` voxels with
+    replacement (the paper's sampler: O(batch) per step, where a permutation of every voxel would be O(T H W)).
+    """
 
     metric_name = "psnr"
 
@@ -57,25 +62,32 @@ class FitTask:
         self.max_batch = max_batch
         self.in_features, self.out_features = signal.dim, signal.channels
         self.coords, self.values = signal.coords(), signal.flat_values()
+        if signal.kind == "audio":
+            self.metric_name = "snr"
 
     def model_options(self, model_name: str) -> dict:
+        options = fit_media.model_options(self.signal.kind, model_name)
         if model_name == "relu_pe" and self.signal.dim <= 2:
-            return {"sidelength": min(self.signal.shape)}
-        return {}
+            options["sidelength"] = min(self.signal.shape)
+        return options
 
     def to(self, device):
         self.coords, self.values = self.coords.to(device), self.values.to(device)
         return self
 
     def loss(self, model, generator: torch.Generator) -> dict:
-        if self.coords.shape[0] <= self.max_batch:
+        n = self.coords.shape[0]
+        if n <= self.max_batch:
             coords, values = self.coords, self.values
         else:
-            idx = random_indices(self.coords.shape[0], self.max_batch, generator).to(self.coords.device)
+            idx = (torch.randint(n, (self.max_batch,), generator=generator) if self.signal.kind == "video"
+                   else random_indices(n, self.max_batch, generator)).to(self.coords.device)
             coords, values = self.coords[idx], self.values[idx]
         return {"mse": (model(coords) - values).pow(2).mean()}
 
     def evaluate(self, model) -> dict:
+        if self.signal.kind != "image":
+            return fit_media.evaluate(self, model)
         pred = render(model, self.signal.shape)
         truth = self.values.reshape(pred.shape)
         return {"psnr": metrics.psnr(to_unit(pred), to_unit(truth))}
@@ -85,6 +97,8 @@ class FitTask:
                 "channels": self.signal.channels, **self.signal.meta}
 
     def write_outputs(self, model, out_dir: Path, history: list) -> dict:
+        if self.signal.kind != "image":
+            return fit_media.write_outputs(self, model, out_dir, history)
         out_dir = Path(out_dir)
         pred, grad, lap = render_derivatives(model, self.signal.shape)  # values in [-1, 1]: halve derivatives
         truth = self.values.reshape(pred.shape).cpu()
