@@ -3,7 +3,9 @@
 Units. The image u is valued in [-1, 1] (2 * pixel - 1) on the [-1, 1]^2 grid; the targets are the Sobel gradient
 (`siren.data.image.image_gradient`, (H, W, C, 2), last axis (d/dy, d/dx)) or the 5-point Laplacian
 (`image_laplacian`, (H, W, C)) of u, both in units of the [-1, 1] coordinates, so they agree with the derivatives
-of the network Phi(y, x) taken by `siren.diff.value_and_derivatives`.
+of the network Phi(y, x) taken by `siren.diff.value_and_derivatives` (inside the image they agree to O(h^2); on the
+border rows scipy's reflect padding, also used by the paper's code, makes the targets differ from the true
+derivatives, e.g. a Laplacian spike proportional to the normal derivative times (S - 1)).
 
 Loss (full image per step, random batches above `max_batch` points):
     gradient:   mean over points, channels and both components of (grad Phi - grad u)^2
@@ -12,7 +14,7 @@ Loss (full image per step, random batches above `max_batch` points):
 Alignment. A gradient fixes u only up to a constant and a Laplacian only up to a harmonic function, so the network
 is aligned before it is scored, by least squares against the reference image over the pixels where `weight` > 0,
 per channel:
-    gradient supervision:  Phi + a                  (offset matched: a = mean of u - Phi, as the reference code)
+    gradient supervision:  Phi + a                  (offset matched: a = mean of u - Phi)
     Laplacian supervision: Phi + a + b y + c x      (offset and the linear harmonic functions; higher harmonics
                                                      are left in, so the image PSNR still shows their error)
 The gradient of the aligned image is grad Phi + (b, c); its Laplacian is lap Phi.
@@ -26,15 +28,18 @@ The paper's PSNR normalisation for these is not in its code (which logs no Poiss
 compare in ordering and rough size only.
 
 Editing (`edit_task`): guidance field v = g_b + alpha * m * (g_f - g_b) with g_b, g_f the Sobel gradients of
-background and foreground and m the mask (1 everywhere when none is given). Without a mask (alpha 0.5 by default)
-v is exactly the gradient of the alpha blend, the paper's composite; with a mask and alpha 1 (the default then) it
-is seamless cloning (Perez et al. 2003): the foreground's gradient inside, the background's outside, and the
-least-squares fit spreads the mismatch at the seam. The composite's offset is fitted to the background outside the
-mask (to the alpha blend when there is no mask).
+background and foreground and m the mask (1 everywhere when none is given), supervised at every pixel. Without a
+mask (alpha 0.5 by default) v is exactly the gradient of the alpha blend: the paper's composite, scored against
+that blend. With a mask (alpha 1 by default) it is seamless cloning (Perez et al. 2003): the foreground's gradient
+inside, the background's outside, and the background's values are also supervised outside the mask (the Dirichlet
+condition of Perez et al.; see `pinned`). Without that term the least-squares fit would spread the mismatch at the
+seam over the whole background as a smooth shading; with it the correction stays inside the mask. The composite's
+offset is fitted, and its PSNR measured, outside the mask (against the background).
 """
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -72,10 +77,9 @@ def align(pred: torch.Tensor, reference: torch.Tensor, basis: torch.Tensor, weig
     return pred + (b @ coef).to(pred.dtype), coef.to(pred.dtype)
 
 
-def field_psnr(pred, truth) -> float:
+def field_psnr(pred: torch.Tensor, truth: torch.Tensor) -> float:
     """PSNR of a derivative field with the truth's range (max - min over all entries) as the peak."""
-    truth_np = metrics._np(truth)
-    return metrics.psnr(pred, truth_np, data_range=float(truth_np.max() - truth_np.min()) or 1.0)
+    return metrics.psnr(pred, truth, data_range=float(truth.max() - truth.min()) or 1.0)
 
 
 class PoissonTask:
@@ -84,12 +88,15 @@ class PoissonTask:
     target: (H, W, C, 2) gradient or (H, W, C) Laplacian, grid units; supervise: "gradient" | "laplacian";
     reference: (H, W, C) in [-1, 1], what the network is aligned to and scored against;
     truths: {"gradient": (H, W, C, 2), "laplacian": (H, W, C)}, the fields scored (default: both, of `reference`);
-    weight: (H, W) >= 0, where the alignment is fitted and the image scored (default everywhere).
+    weight: (H, W) >= 0, where the alignment is fitted and the image scored (default everywhere);
+    pinned: (H, W) bool, where the reference values are supervised too (a Dirichlet condition; default nowhere),
+    as the extra loss term lambda * mean over pinned points of (Phi - reference)^2, lambda = ((max(H, W) - 1) / 2)^2
+    so that a value error counts like the same error over one pixel step of the gradient.
     """
 
     def __init__(self, target: np.ndarray, supervise: str, reference: np.ndarray, truths: dict | None = None,
-                 weight: np.ndarray | None = None, max_batch: int = MAX_BATCH, metric_name: str = "psnr",
-                 meta: dict | None = None):
+                 weight: np.ndarray | None = None, pinned: np.ndarray | None = None, max_batch: int = MAX_BATCH,
+                 metric_name: str = "psnr", meta: dict | None = None):
         if supervise not in SUPERVISE:
             raise SirenError(f"unknown supervision {supervise!r} (choose gradient or laplacian)")
         self.supervise, self.max_batch, self.metric_name = supervise, max_batch, metric_name
@@ -101,6 +108,8 @@ class PoissonTask:
         self.reference = torch.from_numpy(reference.reshape(n, c)).float()
         self.truths = {k: torch.from_numpy(v).float() for k, v in truths.items()}
         self.weight = None if weight is None or not weight.any() else torch.from_numpy(weight.reshape(n)).float()
+        self.pinned = None if pinned is None or not pinned.any() else torch.from_numpy(pinned.reshape(n))
+        self.value_weight = ((max(self.shape) - 1) / 2.0) ** 2
         self.coords = grid(self.shape)
         self.meta_extra = meta or {}
 
@@ -110,25 +119,29 @@ class PoissonTask:
     def to(self, device):
         self.coords, self.target, self.reference = (t.to(device) for t in (self.coords, self.target, self.reference))
         self.truths = {k: v.to(device) for k, v in self.truths.items()}
-        self.weight = None if self.weight is None else self.weight.to(device)
+        self.weight, self.pinned = (None if t is None else t.to(device) for t in (self.weight, self.pinned))
         return self
 
     def loss(self, model, generator: torch.Generator) -> dict:
-        coords, target = self.coords, self.target
-        if coords.shape[0] > self.max_batch:
-            idx = random_indices(coords.shape[0], self.max_batch, generator).to(coords.device)
-            coords, target = coords[idx], target[idx]
+        idx = random_indices(self.coords.shape[0], self.max_batch, generator).to(self.coords.device)
         grad_needed = self.supervise == "gradient"
-        _, grad, lap = diff.value_and_derivatives(model, coords, gradient=grad_needed, laplacian=not grad_needed)
-        pred = grad if grad_needed else lap
-        return {f"{self.supervise}_mse": (pred - target).pow(2).mean()}
+        value, grad, lap = diff.value_and_derivatives(model, self.coords[idx], gradient=grad_needed,
+                                                      laplacian=not grad_needed)
+        terms = {f"{self.supervise}_mse": ((grad if grad_needed else lap) - self.target[idx]).pow(2).mean()}
+        if self.pinned is not None:
+            pinned = self.pinned[idx]
+            if pinned.any():
+                err = (value[pinned] - self.reference[idx][pinned]).pow(2).mean()
+                terms["value_mse"] = self.value_weight * err
+        return terms
 
     def solve(self, model):
         """Aligned image (H, W, C) in [-1, 1] units, its gradient (H, W, C, 2) and Laplacian (H, W, C), detached."""
         value, grad, lap = render_derivatives(model, self.shape)
         basis = alignment_basis(self.coords, ALIGN[self.supervise])
         aligned, coef = align(value.reshape(-1, self.out_features), self.reference, basis, self.weight)
-        grad = grad + coef[1:].T  # d/dy, d/dx of the fitted linear term (nothing for an offset)
+        if coef.shape[0] > 1:
+            grad = grad + coef[1:].T  # (C, 2): d/dy, d/dx of the fitted linear term
         return aligned.reshape(value.shape), grad, lap
 
     def scores(self, image, grad, lap) -> dict:
@@ -210,13 +223,14 @@ def parse_mask(spec: str, shape) -> np.ndarray:
     return mask
 
 
-def translate(a: np.ndarray, dy: int, dx: int) -> np.ndarray:
-    """Shift the first two axes of `a` by (dy, dx) pixels, zero fill (no wrap)."""
-    out = np.zeros_like(a)
+def place(a: np.ndarray, shape, top: int, left: int) -> np.ndarray:
+    """Put `a` (h, w, ...) into a zero array of `shape` (H, W) with its corner at (top, left); what falls outside
+    the frame is cropped -> (H, W, ...)."""
+    out = np.zeros((*shape, *a.shape[2:]), a.dtype)
     h, w = a.shape[:2]
-    if abs(dy) < h and abs(dx) < w:
-        out[max(dy, 0):h + min(dy, 0), max(dx, 0):w + min(dx, 0)] = a[max(-dy, 0):h - max(dy, 0),
-                                                                      max(-dx, 0):w - max(dx, 0)]
+    y0, x0, y1, x1 = max(top, 0), max(left, 0), min(top + h, shape[0]), min(left + w, shape[1])
+    if y0 < y1 and x0 < x1:
+        out[y0:y1, x0:x1] = a[y0 - top:y1 - top, x0 - left:x1 - left]
     return out
 
 
@@ -224,11 +238,11 @@ class EditTask(PoissonTask):
     """Poisson image editing: fit the guidance field of `edit_task`; writes composite.png and edit.png
     (background | foreground | pasted | composite)."""
 
-    def __init__(self, background, foreground, mask, target, reference, weight, pasted, meta):
-        super().__init__(target, "gradient", reference, {"gradient": target}, weight=weight,
+    def __init__(self, target: np.ndarray, reference: np.ndarray, outside: np.ndarray | None, panels: dict,
+                 mask: np.ndarray, meta: dict):
+        super().__init__(target, "gradient", reference, {"gradient": target}, weight=outside, pinned=outside,
                          metric_name="psnr_grad", meta=meta)
-        self.panels = {"background": background, "foreground": foreground, "pasted": pasted}
-        self.mask = mask
+        self.panels, self.mask = panels, mask
 
     def write_outputs(self, model, out_dir: Path, history: list, image_name: str = "composite.png") -> dict:
         result = super().write_outputs(model, out_dir, history, image_name=image_name)
@@ -238,36 +252,42 @@ class EditTask(PoissonTask):
 
 
 def edit_task(background: np.ndarray, foreground: np.ndarray, mask: np.ndarray | None = None,
-              alpha: float | None = None, shift: tuple[float, float] = (0.0, 0.0), **meta) -> EditTask:
+              alpha: float | None = None, scale: float = 1.0, at: tuple[float, float] = (0.5, 0.5), **meta) -> EditTask:
     """Blend two images (H, W, C) in [0, 1] in the gradient domain (see the module docstring).
 
-    foreground is resized to the background's shape; mask (H, W) bool in the foreground's frame; shift (dy, dx) in
-    fractions of the frame moves foreground and mask; alpha defaults to 0.5 without a mask, 1 with one.
+    The foreground is resized to scale * (H, W) and centred at `at` (cy, cx in fractions of the background); mask
+    (h, w) bool in the foreground's own frame (any resolution; resized with it; default everywhere). alpha defaults
+    to 0.5 without a mask, 1 with one. Gray and RGB inputs mix (gray is repeated to three channels).
     """
     from skimage.transform import resize
     if alpha is None:
         alpha = 0.5 if mask is None else 1.0
     if not 0.0 <= alpha <= 1.0:
         raise SirenError(f"--alpha must be in [0, 1], got {alpha}")
+    if not scale > 0:
+        raise SirenError(f"--scale must be positive, got {scale}")
     h, w = background.shape[:2]
     if abs(foreground.shape[0] / foreground.shape[1] - h / w) > 0.02 * h / w:
-        import warnings
         warnings.warn(f"foreground {foreground.shape[1]}x{foreground.shape[0]} is stretched to the background's "
-                      f"{w}x{h}", stacklevel=2)
+                      f"aspect ratio {w}:{h}", stacklevel=2)
+    fh, fw = max(2, round(scale * h)), max(2, round(scale * w))
     channels = max(background.shape[2], foreground.shape[2])
     bg = np.broadcast_to(background, (h, w, channels)).copy()
-    fg = np.broadcast_to(resize(foreground, (h, w), order=1, anti_aliasing=True), (h, w, channels))
-    m = np.ones((h, w), bool) if mask is None else mask
-    dy, dx = round(shift[0] * h), round(shift[1] * w)
-    m = translate(m, dy, dx)
+    fg = np.broadcast_to(resize(foreground, (fh, fw), order=1, anti_aliasing=True), (fh, fw, channels))
+    inside = np.ones((fh, fw), bool) if mask is None else resize(mask.astype(float), (fh, fw), order=0) > 0.5
+    corner = (round(at[0] * h - fh / 2), round(at[1] * w - fw / 2))
+    m = place(inside, (h, w), *corner)
     if not m.any():
-        raise SirenError(f"--shift {shift[0]},{shift[1]} moves the foreground out of the frame (use fractions in (-1, 1))")
+        raise SirenError(f"the foreground (centre {at[0]},{at[1]}, scale {scale}) falls outside the background "
+                         f"(use --at inside 0..1 and a mask that covers part of the foreground)")
     weights = alpha * m[..., None].astype(np.float64)
-    g_b, g_f = image_gradient(2.0 * bg - 1.0), translate(image_gradient(2.0 * fg - 1.0), dy, dx)
+    g_b, g_f = image_gradient(2.0 * bg - 1.0), place(image_gradient(2.0 * fg - 1.0), (h, w), *corner)
     target = g_b + weights[..., None] * (g_f - g_b)
-    pasted = bg + weights * (translate(fg, dy, dx) - bg)
-    return EditTask(bg, translate(fg, dy, dx), m, target, 2.0 * pasted - 1.0, None if mask is None else ~m, pasted,
-                    {"alpha": alpha, "masked": mask is not None, "shift": [dy, dx], **meta})
+    fg = place(fg, (h, w), *corner)
+    pasted = bg + weights * (fg - bg)
+    panels = {"background": bg, "foreground": fg, "pasted": pasted}
+    return EditTask(target, 2.0 * pasted - 1.0, ~m, panels, m,
+                    {"alpha": alpha, "masked": mask is not None, "scale": scale, "at": list(at), **meta})
 
 
 def image_row(images: dict, path: Path, outline: np.ndarray | None = None) -> None:
