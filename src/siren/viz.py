@@ -38,7 +38,7 @@ def derivative_figure(rows: dict, path: Path, title: str | None = None) -> None:
         axes[0, c].set_title(label)
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.97) if title else None)
     fig.savefig(path, dpi=100)
     plt.close(fig)
 
