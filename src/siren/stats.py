@@ -73,8 +73,8 @@ def activation_report(out_dir: Path, width: int = 2048, layers: int = 10, points
 
 
 def _figure(rows: dict, path: Path) -> None:
-    from .viz import _plt
-    plt = _plt()
+    from .viz import pyplot
+    plt = pyplot()
     depth = len(rows["siren"])
     fig, axes = plt.subplots(4, depth, figsize=(1.9 * depth, 7.5), squeeze=False)
     zz = np.linspace(-4, 4, 200)

@@ -6,7 +6,8 @@ from pathlib import Path
 import numpy as np
 
 
-def _plt():
+def pyplot():
+    """matplotlib.pyplot on the Agg backend (no display needed)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -22,7 +23,7 @@ def image_derivatives(img: np.ndarray):
 
 def derivative_figure(rows: dict, path: Path, title: str | None = None) -> None:
     """rows: name -> (image (H, W, C) in [0, 1], |gradient| (H, W), Laplacian (H, W)); one row per name."""
-    plt = _plt()
+    plt = pyplot()
     fig, axes = plt.subplots(len(rows), 3, figsize=(9, 3 * len(rows)), squeeze=False)
     for r, (name, (img, mag, lap)) in enumerate(rows.items()):
         lim = np.percentile(np.abs(lap), 99) or 1.0
@@ -45,7 +46,7 @@ def derivative_figure(rows: dict, path: Path, title: str | None = None) -> None:
 
 def curve(history: list, key: str, path: Path, ylabel: str | None = None) -> None:
     """Plot history[i][key] against history[i]['step'] (skips records without the key)."""
-    plt = _plt()
+    plt = pyplot()
     pts = [(h["step"], h[key]) for h in history if key in h]
     fig, ax = plt.subplots(figsize=(5, 3.5))
     if pts:

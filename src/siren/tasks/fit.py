@@ -107,13 +107,13 @@ class FitTask:
                   "steps": history[-1]["step"] if history else 0}
         save_image(out_dir / "reconstruction.png", pred_u)
         viz.derivative_figure({"ground truth": viz.image_derivatives(truth_u.numpy()),
-                               "fit": (pred_u.numpy(), _magnitude(grad) / 2, lap.cpu().numpy().mean(-1) / 2)},
+                               "fit": (pred_u.numpy(), gradient_magnitude(grad) / 2, lap.cpu().numpy().mean(-1) / 2)},
                               out_dir / "derivatives.png")
         viz.curve(history, "psnr", out_dir / "psnr.png", ylabel="PSNR (dB)")
         (out_dir / "metrics.json").write_text(json.dumps(result, indent=2))
         return result
 
 
-def _magnitude(grad: torch.Tensor) -> np.ndarray:
+def gradient_magnitude(grad: torch.Tensor) -> np.ndarray:
     """(H, W, C, 2) gradient -> (H, W) magnitude averaged over channels."""
     return grad.norm(dim=-1).mean(-1).cpu().numpy()

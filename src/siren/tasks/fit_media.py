@@ -120,7 +120,7 @@ def audio_figure(truth: np.ndarray, pred: np.ndarray, rate: int, path: Path) -> 
     """truth, pred: (N, C) in [-1, 1] (channels averaged for display) -> PNG with both waveforms, the residual
     pred - truth and both spectrograms (dB, one colour scale, 80 dB range)."""
     from scipy.signal import spectrogram
-    plt = viz._plt()
+    plt = viz.pyplot()
     truth, pred = truth.mean(-1), pred.mean(-1)
     seconds = np.arange(len(truth)) / rate
     fig, ax = plt.subplot_mosaic([["truth", "fit"], ["residual", "residual"], ["spec truth", "spec fit"]],
@@ -148,7 +148,7 @@ def audio_figure(truth: np.ndarray, pred: np.ndarray, rate: int, path: Path) -> 
 def frames_figure(panels: dict, psnrs: list, path: Path) -> None:
     """panels: frame index -> (truth, fit), each (H, W, C) in [0, 1] -> PNG, one column per frame, rows ground truth,
     fit and |fit - truth| (mean over channels, colour scale 0..max); psnrs[i] titles frame i."""
-    plt = viz._plt()
+    plt = viz.pyplot()
     cols = sorted(panels)
     errors = {i: np.abs(panels[i][1] - panels[i][0]).mean(-1) for i in cols}
     top = max(e.max() for e in errors.values()) or 1.0

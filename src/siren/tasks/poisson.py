@@ -49,7 +49,7 @@ from .. import diff, metrics, viz
 from ..data.grid import grid, random_indices
 from ..data.image import image_gradient, image_laplacian, save_image
 from ..errors import SirenError
-from .fit import MAX_BATCH, _magnitude, render_derivatives, to_unit
+from .fit import MAX_BATCH, gradient_magnitude, render_derivatives, to_unit
 
 SUPERVISE = ("gradient", "laplacian")
 ALIGN = {"gradient": "offset", "laplacian": "linear"}
@@ -169,9 +169,9 @@ class PoissonTask:
         rows = {}
         if {"gradient", "laplacian"} <= set(self.truths):
             rows["ground truth"] = (to_unit(self.reference.reshape(image.shape)).cpu().numpy(),
-                                    _magnitude(self.truths["gradient"]) / 2,
+                                    gradient_magnitude(self.truths["gradient"]) / 2,
                                     self.truths["laplacian"].mean(-1).cpu().numpy() / 2)
-        rows[f"from {self.supervise}"] = (to_unit(image).cpu().numpy(), _magnitude(grad) / 2,
+        rows[f"from {self.supervise}"] = (to_unit(image).cpu().numpy(), gradient_magnitude(grad) / 2,
                                          lap.mean(-1).cpu().numpy() / 2)
         return rows
 
@@ -292,7 +292,7 @@ def edit_task(background: np.ndarray, foreground: np.ndarray, mask: np.ndarray |
 
 def image_row(images: dict, path: Path, outline: np.ndarray | None = None) -> None:
     """One row of labelled images (H, W, C) in [0, 1]; `outline` (H, W) bool is drawn as a contour on each."""
-    plt = viz._plt()
+    plt = viz.pyplot()
     fig, axes = plt.subplots(1, len(images), figsize=(3.2 * len(images), 3.4), squeeze=False)
     for ax, (name, img) in zip(axes[0], images.items()):
         img = np.clip(img, 0.0, 1.0)
