@@ -19,9 +19,15 @@ pre-activation buffers reused in place); every other layer uses plain torch ops.
 passes plus their backward: no create_graph double backward, so far fewer FLOPs and much less memory than the
 autograd reference (`siren.diff.autograd`), with the same numbers up to floating-point round-off.
 
+When only the gradient is asked for and the network is a SIREN-style chain of SineLayer / nn.Linear layers with
+C <= d outputs, d forward tangents cost more matrix products than C reverse sweeps, so that case runs a
+hand-written reverse sweep instead (`_SineChainGrad`: value and gradient in one Function, with the "double
+backward" written by hand; the same matrix products as autograd, a fraction of its elementwise work and memory).
+
 The results are differentiable w.r.t. the model's parameters (and coords) to first order. The hand-written
 backward passes are not themselves differentiable; pass `fused=False` for a plain-torch-ops version that is
-differentiable to any order (slower).
+differentiable to any order (slower). Speed on CPU: see benchmarks/speed.py; `siren.runtime.tune_allocator()`
+removes most of the page-fault cost of the large temporaries.
 """
 from __future__ import annotations
 
@@ -29,6 +35,7 @@ import math
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from ..models.encodings import FourierFeatures, PositionalEncoding, RBFLayer
 from ..models.sine import SineLayer
@@ -72,6 +79,14 @@ def _stacked_linear(S: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | 
     return Z
 
 
+def _tn_mm(A: torch.Tensor, B: torch.Tensor) -> torch.Tensor:
+    """A^T B for tall A (M, p), B (M, q). BLAS is slow at (p x M)(M x q) with tiny q (a first layer's d inputs),
+    so the skinny operand goes on the left: (B^T A)^T."""
+    if B.shape[1] < A.shape[1]:
+        return torch.mm(B.t(), A).t()
+    return torch.mm(A.t(), B)
+
+
 def _linear_backward(ctx, dZ: torch.Tensor, S: torch.Tensor, weight: torch.Tensor, has_bias: bool, scale: float):
     """Gradients of Z = stacked_linear(S, scale * weight, scale * bias) given dZ (contiguous)."""
     w_out, w_in = dZ.shape[-1], S.shape[-1]
@@ -79,9 +94,9 @@ def _linear_backward(ctx, dZ: torch.Tensor, S: torch.Tensor, weight: torch.Tenso
     dS = dW = db = None
     if ctx.needs_input_grad[0]:
         W = weight if scale == 1.0 else weight * scale
-        dS = torch.mm(flat, W).view(S.shape)
+        dS = torch.mm(flat, W, out=S.new_empty(flat.shape[0], w_in)).view(S.shape)
     if ctx.needs_input_grad[1]:
-        dW = torch.mm(flat.t(), S.view(-1, w_in))
+        dW = _tn_mm(flat, S.view(-1, w_in))
         if scale != 1.0:
             dW.mul_(scale)
     if has_bias and ctx.needs_input_grad[2]:
@@ -172,6 +187,178 @@ class _SineStack(torch.autograd.Function):
         return dS, dW, db, None, None, None
 
 
+class _SineInputStack(torch.autograd.Function):
+    """A first SineLayer fed the coordinates themselves, whose Jacobian is the identity and Laplacian zero:
+    with W' = omega W, z = x W'^T + omega b:  h = sin z,  J_j = cos z * W'[:, j],  L = -sin z * sum_j W'[:, j]^2.
+    x (N, d) -> (K, N, w) with K = 1 + nj + lap; no (N, d) x (d, w) products for the J and L blocks."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, omega, nj, lap):
+        W = weight * omega
+        z = torch.mm(x, W.t()) if bias is None else torch.addmm(bias * omega, x, W.t())
+        N, w = z.shape
+        out = z.new_empty(1 + nj + int(lap), N, w)
+        s = out[0]
+        torch.sin(z, out=s)
+        c = torch.cos(z, out=z)
+        Wc = W.t()                                              # (d, w): row j is W'[:, j]
+        if nj:
+            torch.mul(c, Wc[:, None, :], out=out[1:1 + nj])
+        q = Wc.square().sum(0) if lap else None
+        if lap:
+            torch.mul(s, q, out=out[-1]).neg_()
+        ctx.omega, ctx.nj, ctx.lap, ctx.has_bias = omega, nj, lap, bias is not None
+        ctx.save_for_backward(x, weight, c, out)
+        return out
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, G):
+        x, weight, c, out = ctx.saved_tensors
+        nj, lap, omega = ctx.nj, ctx.lap, ctx.omega
+        W = weight * omega
+        Wc = W.t()
+        s = out[0]
+        dz = torch.mul(G[0], c)
+        dWc = None                                              # dL/dW' through the J and L blocks, (d, w)
+        if nj:
+            GJ = G[1:1 + nj]
+            u = torch.mul(GJ[0], Wc[0])
+            for j in range(1, nj):
+                u.addcmul_(GJ[j], Wc[j])
+            dz.addcmul_(s, u, value=-1.0)                       # d(cos z W'_j)/dz = -sin z W'_j
+            dWc = torch.mul(GJ, c).sum(1)                       # d(cos z W'_j)/dW'_j = cos z
+        if lap:
+            GL = G[-1]
+            q = Wc.square().sum(0)
+            t = torch.mul(GL, c)
+            dz.addcmul_(t, q, value=-1.0)                       # d(-sin z q)/dz = -cos z q
+            gq = torch.mul(GL, s).sum(0).neg_()                 # dL/dq
+            dWc = dWc.addcmul_(Wc, gq, value=2.0)               # dq/dW'_j = 2 W'_j
+        dx = dW = db = None
+        if ctx.needs_input_grad[0]:
+            dx = torch.mm(dz, W)
+        if ctx.needs_input_grad[1]:
+            dW = _tn_mm(dz, x)
+            if dWc is not None:
+                dW = dW + dWc.t()
+            dW = dW.mul_(omega)
+        if ctx.has_bias and ctx.needs_input_grad[2]:
+            db = dz.sum(0).mul_(omega)
+        return dx, dW, db, None, None, None
+
+
+class _SineChainGrad(torch.autograd.Function):
+    """Value and input gradient of a chain of SineLayer / nn.Linear layers by a hand-written reverse sweep, with a
+    hand-written backward (the "double backward" of the autograd reference, without its graph).
+
+    With W_k, b_k already scaled by omega_k (1 for a Linear layer) and act_k = sin or identity:
+      forward sweep   z_k = h_{k-1} W_k^T + b_k,  h_k = act_k(z_k),  y = h_n;
+      gradient sweep  a_n = e_c (one block per output channel c),  delta_k = a_k * act_k'(z_k),
+                      a_{k-1} = delta_k W_k,  so a_0[c] = dy_c/dx.
+    Backward reverses the gradient sweep (k = 1..n), then the forward sweep (k = n..1); act'' = -sin enters only
+    through z_k. GEMM count equals autograd's, with far fewer elementwise passes and no graph.
+    Inputs: x (N, d), spec (tuple of (is_sine, omega) per layer), then weight_1, bias_1, ..., weight_n, bias_n.
+    Outputs: y (N, C), grad (C, N, d)."""
+
+    @staticmethod
+    def forward(ctx, x, spec, *params):
+        hs, cs = [x], []
+        h = x
+        for k, (sine, omega) in enumerate(spec):
+            W, b = params[2 * k], params[2 * k + 1]
+            if omega != 1.0:
+                W, b = W * omega, (None if b is None else b * omega)
+            z = torch.mm(h, W.t()) if b is None else torch.addmm(b, h, W.t())
+            if sine:
+                h = torch.sin(z)
+                cs.append(torch.cos(z, out=z))             # z is not needed once sin and cos are known
+            else:
+                h = z
+                cs.append(None)
+            hs.append(h)
+        y = h
+        N, C = y.shape
+        a = torch.eye(C, dtype=y.dtype, device=y.device)[:, None, :].expand(C, N, C).contiguous()
+        a_s, deltas = [None] * len(spec), [None] * len(spec)
+        for k in range(len(spec) - 1, -1, -1):
+            sine, omega = spec[k]
+            W = params[2 * k] if omega == 1.0 else params[2 * k] * omega
+            a_s[k] = a
+            delta = a * cs[k] if sine else a
+            deltas[k] = delta
+            a = torch.mm(delta.reshape(-1, W.shape[0]), W).view(C, N, W.shape[1])   # a_{k-1}: (C, N, w_{k-1})
+        ctx.set_materialize_grads(False)
+        ctx.spec = spec
+        ctx.has_bias = [params[2 * k + 1] is not None for k in range(len(spec))]
+        ctx.save_for_backward(*hs, *[t for t in cs if t is not None], *a_s, *deltas,
+                              *[params[2 * k] for k in range(len(spec))])
+        return y, a
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, ybar, gbar):
+        spec, n = ctx.spec, len(ctx.spec)
+        saved = list(ctx.saved_tensors)
+        hs, saved = saved[:n + 1], saved[n + 1:]
+        n_sine = sum(1 for s, _ in spec if s)
+        cos_it, saved = iter(saved[:n_sine]), saved[n_sine:]
+        cs = [next(cos_it) if s else None for s, _ in spec]
+        a_s, deltas, weights = saved[:n], saved[n:2 * n], saved[2 * n:]
+        Ws = [w if om == 1.0 else w * om for w, (_, om) in zip(weights, spec)]
+        dW = [None] * n
+        zbar = [None] * n                  # sum_c dL/d delta_k * a_k: enters dL/dz_k as -sin(z_k) * zbar_k
+        # reverse of the gradient sweep, k = 1..n
+        if gbar is not None:
+            abar = gbar.contiguous()                         # dL/da_{k-1}: (C, N, w_{k-1})
+            for k in range(n):
+                sine = spec[k][0]
+                w_out, w_in = Ws[k].shape
+                dW[k] = _tn_mm(deltas[k].reshape(-1, w_out), abar.reshape(-1, w_in))
+                if not sine and k == n - 1:
+                    break                                    # a_n is constant
+                dbar = torch.mm(abar.reshape(-1, w_in), Ws[k].t()).view(*abar.shape[:-1], w_out)  # dL/d delta_k
+                if sine:
+                    t = dbar * a_s[k]
+                    zbar[k] = t.sum(0) if t.shape[0] > 1 else t[0]
+                    if k == n - 1:
+                        break
+                    abar = dbar.mul_(cs[k])                  # dL/da_k
+                else:
+                    abar = dbar
+        # reverse of the forward sweep, k = n..1
+        hbar, db = ybar, [None] * n
+        for k in range(n - 1, -1, -1):
+            if spec[k][0]:
+                if hbar is None:
+                    zb = None
+                else:                                           # hbar is ours (a fresh product) except at the top
+                    zb = hbar * cs[k] if hbar is ybar else hbar.mul_(cs[k])
+                if zbar[k] is not None:                      # d(a * cos z)/dz = -a sin z
+                    s = hs[k + 1]
+                    zb = torch.mul(zbar[k], s).neg_() if zb is None else zb.addcmul_(zbar[k], s, value=-1.0)
+            else:
+                zb = hbar
+            if zb is None:
+                continue
+            gW = _tn_mm(zb, hs[k])
+            dW[k] = gW if dW[k] is None else dW[k].add_(gW)
+            if ctx.has_bias[k]:
+                db[k] = zb.sum(0)
+            hbar = torch.mm(zb, Ws[k]) if (k > 0 or ctx.needs_input_grad[0]) else None
+        dx = hbar if ctx.needs_input_grad[0] else None
+        grads = []
+        for k, (_, om) in enumerate(spec):
+            gW, gb = dW[k], db[k]
+            if om != 1.0:
+                gW = None if gW is None else gW.mul_(om)
+                gb = None if gb is None else gb.mul_(om)
+            if gW is None:
+                gW = torch.zeros_like(weights[k])
+            grads += [gW, gb]
+        return (dx, None, *grads)
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Plain-ops layers (differentiable to any order through autograd).
 # ---------------------------------------------------------------------------------------------------------------
@@ -197,9 +384,10 @@ def _apply_elementwise(Z, f0, f1, f2, nj, lap):
 
 
 def _activation_derivatives(module: nn.Module, z: torch.Tensor, need2: bool):
-    """f(z), f'(z), f''(z) as autograd itself differentiates the module (f'' None when identically zero)."""
+    """f(z), f'(z), f''(z) as autograd itself differentiates the module (f'' None when identically zero).
+    f is evaluated out of place even for inplace=True modules (z is a view of the stacked state)."""
     if isinstance(module, nn.ReLU):
-        return module(z), (z > 0).to(z.dtype), None
+        return torch.relu(z), (z > 0).to(z.dtype), None
     if isinstance(module, nn.Tanh):
         t = torch.tanh(z)
         d1 = 1 - t * t
@@ -213,14 +401,14 @@ def _activation_derivatives(module: nn.Module, z: torch.Tensor, need2: bool):
         s = torch.sigmoid(z * module.beta)
         d1 = torch.where(linear_part, torch.ones_like(s), s)
         d2 = torch.where(linear_part, torch.zeros_like(s), module.beta * s * (1 - s)) if need2 else None
-        return module(z), d1, d2
+        return F.softplus(z, module.beta, module.threshold), d1, d2
     if isinstance(module, (nn.ELU, nn.SELU)):
         alpha, scale = (module.alpha, 1.0) if isinstance(module, nn.ELU) else (_SELU_ALPHA, _SELU_SCALE)
         pos = z > 0
         e = scale * alpha * torch.exp(z)
         d1 = torch.where(pos, torch.full_like(z, scale), e)
         d2 = torch.where(pos, torch.zeros_like(z), e) if need2 else None
-        return module(z), d1, d2
+        return (F.elu(z, alpha) if isinstance(module, nn.ELU) else F.selu(z)), d1, d2
     raise TypeError(f"no derivative rule for {type(module).__name__}")
 
 
@@ -274,11 +462,13 @@ def _rbf(m: RBFLayer, S, nj, lap):
 
 # ---------------------------------------------------------------------------------------------------------------
 
-def _propagate(layers, S, nj, lap, fused):
-    for m in layers:
+def _propagate(layers, x, S, nj, lap, fused):
+    for i, m in enumerate(layers):
         if isinstance(m, SineLayer):
             w, b = m.linear.weight, m.linear.bias
-            if fused:
+            if fused and i == 0:
+                S = _SineInputStack.apply(x.contiguous(), w, b, m.omega_0, nj, lap)
+            elif fused:
                 S = _SineStack.apply(S.contiguous(), w, b, m.omega_0, nj, lap)
             else:
                 Z = _linear_plain(S, w, b) * m.omega_0
@@ -303,31 +493,76 @@ def _propagate(layers, S, nj, lap, fused):
     return S
 
 
+def _sine_chain_spec(layers):
+    """(is_sine, omega) per layer when every layer is a SineLayer or nn.Linear, else None."""
+    spec = []
+    for m in layers:
+        if type(m) is SineLayer:
+            spec.append((True, float(m.omega_0)))
+        elif type(m) is nn.Linear:
+            spec.append((False, 1.0))
+        else:
+            return None
+    return tuple(spec)
+
+
+def _out_features(layers) -> int | None:
+    for m in reversed(layers):
+        if isinstance(m, SineLayer):
+            return m.linear.out_features
+        if isinstance(m, nn.Linear):
+            return m.out_features
+    return None
+
+
 def forward_derivatives(model: nn.Module, coords: torch.Tensor, gradient: bool = True, laplacian: bool = False,
-                        fused: bool = True):
-    """Value, input gradient and Laplacian of `model` in one forward-mode pass.
+                        fused: bool = True, strategy: str = "auto"):
+    """Value, input gradient and Laplacian of `model` in one pass, without autograd's double backward.
 
     coords: (N, d) (or (..., d)).  Returns (value (N, C), gradient (N, C, d) or None, laplacian (N, C) or None),
     where gradient[n, c, i] = d value_c / d x_i and laplacian[n, c] = sum_i d2 value_c / d x_i2 at point n.
     The Jacobian blocks are propagated only when the gradient or the Laplacian is asked for, the Laplacian block
-    only when asked for. Differentiable w.r.t. the parameters; `fused=False` uses plain torch ops only
-    (differentiable to any order, slower). Raises ValueError when `supports_forward(model)` is False.
+    only when asked for. Differentiable w.r.t. the parameters (and coords) to first order.
+
+    strategy: "taylor" propagates (h, J, L) forward (cost ~ d + 2 forward passes); "reverse" (gradient only, SIREN /
+    Linear chains, fused) computes the gradient by a hand-written reverse sweep with a hand-written backward
+    (cost ~ 1 + C passes, cheaper when C <= d); "auto" picks reverse for a gradient-only request on such a chain
+    with C <= d, else taylor. `fused=False` uses plain torch ops only (taylor; differentiable to any order, slower).
+    Raises ValueError when `supports_forward(model)` is False.
     """
     if not supports_forward(model):
         raise ValueError(f"forward-mode derivatives do not support {type(model).__name__} "
                          "(need model.net = nn.Sequential of Linear/SineLayer/encodings/elementwise activations; "
                          "use mode='autograd')")
+    if strategy not in ("auto", "taylor", "reverse"):
+        raise ValueError(f"unknown strategy {strategy!r} (choose auto, taylor or reverse)")
+    layers = _layers(model)
     lead, d = coords.shape[:-1], coords.shape[-1]
     x = coords.reshape(-1, d)
     N = x.shape[0]
+    if gradient and not laplacian and fused and strategy != "taylor":
+        spec = _sine_chain_spec(layers)
+        if spec is None and strategy == "reverse":
+            raise ValueError("strategy='reverse' needs a chain of SineLayer/nn.Linear layers")
+        if spec is not None and (strategy == "reverse" or _out_features(layers) <= d):
+            params = [t for m in layers for t in ((m.linear.weight, m.linear.bias) if isinstance(m, SineLayer)
+                                                  else (m.weight, m.bias))]
+            y, g = _SineChainGrad.apply(x.contiguous(), spec, *params)
+            C = y.shape[-1]
+            return y.reshape(*lead, C), g.permute(1, 0, 2).reshape(*lead, C, d), None
+    elif strategy == "reverse":
+        raise ValueError("strategy='reverse' computes the gradient only (fused, without the Laplacian)")
     nj = d if (gradient or laplacian) else 0
-    blocks = [x[None]]
-    if nj:
-        blocks.append(torch.eye(d, dtype=x.dtype, device=x.device)[:, None, :].expand(d, N, d))
-    if laplacian:
-        blocks.append(x.new_zeros(1, N, d))
-    S = torch.cat(blocks, 0) if len(blocks) > 1 else x[None]
-    S = _propagate(_layers(model), S, nj, laplacian, fused)
+    if fused and isinstance(layers[0], SineLayer):
+        S = None                                                # the first layer starts from x itself
+    else:
+        blocks = [x[None]]
+        if nj:
+            blocks.append(torch.eye(d, dtype=x.dtype, device=x.device)[:, None, :].expand(d, N, d))
+        if laplacian:
+            blocks.append(x.new_zeros(1, N, d))
+        S = torch.cat(blocks, 0) if len(blocks) > 1 else x[None]
+    S = _propagate(layers, x, S, nj, laplacian, fused)
     C = S.shape[-1]
     value = S[0].reshape(*lead, C)
     grad = S[1:1 + d].permute(1, 2, 0).reshape(*lead, C, d) if gradient else None
