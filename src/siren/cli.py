@@ -8,6 +8,7 @@ from pathlib import Path
 
 from .errors import SirenError
 from .models import MODEL_NAMES
+from .runtime import tune_allocator
 
 
 class _Parser(argparse.ArgumentParser):
@@ -84,14 +85,10 @@ def _cmd_fit_image(args) -> None:
 
 def _cmd_fit_folder(args) -> None:
     """`siren fit image DIR`: every image of DIR in one batched SIREN (data-parallel when launched by torchrun)."""
-    from .runtime import tune_allocator
     from .tasks.fit_batch import fit_folder
-    from .train import resolve_device
     if args.model != "siren":
         raise SirenError(f"a folder is fitted with one batched siren; --model {args.model} is not batched "
                          f"(drop --model or fit the files one by one)")
-    if resolve_device(args.device).type == "cpu":
-        tune_allocator()  # large batched activations: reuse freed heap blocks, not fresh mmaps (3x faster on CPU)
     command = {k: v for k, v in vars(args).items() if k != "func"}
     summary = fit_folder(args.path, _train_config(args), args.out, size=args.size, model_options=_model_options(args),
                          overwrite=args.overwrite, resume=args.resume, command=command)
@@ -288,6 +285,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     debug = "--debug" in argv
     warnings.showwarning = lambda msg, *a, **k: print(f"warning: {msg}", file=sys.stderr)
+    tune_allocator()  # a CLI run trains: reuse freed heap blocks instead of fresh zeroed pages (about 2x on CPU)
     try:
         args = build_parser().parse_args(argv)
         args.func(args)

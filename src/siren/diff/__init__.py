@@ -36,6 +36,8 @@ def value_and_derivatives(model: nn.Module, coords: torch.Tensor, gradient: bool
                          "ReLU/Tanh/Sigmoid/Softplus/ELU/SELU modules (use mode='auto' or 'autograd')")
     if mode == "forward" or (mode == "auto" and supports_forward(model)):
         return forward_derivatives(model, coords, gradient=gradient, laplacian=laplacian)
+    if not (gradient or laplacian):
+        return model(coords), None, None
     from . import autograd as ag
     x = coords if coords.requires_grad else coords.detach().requires_grad_(True)
     y = model(x)
