@@ -16,6 +16,7 @@ import torch
 
 from siren.data.image import demo_image, image_signal, resize_image
 from siren.models import build_model
+from siren.runtime import tune_allocator
 from siren.tasks.fit import FitTask
 from siren.train import TrainConfig, fit, resolve_device
 
@@ -57,6 +58,7 @@ def main() -> None:
     p.add_argument("--device", default="auto")
     p.add_argument("--seed", type=int, default=0)
     a = p.parse_args()
+    tune_allocator()  # as the CLI does
     device = resolve_device(a.device)
     at = [int(s) for s in a.at.split(",") if int(s) <= a.steps]
     dev = torch.cuda.get_device_name(device) if device.type == "cuda" else f"{platform.processor() or platform.machine()} CPU, {torch.get_num_threads()} threads"
