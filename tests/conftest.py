@@ -1,6 +1,8 @@
 import pytest
 import torch
 
+from siren.cli import main
+
 
 @pytest.fixture(autouse=True)
 def _seed():
@@ -11,3 +13,13 @@ def _seed():
 def device(request):
     """Every device this machine has."""
     return torch.device(request.param)
+
+
+@pytest.fixture
+def cli_error(capsys):
+    """Run the CLI on bad input: assert exit code 2 and exactly one line `error: ...` on stderr; return it."""
+    def run(argv: list[str]) -> str:
+        code, err = main(argv), capsys.readouterr().err.strip().splitlines()
+        assert code == 2 and len(err) == 1 and err[0].startswith("error: ") and "Traceback" not in err[0], (code, err)
+        return err[0]
+    return run

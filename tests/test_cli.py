@@ -19,15 +19,7 @@ def png(tmp_path):
     return path
 
 
-def _error(capsys, argv):
-    code = main(argv)
-    err = capsys.readouterr().err.strip().splitlines()
-    assert code == 2, err
-    assert len(err) == 1 and err[0].startswith("error: ") and "Traceback" not in err[0], err
-    return err[0]
-
-
-def test_fit_image_and_render(tmp_path, png, capsys):
+def test_fit_image_and_render(tmp_path, png):
     out = tmp_path / "run"
     assert main(["fit", "image", str(png), "--steps", "10", "--lr", "1e-3", "--out", str(out), *TINY]) == 0
     m = json.loads((out / "metrics.json").read_text())
@@ -49,54 +41,54 @@ def test_fit_image_bit_depths_and_channels(tmp_path, capsys, dtype, mode):
         assert "alpha channel dropped" in capsys.readouterr().err
 
 
-def test_missing_file(tmp_path, capsys):
-    assert "not found" in _error(capsys, ["fit", "image", str(tmp_path / "nope.png"), "--out", str(tmp_path / "o")])
+def test_missing_file(tmp_path, cli_error):
+    assert "not found" in cli_error(["fit", "image", str(tmp_path / "nope.png"), "--out", str(tmp_path / "o")])
 
 
-def test_not_an_image(tmp_path, capsys):
+def test_not_an_image(tmp_path, cli_error):
     (tmp_path / "a.png").write_text("hello, not a picture")
-    assert "cannot read" in _error(capsys, ["fit", "image", str(tmp_path / "a.png"), "--out", str(tmp_path / "o")])
+    assert "cannot read" in cli_error(["fit", "image", str(tmp_path / "a.png"), "--out", str(tmp_path / "o")])
 
 
-def test_empty_file(tmp_path, capsys):
+def test_empty_file(tmp_path, cli_error):
     (tmp_path / "e.png").write_bytes(b"")
-    assert "cannot read" in _error(capsys, ["fit", "image", str(tmp_path / "e.png"), "--out", str(tmp_path / "o")])
+    assert "cannot read" in cli_error(["fit", "image", str(tmp_path / "e.png"), "--out", str(tmp_path / "o")])
 
 
 @pytest.mark.parametrize("shape", [(1, 1), (1, 5)])
-def test_tiny_image(tmp_path, capsys, shape):
+def test_tiny_image(tmp_path, shape, cli_error):
     iio.imwrite(tmp_path / "p.png", np.zeros(shape, np.uint8))
-    assert "at least 2x2" in _error(capsys, ["fit", "image", str(tmp_path / "p.png"), "--out", str(tmp_path / "o")])
+    assert "at least 2x2" in cli_error(["fit", "image", str(tmp_path / "p.png"), "--out", str(tmp_path / "o")])
 
 
 @pytest.mark.parametrize("steps", ["0", "-3"])
-def test_nonpositive_steps(tmp_path, png, capsys, steps):
-    assert "steps must be positive" in _error(capsys, ["fit", "image", str(png), "--steps", steps, "--out", str(tmp_path / "o")])
+def test_nonpositive_steps(tmp_path, png, steps, cli_error):
+    assert "steps must be positive" in cli_error(["fit", "image", str(png), "--steps", steps, "--out", str(tmp_path / "o")])
 
 
-def test_existing_out_folder(tmp_path, png, capsys):
+def test_existing_out_folder(tmp_path, png, cli_error):
     (tmp_path / "o").mkdir()
     (tmp_path / "o" / "precious.txt").write_text("keep")
-    assert "--overwrite" in _error(capsys, ["fit", "image", str(png), "--out", str(tmp_path / "o")])
+    assert "--overwrite" in cli_error(["fit", "image", str(png), "--out", str(tmp_path / "o")])
     assert (tmp_path / "o" / "precious.txt").read_text() == "keep"
 
 
-def test_unknown_model(tmp_path, png, capsys):
-    assert "unknown model" in _error(capsys, ["fit", "image", str(png), "--model", "gelu", "--out", str(tmp_path / "o")])
+def test_unknown_model(tmp_path, png, cli_error):
+    assert "unknown model" in cli_error(["fit", "image", str(png), "--model", "gelu", "--out", str(tmp_path / "o")])
 
 
-def test_corrupt_checkpoint(tmp_path, capsys):
+def test_corrupt_checkpoint(tmp_path, cli_error):
     (tmp_path / "checkpoint.pt").write_bytes(b"\x00garbage" * 10)
-    assert "corrupt" in _error(capsys, ["render", str(tmp_path / "checkpoint.pt"), "--size", "8", "--out", str(tmp_path / "x.png")])
-    assert "corrupt" in _error(capsys, ["render", str(tmp_path), "--size", "8", "--out", str(tmp_path / "x.png")])
+    assert "corrupt" in cli_error(["render", str(tmp_path / "checkpoint.pt"), "--size", "8", "--out", str(tmp_path / "x.png")])
+    assert "corrupt" in cli_error(["render", str(tmp_path), "--size", "8", "--out", str(tmp_path / "x.png")])
 
 
-def test_resume_without_checkpoint(tmp_path, png, capsys):
-    assert "nothing to resume" in _error(capsys, ["fit", "image", str(png), "--resume", "--out", str(tmp_path / "o")])
+def test_resume_without_checkpoint(tmp_path, png, cli_error):
+    assert "nothing to resume" in cli_error(["fit", "image", str(png), "--resume", "--out", str(tmp_path / "o")])
 
 
-def test_bad_flag_is_one_line(tmp_path, capsys):
-    assert "unrecognized" in _error(capsys, ["fit", "image", "--bogus", "--out", str(tmp_path)])
+def test_bad_flag_is_one_line(tmp_path, cli_error):
+    assert "unrecognized" in cli_error(["fit", "image", "--bogus", "--out", str(tmp_path)])
 
 
 def test_console_script_has_no_traceback(tmp_path):
@@ -106,7 +98,7 @@ def test_console_script_has_no_traceback(tmp_path):
     assert p.returncode == 2 and p.stderr.startswith("error: ") and "Traceback" not in p.stderr
 
 
-def test_stats_command(tmp_path, capsys):
+def test_stats_command(tmp_path):
     assert main(["stats", "--out", str(tmp_path / "s"), "--width", "2048", "--layers", "3", "--points", "256"]) == 0
     s = json.loads((tmp_path / "s" / "stats.json").read_text())
     assert len(s["siren"]["layers"]) == 4 and (tmp_path / "s" / "activations.png").stat().st_size > 10_000

@@ -35,13 +35,6 @@ def _trained(task, name, steps, lr, width=64):
     return model.eval(), result.history[-1]
 
 
-def _error(capsys, argv) -> str:
-    """Run the CLI on bad input: exit code 2 and one line `error: ...` on stderr (returned)."""
-    code, err = main(argv), capsys.readouterr().err.strip().splitlines()
-    assert code == 2 and len(err) == 1 and err[0].startswith("error: "), (code, err)
-    return err[0]
-
-
 def test_model_options_per_kind():
     audio, video = _audio_task(), _video_task()
     assert audio.metric_name == "snr" and video.metric_name == "psnr"
@@ -144,7 +137,7 @@ def test_fit_video_cli_mp4_plays_back_and_renders(tmp_path):
     assert iio.immeta(tmp_path / "r.mp4")["fps"] == pytest.approx(50.0)
 
 
-def test_bad_media_inputs_are_one_line_errors(tmp_path, capsys):
+def test_bad_media_inputs_are_one_line_errors(tmp_path, cli_error):
     wavfile.write(tmp_path / "empty.wav", 16_000, np.zeros(0, dtype=np.int16))
     (tmp_path / "text.wav").write_text("not audio")
     np.save(tmp_path / "zero.npy", np.zeros((0, 8, 8, 3), dtype=np.uint8))
@@ -153,19 +146,19 @@ def test_bad_media_inputs_are_one_line_errors(tmp_path, capsys):
     iio.imwrite(frames / "0.png", np.zeros((8, 8), dtype=np.uint8))
     iio.imwrite(frames / "1.png", np.zeros((9, 8), dtype=np.uint8))
     out = ["--out", str(tmp_path / "o")]
-    assert "0 samples" in _error(capsys, ["fit", "audio", str(tmp_path / "empty.wav"), *out])
-    assert "cannot read" in _error(capsys, ["fit", "audio", str(tmp_path / "text.wav"), *out])
-    assert "0 frames" in _error(capsys, ["fit", "video", str(tmp_path / "zero.npy"), *out])
-    assert "differ in size" in _error(capsys, ["fit", "video", str(frames), *out])
-    assert "not both" in _error(capsys, ["fit", "audio", str(tmp_path / "text.wav"), "--demo", *out])
+    assert "0 samples" in cli_error(["fit", "audio", str(tmp_path / "empty.wav"), *out])
+    assert "cannot read" in cli_error(["fit", "audio", str(tmp_path / "text.wav"), *out])
+    assert "0 frames" in cli_error(["fit", "video", str(tmp_path / "zero.npy"), *out])
+    assert "differ in size" in cli_error(["fit", "video", str(frames), *out])
+    assert "not both" in cli_error(["fit", "audio", str(tmp_path / "text.wav"), "--demo", *out])
     np.save(tmp_path / "ok.npy", moving_pattern(2, 4))
-    assert "--fraction" in _error(capsys, ["fit", "video", str(tmp_path / "ok.npy"), "--fraction", "2", *out])
+    assert "--fraction" in cli_error(["fit", "video", str(tmp_path / "ok.npy"), "--fraction", "2", *out])
 
 
-def test_render_rejects_options_of_another_kind(tmp_path, capsys):
+def test_render_rejects_options_of_another_kind(tmp_path, cli_error):
     wavfile.write(tmp_path / "in.wav", 4000, (tones_and_chirp(4000, 0.1) * 16000).astype(np.int16))
     run = tmp_path / "run"
     assert main(["fit", "audio", str(tmp_path / "in.wav"), "--steps", "1", "--out", str(run), *TINY]) == 0
-    assert "--rate" in _error(capsys, ["render", str(run), "--size", "8", "--out", str(tmp_path / "a.wav")])
-    assert ".wav" in _error(capsys, ["render", str(run), "--out", str(tmp_path / "a.mp4")])
-    assert "positive" in _error(capsys, ["render", str(run), "--rate", "0", "--out", str(tmp_path / "a.wav")])
+    assert "--rate" in cli_error(["render", str(run), "--size", "8", "--out", str(tmp_path / "a.wav")])
+    assert ".wav" in cli_error(["render", str(run), "--out", str(tmp_path / "a.mp4")])
+    assert "positive" in cli_error(["render", str(run), "--rate", "0", "--out", str(tmp_path / "a.wav")])
