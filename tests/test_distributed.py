@@ -1,5 +1,6 @@
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -47,10 +48,15 @@ def test_two_process_torchrun_equals_one_process(tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     if sys.platform.startswith("linux"):
         env.setdefault("GLOO_SOCKET_IFNAME", "lo")
-    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
-                           "-m", "siren.cli", *common, "--out", str(tmp_path / "two")],
-                          env=env, capture_output=True, text=True, timeout=240)
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    launch = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+              "-m", "siren.cli", *common, "--out", str(tmp_path / "two")]
+    proc = subprocess.run(launch, env=env, capture_output=True, text=True, timeout=240)
+    if proc.returncode != 0 and "Signal 6 (SIGABRT)" in proc.stderr:
+        # Seen once in ~30 runs on a loaded 2-core machine: a rank aborted by gloo at teardown. One fresh retry;
+        # a real fault (wrong result, error message, hang) still fails below.
+        shutil.rmtree(tmp_path / "two", ignore_errors=True)
+        proc = subprocess.run(launch, env=env, capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-4000:]
     assert proc.stdout.count("done: 5 images") == 1  # only rank 0 reports
 
     one = json.loads((tmp_path / "one" / "metrics.json").read_text())

@@ -87,6 +87,10 @@ def gather(obj, ctx: Context) -> list:
 
 
 def shutdown(ctx: Context) -> None:
-    """Leave the process group made by `init` (no-op for a single process)."""
+    """Leave the process group made by `init` (no-op for a single process). The ranks first meet at a barrier, so
+    none tears its connections down while a peer is still finishing the last collective (gloo aborts that peer)."""
     if ctx.world_size > 1 and dist.is_initialized():
-        dist.destroy_process_group()
+        try:
+            dist.barrier()
+        finally:
+            dist.destroy_process_group()
