@@ -104,3 +104,9 @@ def test_stats_command(tmp_path):
     assert len(s["siren"]["layers"]) == 4 and (tmp_path / "s" / "activations.png").stat().st_size > 10_000
     assert max(l["ks_preactivation"] for l in s["siren"]["layers"][1:]) < 0.05
     assert min(l["ks_preactivation"] for l in s["naive"]["layers"][1:]) > 0.3
+
+
+@pytest.mark.parametrize("flags,msg", [(["--device", "bogus"], "unknown device"),
+                                       (["--clip-grad", "-1"], "clipping norm must be positive")])
+def test_bad_training_options(tmp_path, png, cli_error, flags, msg):
+    assert msg in cli_error(["fit", "image", str(png), *flags, "--steps", "1", "--out", str(tmp_path / "o")])

@@ -56,14 +56,18 @@ def _model_options(args) -> dict:
     return opts
 
 
+def _command(args) -> dict:
+    """The parsed arguments as stored in config.json (everything but the handler)."""
+    return {k: v for k, v in vars(args).items() if k != "func"}
+
+
 def _run(args, task) -> None:
     from .train import run
     if args.model not in MODEL_NAMES:
         raise SirenError(f"unknown model {args.model!r} (choose from {', '.join(MODEL_NAMES)})")
     cfg = _train_config(args)
-    command = {k: v for k, v in vars(args).items() if k != "func"}
     _, result = run(task, args.model, cfg, args.out, _model_options(args), overwrite=args.overwrite,
-                    resume=args.resume, command=command)
+                    resume=args.resume, command=_command(args))
     if result.interrupted:
         sys.exit(130)
     summary = ", ".join(f"{k} {v:.4g}" for k, v in result.history[-1].items() if k not in ("step", "time")) \
@@ -89,9 +93,8 @@ def _cmd_fit_folder(args) -> None:
     if args.model != "siren":
         raise SirenError(f"a folder is fitted with one batched siren; --model {args.model} is not batched "
                          f"(drop --model or fit the files one by one)")
-    command = {k: v for k, v in vars(args).items() if k != "func"}
     summary = fit_folder(args.path, _train_config(args), args.out, size=args.size, model_options=_model_options(args),
-                         overwrite=args.overwrite, resume=args.resume, command=command)
+                         overwrite=args.overwrite, resume=args.resume, command=_command(args))
     if summary is not None:
         print(f"done: {len(summary['images'])} images, {summary['steps']} steps (mean PSNR {summary['mean_psnr']:.2f} "
               f"dB, mean SSIM {summary['mean_ssim']:.3f}); outputs in {args.out}")
@@ -156,6 +159,9 @@ def _cmd_render(args) -> None:
 def _cmd_stats(args) -> None:
     from .stats import activation_report
     from .train import prepare_out_dir
+    for flag, value, least in (("--width", args.width, 1), ("--layers", args.layers, 1), ("--points", args.points, 2)):
+        if value < least:
+            raise SirenError(f"{flag} must be at least {least}, got {value}")
     out = prepare_out_dir(args.out, overwrite=args.overwrite)
     summary = activation_report(out, width=args.width, layers=args.layers, points=args.points, seed=args.seed)
     worst = max(s["ks_preactivation"] for s in summary["siren"]["layers"][1:])

@@ -18,9 +18,12 @@ def psnr(pred, target, data_range: float = 1.0) -> float:
 
 
 def ssim(pred, target, data_range: float = 1.0) -> float:
-    """Structural similarity of (H, W) or (H, W, C) images (scikit-image, channels averaged)."""
+    """Structural similarity of (H, W) or (H, W, C) images (scikit-image, channels averaged); NaN when a side is
+    shorter than 3 pixels (smaller than the smallest SSIM window)."""
     from skimage.metrics import structural_similarity
     pred, target = _np(pred), _np(target)
+    if min(pred.shape[:2]) < 3:
+        return float("nan")
     if pred.ndim == 3 and pred.shape[-1] == 1:
         pred, target = pred[..., 0], target[..., 0]
     channel_axis = -1 if pred.ndim == 3 else None

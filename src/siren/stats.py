@@ -43,7 +43,7 @@ def layer_statistics(model: Siren, x: torch.Tensor, sample: int = 200_000, seed:
 def _sample(t: torch.Tensor, n: int, rng) -> np.ndarray:
     flat = t.reshape(-1)
     idx = rng.choice(flat.numel(), size=min(n, flat.numel()), replace=False)
-    return flat[torch.from_numpy(idx)].double().numpy()
+    return flat[torch.from_numpy(idx).to(flat.device)].double().cpu().numpy()
 
 
 def naive_siren(width: int, layers: int, omega_0: float = 30.0) -> Siren:

@@ -53,6 +53,8 @@ class TrainConfig:
             raise SirenError(f"learning rate must be positive, got {self.lr} (pass --lr, e.g. 1e-4)")
         if self.schedule not in (None, "cosine", "step"):
             raise SirenError(f"unknown schedule {self.schedule!r} (choose cosine or step)")
+        if self.clip_grad is not None and not self.clip_grad > 0:  # a negative norm would flip the gradient
+            raise SirenError(f"gradient clipping norm must be positive, got {self.clip_grad} (pass --clip-grad > 0)")
 
 
 @dataclass
@@ -69,7 +71,10 @@ def resolve_device(name: str) -> torch.device:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise SirenError("CUDA was requested but is not available (use --device cpu or auto)")
-    return torch.device(name)
+    try:
+        return torch.device(name)
+    except RuntimeError:
+        raise SirenError(f"unknown device {name!r} (use auto, cpu, cuda or cuda:N)") from None
 
 
 def seed_everything(seed: int) -> None:
@@ -140,6 +145,8 @@ def fit(model: nn.Module, task, cfg: TrainConfig, out_dir: str | os.PathLike | N
     step. Ctrl-C saves a checkpoint and returns with interrupted=True. A non-finite loss raises SirenError and
     leaves the last good checkpoint in place.
     """
+    if resume and out_dir is None:
+        raise SirenError("resume needs the run folder that holds the checkpoint (pass out_dir)")
     device = next(model.parameters()).device
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     sched = _scheduler(opt, cfg)

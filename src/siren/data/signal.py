@@ -33,7 +33,7 @@ class Signal:
 
     def coords(self) -> torch.Tensor:
         """(prod shape, d) grid coordinates matching `flat_values`."""
-        return grid(self.shape, device=self.values.device)
+        return grid(self.shape, device=self.values.device, dtype=self.values.dtype)
 
     def flat_values(self) -> torch.Tensor:
         """(prod shape, C)."""

@@ -41,6 +41,6 @@ def value_and_derivatives(model: nn.Module, coords: torch.Tensor, gradient: bool
     from . import autograd as ag
     x = coords if coords.requires_grad else coords.detach().requires_grad_(True)
     y = model(x)
-    grad = ag.gradient(y, x) if (gradient or laplacian) else None
+    grad = ag.gradient(y, x)
     lap = ag.divergence(grad, x) if laplacian else None
     return y, (grad if gradient else None), lap

@@ -95,12 +95,12 @@ class BatchedSiren(nn.Module):
 
     @torch.no_grad()
     def member(self, b: int) -> Siren:
-        """Member b as a standalone `Siren` (with a `spec`, on this model's device): the same function, copied."""
+        """Member b as a standalone `Siren` (with a `spec`, on this model's device and dtype): the same function, copied."""
         from . import build_model
         with torch.random.fork_rng(devices=[]):
             siren = build_model("siren", self.in_features, self.out_features,
                                 **{k: v for k, v in self.options.items() if k not in ("in_features", "out_features")})
-        siren.to(self.weights[0].device)
+        siren.to(self.weights[0].device, self.weights[0].dtype)
         for lin, w, c in zip(_linears(siren), self.weights, self.biases, strict=True):
             lin.weight.copy_(w[b])
             lin.bias.copy_(c[b])

@@ -41,6 +41,8 @@ class MLP(nn.Module):
         super().__init__()
         if activation not in ACTIVATIONS:
             raise ValueError(f"unknown activation {activation!r}; choose from {sorted(ACTIVATIONS)}")
+        if hidden_layers < 0 or hidden_features < 1 or in_features < 1 or out_features < 1:
+            raise ValueError("MLP needs in/out/hidden_features >= 1 and hidden_layers >= 0")
         self.in_features, self.out_features, self.activation = in_features, out_features, activation
         layers: list[nn.Module] = [] if encoding is None else [encoding]
         width = in_features if encoding is None else encoding.out_features

@@ -23,8 +23,8 @@ MAX_BATCH = 262_144
 @torch.no_grad()
 def render(model, shape, chunk: int = 65_536) -> torch.Tensor:
     """Evaluate the model on a regular grid of `shape` over [-1, 1]^d, in chunks -> (*shape, C)."""
-    device = next(model.parameters()).device
-    coords = grid(shape, device=device)
+    p = next(model.parameters())
+    coords = grid(shape, device=p.device, dtype=p.dtype)
     out = torch.cat([model(c) for c in coords.split(chunk)])
     return out.reshape(*shape, -1)
 
@@ -34,9 +34,9 @@ def render_derivatives(model, shape, chunk: int = 16_384):
 
     Derivatives are w.r.t. the [-1, 1] coordinates.
     """
-    device = next(model.parameters()).device
+    p = next(model.parameters())
     parts = []
-    for c in grid(shape, device=device).split(chunk):
+    for c in grid(shape, device=p.device, dtype=p.dtype).split(chunk):
         y, g, lap = diff.value_and_derivatives(model, c, gradient=True, laplacian=True)
         parts.append((y.detach(), g.detach(), lap.detach()))
     y, g, lap = (torch.cat(p) for p in zip(*parts))

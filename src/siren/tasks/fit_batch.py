@@ -52,9 +52,10 @@ class BatchFitTask:
         self.signals, self.names, self.first_index = list(signals), list(names), first_index
         self.max_batch = max_batch
         self.in_features, self.out_features = signals[0].dim, signals[0].channels
-        self.counts = torch.tensor([s.coords().shape[0] for s in signals])                      # (B,)
+        coords = [s.coords() for s in signals]
+        self.counts = torch.tensor([c.shape[0] for c in coords])                                 # (B,)
         n_max = int(self.counts.max())
-        self.coords = torch.stack([_pad(s.coords(), n_max) for s in signals])                    # (B, N_max, d)
+        self.coords = torch.stack([_pad(c, n_max) for c in coords])                              # (B, N_max, d)
         self.values = torch.stack([_pad(s.flat_values(), n_max) for s in signals])               # (B, N_max, C)
         valid = torch.arange(n_max)[None, :] < self.counts[:, None]                              # (B, N_max)
         self.weight = valid / (self.counts[:, None] * self.out_features)                         # 1/(N_b C) or 0

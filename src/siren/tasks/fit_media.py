@@ -42,8 +42,8 @@ def render_frames(model, shape, frames=None, chunk: int = 65_536):
     Frame i holds the coordinates (t_i, y, x) of `grid((T, H, W))`, evaluated in chunks of `chunk` points.
     """
     t, h, w = shape
-    device = next(model.parameters()).device
-    times, space = grid((t,), device=device)[:, 0], grid((h, w), device=device)
+    p = next(model.parameters())
+    times, space = grid((t,), device=p.device, dtype=p.dtype)[:, 0], grid((h, w), device=p.device, dtype=p.dtype)
     for i in range(t) if frames is None else frames:
         coords = torch.cat([times[i].expand(h * w, 1), space], dim=1)
         yield i, torch.cat([model(c) for c in coords.split(chunk)]).reshape(h, w, -1)

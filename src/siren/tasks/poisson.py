@@ -184,7 +184,11 @@ class PoissonTask:
         viz.derivative_figure(self.derivative_rows(image, grad, lap), out_dir / "derivatives.png")
         viz.curve(history, self.metric_name, out_dir / f"{self.metric_name}.png", ylabel="PSNR (dB)")
         (out_dir / "metrics.json").write_text(json.dumps(result, indent=2))
+        self._extra_outputs(image, out_dir)
         return result
+
+    def _extra_outputs(self, image: torch.Tensor, out_dir: Path) -> None:
+        """Hook for subclasses: more files from `solve`'s aligned image (H, W, C), without solving again."""
 
 
 def image_task(img: np.ndarray, supervise: str, max_batch: int = MAX_BATCH, **meta) -> PoissonTask:
@@ -245,10 +249,11 @@ class EditTask(PoissonTask):
         self.panels, self.mask = panels, mask
 
     def write_outputs(self, model, out_dir: Path, history: list, image_name: str = "composite.png") -> dict:
-        result = super().write_outputs(model, out_dir, history, image_name=image_name)
-        composite = to_unit(self.solve(model)[0]).cpu().numpy()
-        image_row({**self.panels, "Poisson composite": composite}, Path(out_dir) / "edit.png", outline=self.mask)
-        return result
+        return super().write_outputs(model, out_dir, history, image_name=image_name)
+
+    def _extra_outputs(self, image: torch.Tensor, out_dir: Path) -> None:
+        composite = to_unit(image).cpu().numpy()
+        image_row({**self.panels, "Poisson composite": composite}, out_dir / "edit.png", outline=self.mask)
 
 
 def edit_task(background: np.ndarray, foreground: np.ndarray, mask: np.ndarray | None = None,
