@@ -97,3 +97,11 @@ def test_seed_reproduces(tmp_path):
     cfg = json.loads((tmp_path / "a" / "config.json").read_text())
     assert cfg["model"]["name"] == "siren" and cfg["train"]["seed"] == 3
     assert {"reconstruction.png", "derivatives.png", "psnr.png", "metrics.json"} <= {p.name for p in (tmp_path / "a").iterdir()}
+
+
+def test_failed_start_creates_no_run_folder(tmp_path):
+    with pytest.raises(SirenError, match="no option"):
+        run(_task(), "siren", _cfg(), tmp_path / "run", {"bogus": 1})
+    with pytest.raises(SirenError, match="unknown device"):
+        run(_task(), "siren", _cfg(device="tpu9"), tmp_path / "run")
+    assert not (tmp_path / "run").exists()

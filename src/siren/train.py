@@ -246,7 +246,6 @@ def run(task, model_name: str, cfg: TrainConfig, out_dir: str | os.PathLike, mod
     model_options override the task's suggestions (task.model_options()). `command` (e.g. the CLI arguments)
     is stored in config.json with everything else needed to rerun.
     """
-    out = prepare_out_dir(out_dir, overwrite=overwrite, resume=resume)
     device = resolve_device(cfg.device)
     seed_everything(cfg.seed)
     options = {**task.model_options(model_name), **(model_options or {})}
@@ -254,6 +253,7 @@ def run(task, model_name: str, cfg: TrainConfig, out_dir: str | os.PathLike, mod
         model = build_model(model_name, task.in_features, task.out_features, **options)
     except ValueError as e:
         raise SirenError(str(e))
+    out = prepare_out_dir(out_dir, overwrite=overwrite, resume=resume)  # only once the run can start
     model.to(device)
     task.to(device)
     if not resume:
