@@ -87,6 +87,10 @@ def test_config_validation():
         TrainConfig(steps=0)
     with pytest.raises(SirenError, match="learning rate"):
         TrainConfig(lr=-1)
+    with pytest.raises(SirenError, match="log_every must be positive"):
+        TrainConfig(log_every=0)
+    with pytest.raises(SirenError, match="checkpoint_every must be positive"):
+        TrainConfig(checkpoint_every=-2)
 
 
 def test_seed_reproduces(tmp_path):

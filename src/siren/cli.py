@@ -39,9 +39,6 @@ def _train_args(p: argparse.ArgumentParser, steps: int = 500, lr: float = 1e-4) 
 
 def _train_config(args):
     from .train import TrainConfig
-    for name in ("log_every", "checkpoint_every"):
-        if getattr(args, name) <= 0:
-            raise SirenError(f"--{name.replace('_', '-')} must be positive")
     return TrainConfig(steps=args.steps, lr=args.lr, schedule=args.schedule, clip_grad=args.clip_grad,
                        log_every=args.log_every, checkpoint_every=args.checkpoint_every, seed=args.seed,
                        device=args.device, progress=not args.no_progress)

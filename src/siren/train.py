@@ -51,6 +51,10 @@ class TrainConfig:
             raise SirenError(f"steps must be positive, got {self.steps} (pass --steps N with N >= 1)")
         if not self.lr > 0:
             raise SirenError(f"learning rate must be positive, got {self.lr} (pass --lr, e.g. 1e-4)")
+        for name in ("log_every", "checkpoint_every"):
+            if getattr(self, name) <= 0:
+                raise SirenError(f"{name} must be positive, got {getattr(self, name)} "
+                                 f"(pass --{name.replace('_', '-')} N with N >= 1)")
         if self.schedule not in (None, "cosine", "step"):
             raise SirenError(f"unknown schedule {self.schedule!r} (choose cosine or step)")
         if self.clip_grad is not None and not self.clip_grad > 0:  # a negative norm would flip the gradient
