@@ -72,16 +72,20 @@ def _run(args, task) -> None:
     print(f"done: {result.step} steps ({summary}); outputs in {args.out}")
 
 
-def _cmd_fit_image(args) -> None:
-    from .data.image import demo_image, image_signal, load_image, resize_image
-    from .tasks.fit import FitTask
+def _input_image(args):
+    """The image of `PATH` or `--demo NAME` (exactly one of them), resized to --size -> (H, W, C) in [0, 1]."""
+    from .data.image import demo_image, load_image, resize_image
     if (args.path is None) == (args.demo is None):
         raise SirenError("give an image PATH or --demo NAME, not both or neither")
-    if args.path is not None and Path(args.path).is_dir():
+    return resize_image(demo_image(args.demo) if args.demo else load_image(args.path), args.size)
+
+
+def _cmd_fit_image(args) -> None:
+    from .data.image import image_signal
+    from .tasks.fit import FitTask
+    if args.demo is None and args.path is not None and Path(args.path).is_dir():
         return _cmd_fit_folder(args)
-    img = demo_image(args.demo) if args.demo else load_image(args.path)
-    img = resize_image(img, args.size)
-    _run(args, FitTask(image_signal(img, source=args.demo or str(args.path))))
+    _run(args, FitTask(image_signal(_input_image(args), source=args.demo or str(args.path))))
 
 
 def _cmd_fit_folder(args) -> None:
@@ -166,12 +170,8 @@ def _cmd_stats(args) -> None:
 
 
 def _cmd_poisson(args) -> None:
-    from .data.image import demo_image, load_image, resize_image
     from .tasks.poisson import image_task
-    if (args.path is None) == (args.demo is None):
-        raise SirenError("give an image PATH or --demo NAME, not both or neither")
-    img = resize_image(demo_image(args.demo) if args.demo else load_image(args.path), args.size)
-    _run(args, image_task(img, args.supervise, source=args.demo or str(args.path)))
+    _run(args, image_task(_input_image(args), args.supervise, source=args.demo or str(args.path)))
 
 
 def _image_or_demo(spec: str):
