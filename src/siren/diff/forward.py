@@ -39,6 +39,7 @@ from torch.nn import functional as F
 
 from ..models.encodings import FourierFeatures, PositionalEncoding, RBFLayer
 from ..models.sine import SineLayer
+from . import gemm
 
 __all__ = ["supports_forward", "forward_derivatives"]
 
@@ -67,15 +68,11 @@ def supports_forward(model: nn.Module) -> bool:
 # ---------------------------------------------------------------------------------------------------------------
 
 def _stacked_linear(S: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
-    """Z[0] = S[0] W^T + b, Z[k] = S[k] W^T for k >= 1, written without a copy. S (K, N, w_in) contiguous."""
+    """Z[0] = S[0] W^T + b, Z[k] = S[k] W^T for k >= 1, as one product. S (K, N, w_in) contiguous."""
     K, N, w_in = S.shape
-    Z = S.new_empty(K, N, weight.shape[0])
-    if bias is None:
-        torch.mm(S.view(-1, w_in), weight.t(), out=Z.view(-1, Z.shape[-1]))
-    else:
-        torch.addmm(bias, S[0], weight.t(), out=Z[0])
-        if K > 1:
-            torch.mm(S[1:].view(-1, w_in), weight.t(), out=Z[1:].view(-1, Z.shape[-1]))
+    Z = gemm.linear(S.view(-1, w_in), weight, bias if K == 1 else None).view(K, N, weight.shape[0])
+    if bias is not None and K > 1:
+        Z[0].add_(bias)
     return Z
 
 
@@ -94,7 +91,7 @@ def _linear_backward(ctx, dZ: torch.Tensor, S: torch.Tensor, weight: torch.Tenso
     dS = dW = db = None
     if ctx.needs_input_grad[0]:
         W = weight if scale == 1.0 else weight * scale
-        dS = torch.mm(flat, W, out=S.new_empty(flat.shape[0], w_in)).view(S.shape)
+        dS = gemm.linear(flat, W.t()).view(S.shape)
     if ctx.needs_input_grad[1]:
         dW = _tn_mm(flat, S.view(-1, w_in))
         if scale != 1.0:
@@ -195,7 +192,7 @@ class _SineInputStack(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, weight, bias, omega, nj, lap):
         W = weight * omega
-        z = torch.mm(x, W.t()) if bias is None else torch.addmm(bias * omega, x, W.t())
+        z = gemm.linear(x, W, None if bias is None else bias * omega)
         N, w = z.shape
         out = z.new_empty(1 + nj + int(lap), N, w)
         s = out[0]
@@ -237,7 +234,7 @@ class _SineInputStack(torch.autograd.Function):
             dWc = dWc.addcmul_(Wc, gq, value=2.0)               # dq/dW'_j = 2 W'_j
         dx = dW = db = None
         if ctx.needs_input_grad[0]:
-            dx = torch.mm(dz, W)
+            dx = gemm.linear(dz, W.t())
         if ctx.needs_input_grad[1]:
             dW = _tn_mm(dz, x)
             if dWc is not None:
@@ -269,7 +266,7 @@ class _SineChainGrad(torch.autograd.Function):
             W, b = params[2 * k], params[2 * k + 1]
             if omega != 1.0:
                 W, b = W * omega, (None if b is None else b * omega)
-            z = torch.mm(h, W.t()) if b is None else torch.addmm(b, h, W.t())
+            z = gemm.linear(h, W, b)
             if sine:
                 h = torch.sin(z)
                 cs.append(torch.cos(z, out=z))             # z is not needed once sin and cos are known
@@ -287,7 +284,7 @@ class _SineChainGrad(torch.autograd.Function):
             a_s[k] = a
             delta = a * cs[k] if sine else a
             deltas[k] = delta
-            a = torch.mm(delta.reshape(-1, W.shape[0]), W).view(C, N, W.shape[1])   # a_{k-1}: (C, N, w_{k-1})
+            a = gemm.linear(delta.reshape(-1, W.shape[0]), W.t()).view(C, N, W.shape[1])   # a_{k-1}: (C, N, w_{k-1})
         ctx.set_materialize_grads(False)
         ctx.spec = spec
         ctx.has_bias = [params[2 * k + 1] is not None for k in range(len(spec))]
@@ -317,7 +314,7 @@ class _SineChainGrad(torch.autograd.Function):
                 dW[k] = _tn_mm(deltas[k].reshape(-1, w_out), abar.reshape(-1, w_in))
                 if not sine and k == n - 1:
                     break                                    # a_n is constant
-                dbar = torch.mm(abar.reshape(-1, w_in), Ws[k].t()).view(*abar.shape[:-1], w_out)  # dL/d delta_k
+                dbar = gemm.linear(abar.reshape(-1, w_in), Ws[k]).view(*abar.shape[:-1], w_out)  # dL/d delta_k
                 if sine:
                     t = dbar * a_s[k]
                     zbar[k] = t.sum(0) if t.shape[0] > 1 else t[0]
@@ -345,7 +342,7 @@ class _SineChainGrad(torch.autograd.Function):
             dW[k] = gW if dW[k] is None else dW[k].add_(gW)
             if ctx.has_bias[k]:
                 db[k] = zb.sum(0)
-            hbar = torch.mm(zb, Ws[k]) if (k > 0 or ctx.needs_input_grad[0]) else None
+            hbar = gemm.linear(zb, Ws[k].t()) if (k > 0 or ctx.needs_input_grad[0]) else None
         dx = hbar if ctx.needs_input_grad[0] else None
         grads = []
         for k, (_, om) in enumerate(spec):

@@ -1,0 +1,38 @@
+import pytest
+import torch
+
+from siren.diff import gemm
+
+
+@pytest.mark.parametrize("m,k,n", [(300, 256, 256), (257, 2, 64), (100, 64, 3), (64, 256, 1), (33, 17, 16)])
+@pytest.mark.parametrize("bias", [False, True])
+def test_linear_equals_addmm(m, k, n, bias):
+    g = torch.Generator().manual_seed(m + k + n)
+    A, W = torch.randn(m, k, generator=g), torch.randn(n, k, generator=g)
+    b = torch.randn(n, generator=g) if bias else None
+    expect = A.double() @ W.double().t() + (0 if b is None else b.double())
+    with torch.no_grad():
+        got = gemm.linear(A, W, b)
+    assert got.shape == (m, n) and got.dtype == torch.float32
+    assert torch.allclose(got.double(), expect, rtol=1e-5, atol=1e-5 * expect.abs().max().item())
+
+
+def test_linear_transposed_weight_view_gives_a_times_b():
+    g = torch.Generator().manual_seed(1)
+    A, B = torch.randn(500, 128, generator=g), torch.randn(128, 96, generator=g)
+    with torch.no_grad():
+        got = gemm.linear(A, B.t())
+    assert torch.allclose(got, A @ B, rtol=1e-5, atol=1e-4)
+
+
+def test_linear_with_grad_enabled_stays_differentiable():
+    A = torch.randn(40, 32, requires_grad=True)
+    W = torch.randn(32, 32, requires_grad=True)
+    gemm.linear(A, W).sum().backward()
+    assert torch.allclose(A.grad, W.sum(0).expand(40, 32))
+
+
+def test_float64_falls_back_to_torch():
+    A, W = torch.randn(50, 32, dtype=torch.float64), torch.randn(24, 32, dtype=torch.float64)
+    with torch.no_grad():
+        assert torch.equal(gemm.linear(A, W), A @ W.t())
