@@ -25,7 +25,7 @@ def render(model, shape, chunk: int = 65_536) -> torch.Tensor:
     """Evaluate the model on a regular grid of `shape` over [-1, 1]^d, in chunks -> (*shape, C)."""
     p = next(model.parameters())
     coords = grid(shape, device=p.device, dtype=p.dtype)
-    out = torch.cat([model(c) for c in coords.split(chunk)])
+    out = torch.cat([diff.value_and_derivatives(model, c, gradient=False)[0] for c in coords.split(chunk)])
     return out.reshape(*shape, -1)
 
 
