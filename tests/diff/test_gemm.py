@@ -36,3 +36,14 @@ def test_float64_falls_back_to_torch():
     A, W = torch.randn(50, 32, dtype=torch.float64), torch.randn(24, 32, dtype=torch.float64)
     with torch.no_grad():
         assert torch.equal(gemm.linear(A, W), A @ W.t())
+
+
+@pytest.mark.parametrize("p,q", [(2, 256), (256, 3), (1, 64), (64, 64), (5, 7)])
+def test_linear_tn_equals_transposed_product(p, q):
+    g = torch.Generator().manual_seed(p * q)
+    A, B = torch.randn(1000, p, generator=g), torch.randn(1000, q, generator=g)
+    expect = A.double().t() @ B.double()
+    with torch.no_grad():
+        got = gemm.linear_tn(A, B)
+    assert got.shape == (p, q)
+    assert torch.allclose(got.double(), expect, rtol=1e-5, atol=1e-5 * expect.abs().max().item())

@@ -76,14 +76,6 @@ def _stacked_linear(S: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | 
     return Z
 
 
-def _tn_mm(A: torch.Tensor, B: torch.Tensor) -> torch.Tensor:
-    """A^T B for tall A (M, p), B (M, q). BLAS is slow at (p x M)(M x q) with tiny q (a first layer's d inputs),
-    so the skinny operand goes on the left: (B^T A)^T."""
-    if B.shape[1] < A.shape[1]:
-        return torch.mm(B.t(), A).t()
-    return torch.mm(A.t(), B)
-
-
 def _linear_backward(ctx, dZ: torch.Tensor, S: torch.Tensor, weight: torch.Tensor, has_bias: bool, scale: float):
     """Gradients of Z = stacked_linear(S, scale * weight, scale * bias) given dZ (contiguous)."""
     w_out, w_in = dZ.shape[-1], S.shape[-1]
@@ -93,7 +85,7 @@ def _linear_backward(ctx, dZ: torch.Tensor, S: torch.Tensor, weight: torch.Tenso
         W = weight if scale == 1.0 else weight * scale
         dS = gemm.linear(flat, W.t()).view(S.shape)
     if ctx.needs_input_grad[1]:
-        dW = _tn_mm(flat, S.view(-1, w_in))
+        dW = gemm.linear_tn(flat, S.view(-1, w_in))
         if scale != 1.0:
             dW.mul_(scale)
     if has_bias and ctx.needs_input_grad[2]:
@@ -236,7 +228,7 @@ class _SineInputStack(torch.autograd.Function):
         if ctx.needs_input_grad[0]:
             dx = gemm.linear(dz, W.t())
         if ctx.needs_input_grad[1]:
-            dW = _tn_mm(dz, x)
+            dW = gemm.linear_tn(dz, x)
             if dWc is not None:
                 dW = dW + dWc.t()
             dW = dW.mul_(omega)
@@ -311,7 +303,7 @@ class _SineChainGrad(torch.autograd.Function):
             for k in range(n):
                 sine = spec[k][0]
                 w_out, w_in = Ws[k].shape
-                dW[k] = _tn_mm(deltas[k].reshape(-1, w_out), abar.reshape(-1, w_in))
+                dW[k] = gemm.linear_tn(deltas[k].reshape(-1, w_out), abar.reshape(-1, w_in))
                 if not sine and k == n - 1:
                     break                                    # a_n is constant
                 dbar = gemm.linear(abar.reshape(-1, w_in), Ws[k]).view(*abar.shape[:-1], w_out)  # dL/d delta_k
@@ -338,7 +330,7 @@ class _SineChainGrad(torch.autograd.Function):
                 zb = hbar
             if zb is None:
                 continue
-            gW = _tn_mm(zb, hs[k])
+            gW = gemm.linear_tn(zb, hs[k])
             dW[k] = gW if dW[k] is None else dW[k].add_(gW)
             if ctx.has_bias[k]:
                 db[k] = zb.sum(0)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["linear", "onednn_available"]
+__all__ = ["linear", "linear_tn", "onednn_available"]
 
 _MIN_OUT = 16
 
@@ -50,3 +50,16 @@ def linear(A: torch.Tensor, W: torch.Tensor, bias: torch.Tensor | None = None) -
             and W.shape[0] >= _MIN_OUT and A.is_contiguous() and not torch.is_grad_enabled() and onednn_available()):
         return torch.ops.mkldnn._linear_pointwise(A, W, bias, "none", [None], "")
     return torch.mm(A, W.t()) if bias is None else torch.addmm(bias, A, W.t())
+
+
+def linear_tn(A: torch.Tensor, B: torch.Tensor) -> torch.Tensor:
+    """A (M, p)^T @ B (M, q) -> (p, q) for tall A and B (a weight gradient: M points). With a skinny side (a first
+    layer's d inputs, a last layer's outputs) that side is copied transposed (p x M floats) and the product goes to
+    `linear`; BLAS is slow at (p x M)(M x q) with tiny p or q. Otherwise torch.mm, which handles the big
+    reduction over M best."""
+    p, q = A.shape[1], B.shape[1]
+    if p < _MIN_OUT <= q:
+        return linear(A.t().contiguous(), B.t())
+    if q < _MIN_OUT <= p:
+        return linear(B.t().contiguous(), A.t()).t()
+    return torch.mm(A.t(), B)
