@@ -134,23 +134,29 @@ def step(model, coords, needs, loss, derivs):
 # ----------------------------------------------------------------------------- measurement helpers
 
 def matmul_peak(reps=5):
-    """Best float32 GFLOP/s of a few square-ish GEMMs shaped like a SIREN layer's."""
+    """Best float32 GFLOP/s of a few GEMMs shaped like a SIREN layer's: torch.mm (MKL) and, when present, the
+    oneDNN product that `siren.diff.gemm` uses."""
+    from siren.diff import gemm
     best = 0.0
-    for m, k, n in ((8192, 256, 256), (2048, 1024, 1024)):
-        a, b = torch.randn(m, k), torch.randn(k, n)
-        out = torch.empty(m, n)
-        torch.mm(a, b, out=out)
-        for _ in range(reps):
-            t = time.perf_counter()
-            torch.mm(a, b, out=out)
-            best = max(best, 2 * m * k * n / (time.perf_counter() - t) / 1e9)
+    for m, k, n in ((8192, 256, 256), (65536, 256, 256), (2048, 1024, 1024)):
+        a, b = torch.randn(m, k), torch.randn(n, k)
+        products = [lambda: torch.mm(a, b.t())]
+        if gemm.onednn_available():
+            products.append(lambda: torch.ops.mkldnn._linear_pointwise(a, b, None, "none", [None], ""))
+        for f in products:
+            f()
+            for _ in range(reps):
+                t = time.perf_counter()
+                f()
+                best = max(best, 2 * m * k * n / (time.perf_counter() - t) / 1e9)
     return best
 
 
 def count_flops(fn):
-    """Matrix-product FLOPs (mm, addmm, bmm, baddbmm) of everything `fn` runs, forward and backward."""
+    """Matrix-product FLOPs (mm, addmm, bmm, baddbmm, oneDNN linear) of everything `fn` runs, forward and backward."""
     from torch.utils._python_dispatch import TorchDispatchMode
     aten = torch.ops.aten
+    onednn = getattr(getattr(torch.ops, "mkldnn", None), "_linear_pointwise", None)
     total = [0]
 
     class Counter(TorchDispatchMode):
@@ -159,6 +165,8 @@ def count_flops(fn):
             if packet in (aten.mm, aten.addmm, aten.bmm, aten.baddbmm):
                 a, b = (args[0], args[1]) if packet in (aten.mm, aten.bmm) else (args[1], args[2])
                 total[0] += 2 * a.numel() * b.shape[-1]
+            elif onednn is not None and packet == onednn:
+                total[0] += 2 * args[0].numel() * args[1].shape[0]
             return func(*args, **(kwargs or {}))
 
     with Counter():

@@ -91,6 +91,22 @@ def test_config_validation():
         TrainConfig(log_every=0)
     with pytest.raises(SirenError, match="checkpoint_every must be positive"):
         TrainConfig(checkpoint_every=-2)
+    with pytest.raises(SirenError, match="unknown matmul precision"):
+        TrainConfig(matmul_precision="bf16")
+
+
+def test_medium_matmul_precision_trains_close_to_float32_and_is_restored():
+    """bfloat16 products (width 32 >= the 16 where they apply) change the numbers, not the outcome."""
+    arch = {"hidden_features": 32, "hidden_layers": 1}
+    results = {}
+    for precision in ("highest", "medium"):
+        torch.manual_seed(0)
+        model = build_model("siren", 2, 1, **arch)
+        results[precision] = fit(model, _task(), _cfg(steps=60, matmul_precision=precision))
+        assert torch.get_float32_matmul_precision() == "highest"
+    hi, med = (results[p].history[-1]["psnr"] for p in ("highest", "medium"))
+    assert results["highest"].loss != results["medium"].loss
+    assert abs(hi - med) < 3.0 and med > results["medium"].history[0]["psnr"]
 
 
 def test_seed_reproduces(tmp_path):

@@ -31,11 +31,14 @@ from .errors import SirenError
 from .models import build_model, model_from_spec
 
 CHECKPOINT = "checkpoint.pt"
+MATMUL_PRECISIONS = ("highest", "high", "medium")
 
 
 @dataclass
 class TrainConfig:
-    """Optimisation settings. schedule: None | "cosine" | "step" (x0.1 at 50% and 75% of steps)."""
+    """Optimisation settings. schedule: None | "cosine" | "step" (x0.1 at 50% and 75% of steps).
+    matmul_precision: torch.set_float32_matmul_precision during training: "highest" (float32, the default),
+    "high" (TF32 on NVIDIA GPUs) or "medium" (also bfloat16 products on CPU, see `siren.diff.gemm`)."""
     steps: int = 500
     lr: float = 1e-4
     schedule: str | None = None
@@ -45,6 +48,7 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     progress: bool = True
+    matmul_precision: str = "highest"
 
     def __post_init__(self):
         if self.steps <= 0:
@@ -57,6 +61,9 @@ class TrainConfig:
                                  f"(pass --{name.replace('_', '-')} N with N >= 1)")
         if self.schedule not in (None, "cosine", "step"):
             raise SirenError(f"unknown schedule {self.schedule!r} (choose cosine or step)")
+        if self.matmul_precision not in MATMUL_PRECISIONS:
+            raise SirenError(f"unknown matmul precision {self.matmul_precision!r} "
+                             f"(choose {', '.join(MATMUL_PRECISIONS)})")
         if self.clip_grad is not None and not self.clip_grad > 0:  # a negative norm would flip the gradient
             raise SirenError(f"gradient clipping norm must be positive, got {self.clip_grad} (pass --clip-grad > 0)")
 
@@ -182,6 +189,8 @@ def fit(model: nn.Module, task, cfg: TrainConfig, out_dir: str | os.PathLike | N
     log = open(out / "metrics.jsonl", "a") if out is not None else None
     bar = _progress(cfg, start)
     step, loss_value, t0 = start, float("nan"), time.perf_counter()
+    precision = torch.get_float32_matmul_precision()
+    torch.set_float32_matmul_precision(cfg.matmul_precision)
     try:
         while step < cfg.steps:
             terms = task.loss(model, gen)
@@ -220,6 +229,7 @@ def fit(model: nn.Module, task, cfg: TrainConfig, out_dir: str | os.PathLike | N
         print(f"interrupted at step {step}{where}")
         return TrainResult(step, loss_value, history, interrupted=True)
     finally:
+        torch.set_float32_matmul_precision(precision)
         if bar is not None:
             bar.close()
         if log is not None:

@@ -47,3 +47,27 @@ def test_linear_tn_equals_transposed_product(p, q):
         got = gemm.linear_tn(A, B)
     assert got.shape == (p, q)
     assert torch.allclose(got.double(), expect, rtol=1e-5, atol=1e-5 * expect.abs().max().item())
+
+
+@pytest.mark.skipif(not gemm.onednn_available(), reason="needs PyTorch's oneDNN (mkldnn) build")
+def test_medium_precision_computes_in_bfloat16_and_restores():
+    g = torch.Generator().manual_seed(3)
+    A, W = torch.randn(256, 64, generator=g), torch.randn(32, 64, generator=g)
+    x = torch.rand(256, 2, generator=g)
+    exact = A.double() @ W.double().t()
+    bf16 = (A.bfloat16().double() @ W.bfloat16().double().t())
+    before = torch.get_float32_matmul_precision()
+    try:
+        torch.set_float32_matmul_precision("medium")
+        with torch.no_grad():
+            got, tn, first = gemm.linear(A, W), gemm.linear_tn(A, A), gemm.linear(x, W[:, :2])
+    finally:
+        torch.set_float32_matmul_precision(before)
+    scale = exact.abs().max().item()
+    assert got.dtype == torch.float32
+    assert (got.double() - exact).abs().max() > 1e-4 * scale            # really reduced ...
+    assert torch.allclose(got.double(), bf16, rtol=1e-2, atol=1e-2 * scale)   # ... to bfloat16 products
+    assert torch.allclose(tn.double(), A.double().t() @ A.double(), rtol=2e-2, atol=2e-2 * 256)
+    assert torch.allclose(first, x @ W[:, :2].t(), rtol=1e-6, atol=1e-6)   # 2 input coordinates stay float32
+    with torch.no_grad():
+        assert torch.allclose(gemm.linear(A, W).double(), exact, rtol=1e-5, atol=1e-5 * scale)

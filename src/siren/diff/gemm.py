@@ -8,14 +8,16 @@ TorchInductor emits for CPU linear layers) when it applies: float32 CPU tensors,
 16 output features (below that MKL's skinny-output path is faster), and a oneDNN-enabled PyTorch build. Everything
 else (GPU tensors, float64, tiny outputs) goes to `torch.addmm` / `torch.mm`.
 
-oneDNN follows `torch.backends.mkldnn.matmul.fp32_precision`: "ieee" (the default) computes in float32; "bf16"
-computes the products in bfloat16 (the opt-in reduced precision of `siren.runtime.matmul_precision`).
+Reduced precision is opt-in through PyTorch's own switch, `torch.set_float32_matmul_precision`: with "medium",
+CPU products whose inner and outer sizes are both >= 16 are computed in bfloat16 (inputs rounded to bfloat16,
+float32 accumulation, the result rounded to bfloat16 and returned as float32); a first layer's few input
+coordinates always stay float32. On GPUs "high" and "medium" select TF32 in cuBLAS as usual.
 """
 from __future__ import annotations
 
 import torch
 
-__all__ = ["linear", "linear_tn", "onednn_available"]
+__all__ = ["linear", "linear_tn", "onednn_available", "reduced_precision"]
 
 _MIN_OUT = 16
 
@@ -44,10 +46,19 @@ def onednn_available() -> bool:
     return _ONEDNN
 
 
+def reduced_precision(A: torch.Tensor, k: int, n: int) -> bool:
+    """Whether a float32 CPU product of inner size k and outer size n runs in bfloat16 (precision "medium")."""
+    return (A.device.type == "cpu" and A.dtype == torch.float32 and min(k, n) >= _MIN_OUT
+            and torch.get_float32_matmul_precision() == "medium")
+
+
 def linear(A: torch.Tensor, W: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
     """A (M, k) @ W (n, k)^T (+ bias (n,)) -> (M, n). W may be a transposed view (pass B.t() to get A @ B)."""
     if (A.device.type == "cpu" and A.dtype == torch.float32 and W.dtype == torch.float32 and A.dim() == 2
             and W.shape[0] >= _MIN_OUT and A.is_contiguous() and not torch.is_grad_enabled() and onednn_available()):
+        if reduced_precision(A, A.shape[1], W.shape[0]):
+            bias = None if bias is None else bias.bfloat16()
+            return torch.ops.mkldnn._linear_pointwise(A.bfloat16(), W.bfloat16(), bias, "none", [None], "").float()
         return torch.ops.mkldnn._linear_pointwise(A, W, bias, "none", [None], "")
     return torch.mm(A, W.t()) if bias is None else torch.addmm(bias, A, W.t())
 
@@ -62,4 +73,6 @@ def linear_tn(A: torch.Tensor, B: torch.Tensor) -> torch.Tensor:
         return linear(A.t().contiguous(), B.t())
     if q < _MIN_OUT <= p:
         return linear(B.t().contiguous(), A.t()).t()
+    if reduced_precision(A, A.shape[0], min(p, q)) and not torch.is_grad_enabled():
+        return torch.mm(A.t().bfloat16(), B.bfloat16()).float()
     return torch.mm(A.t(), B)
