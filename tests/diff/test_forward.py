@@ -91,7 +91,7 @@ def _param_grads(model, x, mode, gradient, laplacian, weights):
 
 
 @pytest.mark.parametrize("name", MODEL_NAMES)
-@pytest.mark.parametrize("gradient,laplacian", [(False, True), (True, False), (True, True)])
+@pytest.mark.parametrize("gradient,laplacian", [(False, False), (False, True), (True, False), (True, True)])
 def test_parameter_gradients_match(name, gradient, laplacian):
     d, c = 2, 2
     model = tiny(name, d, c)

@@ -372,32 +372,40 @@ def _apply_elementwise(Z, f0, f1, f2, nj, lap):
     return torch.cat(blocks, dim=0) if len(blocks) > 1 else blocks[0]
 
 
-def _activation_derivatives(module: nn.Module, z: torch.Tensor, need2: bool):
-    """f(z), f'(z), f''(z) as autograd itself differentiates the module (f'' None when identically zero).
-    f is evaluated out of place even for inplace=True modules (z is a view of the stacked state)."""
+def _activation_derivatives(module: nn.Module, z: torch.Tensor, order: int):
+    """f(z) and, up to `order` (0, 1 or 2), f'(z), f''(z) as autograd itself differentiates the module (None when
+    not asked for, and f'' None when identically zero). f is evaluated out of place even for inplace=True modules
+    (z may be a view of the stacked state)."""
+    need1, need2 = order >= 1, order >= 2
     if isinstance(module, nn.ReLU):
-        return torch.relu(z), (z > 0).to(z.dtype), None
+        return torch.relu(z), ((z > 0).to(z.dtype) if need1 else None), None
     if isinstance(module, nn.Tanh):
         t = torch.tanh(z)
-        d1 = 1 - t * t
+        d1 = 1 - t * t if need1 else None
         return t, d1, (-2 * t * d1 if need2 else None)
     if isinstance(module, nn.Sigmoid):
         s = torch.sigmoid(z)
-        d1 = s * (1 - s)
+        d1 = s * (1 - s) if need1 else None
         return s, d1, (d1 * (1 - 2 * s) if need2 else None)
     if isinstance(module, nn.Softplus):
+        f = F.softplus(z, module.beta, module.threshold)
+        if not need1:
+            return f, None, None
         linear_part = z * module.beta > module.threshold
         s = torch.sigmoid(z * module.beta)
         d1 = torch.where(linear_part, torch.ones_like(s), s)
         d2 = torch.where(linear_part, torch.zeros_like(s), module.beta * s * (1 - s)) if need2 else None
-        return F.softplus(z, module.beta, module.threshold), d1, d2
+        return f, d1, d2
     if isinstance(module, (nn.ELU, nn.SELU)):
+        f = F.elu(z, module.alpha) if isinstance(module, nn.ELU) else F.selu(z)
+        if not need1:
+            return f, None, None
         alpha, scale = (module.alpha, 1.0) if isinstance(module, nn.ELU) else (_SELU_ALPHA, _SELU_SCALE)
         pos = z > 0
         e = scale * alpha * torch.exp(z)
         d1 = torch.where(pos, torch.full_like(z, scale), e)
         d2 = torch.where(pos, torch.zeros_like(z), e) if need2 else None
-        return (F.elu(z, alpha) if isinstance(module, nn.ELU) else F.selu(z)), d1, d2
+        return f, d1, d2
     raise TypeError(f"no derivative rule for {type(module).__name__}")
 
 
@@ -467,8 +475,11 @@ def _propagate(layers, x, S, nj, lap, fused):
             S = (_LinearStack.apply(S.contiguous(), m.weight, m.bias) if fused
                  else _linear_plain(S, m.weight, m.bias))
         elif isinstance(m, _ELEMENTWISE):
-            f0, f1, f2 = _activation_derivatives(m, S[0], need2=lap)
-            S = _apply_elementwise(S, f0, f1, f2, nj, lap)
+            if nj or lap:
+                f0, f1, f2 = _activation_derivatives(m, S[0], order=2 if lap else 1)
+                S = _apply_elementwise(S, f0, f1, f2, nj, lap)
+            else:                                               # value only: no select (its backward is a copy)
+                S = _activation_derivatives(m, S, order=0)[0]
         elif isinstance(m, PositionalEncoding):
             S = _positional_encoding(m, S, nj, lap)
         elif isinstance(m, FourierFeatures):
