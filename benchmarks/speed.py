@@ -2,6 +2,7 @@
 
     python benchmarks/speed.py                  # Siren(2, 256, 3, 1) on a 256 x 256 grid, 7 steps, 2 threads
     python benchmarks/speed.py --size 64 --steps 5 --cases lap,grad
+    python benchmarks/speed.py --precision --cases fit,lap   # siren.diff in float32 vs matmul precision "medium"
 
 For each case both sides compute the same loss on the same weights, in the same process, alternating step by step
 (forward + backward, no optimizer step, so the weights never change). The reference is written here the way the
@@ -231,6 +232,8 @@ def main(argv=None):
     ap.add_argument("--eik-points", type=int, default=5000, help="Eikonal: on-surface = off-surface points")
     ap.add_argument("--no-tune", action="store_true", help="skip siren.runtime.tune_allocator()")
     ap.add_argument("--no-memory", action="store_true", help="skip the per-side peak-memory child processes")
+    ap.add_argument("--precision", action="store_true",
+                    help="instead: time siren.diff with float32 products against matmul precision 'medium'")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
 
@@ -252,6 +255,8 @@ def main(argv=None):
     if unknown:
         ap.error(f"unknown case(s) {', '.join(sorted(unknown))} (choose from {', '.join(CASES)})")
 
+    if args.precision:
+        return precision_table(cases, args)
     peak = matmul_peak()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU: {cpu_model()} "
           f"({os.cpu_count()} logical CPUs), allocator tuned: {tuned}")
@@ -287,6 +292,31 @@ def main(argv=None):
               f"| {mem['ref']:.0f} | {mem['fwd']:.0f} |", flush=True)
     print(f"\nGFLOP/s: matmul FLOPs per step / median step time (peak {peak:.1f}). "
           f"Process ru_maxrss: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB.")
+
+
+def precision_table(cases, args):
+    """siren.diff steps with float32 products against torch.set_float32_matmul_precision("medium") (bfloat16
+    products on CPU, see siren.diff.gemm), alternating step by step on the same weights."""
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU: {cpu_model()}; "
+          f"{args.steps} timed steps per side (median)\n")
+    print("| case | points | float32 s/step | medium s/step | speed-up | loss rel diff |")
+    print("|---|---|---|---|---|---|")
+    for case in cases:
+        model, coords, needs, loss = make_case(case, args.size, args.eik_points)
+        times, losses = {"highest": [], "medium": []}, {}
+        try:
+            for rep in range(args.steps + 1):
+                for precision in times:
+                    torch.set_float32_matmul_precision(precision)
+                    t = time.perf_counter()
+                    losses[precision] = step(model, coords, needs, loss, fwd_derivatives)
+                    if rep:                                  # the first round is the warm-up
+                        times[precision].append(time.perf_counter() - t)
+        finally:
+            torch.set_float32_matmul_precision("highest")
+        med = {p: statistics.median(v) for p, v in times.items()}
+        print(f"| {TITLES[case]} | {coords.shape[0]} | {med['highest']:.3f} | {med['medium']:.3f} "
+              f"| {med['highest'] / med['medium']:.2f}x | {rel(losses['highest'], losses['medium']):.1e} |", flush=True)
 
 
 if __name__ == "__main__":
