@@ -359,15 +359,23 @@ def _linear_plain(S, weight, bias):
     return torch.cat([(Z[0] + bias)[None], Z[1:]], dim=0)
 
 
-def _apply_elementwise(Z, f0, f1, f2, nj, lap):
-    """Given the stacked pre-activation Z and f(z0), f'(z0), f''(z0) (f2 may be None when f'' = 0): stacked output."""
+def _split(Z, nj, lap):
+    """Stacked Z (1 + nj + lap, ...) -> (z0, ZJ (nj, ...) or None, ZL or None) by one split, whose backward is one
+    cat (a select or slice backward would zero-fill and copy the whole stack once per block). lap implies nj."""
+    parts = Z.split([1] + ([nj] if nj else []) + ([1] if lap else []))
+    return parts[0][0], (parts[1] if nj else None), (parts[2][0] if lap else None)
+
+
+def _apply_elementwise(f0, f1, f2, ZJ, ZL):
+    """Stacked output of an elementwise f given f(z0), f'(z0), f''(z0) (f2 None when f'' = 0) and the Jacobian and
+    Laplacian blocks ZJ, ZL of the pre-activation (None when not propagated)."""
     blocks = [f0[None]]
-    if nj:
-        blocks.append(f1 * Z[1:1 + nj])
-    if lap:
-        L = f1 * Z[-1]
+    if ZJ is not None:
+        blocks.append(f1 * ZJ)
+    if ZL is not None:
+        L = f1 * ZL
         if f2 is not None:
-            L = L + f2 * Z[1:1 + nj].square().sum(0)
+            L = L + f2 * ZJ.square().sum(0)
         blocks.append(L[None])
     return torch.cat(blocks, dim=0) if len(blocks) > 1 else blocks[0]
 
@@ -468,17 +476,17 @@ def _propagate(layers, x, S, nj, lap, fused):
             elif fused:
                 S = _SineStack.apply(S.contiguous(), w, b, m.omega_0, nj, lap)
             else:
-                Z = _linear_plain(S, w, b) * m.omega_0
-                z = Z[0]
-                S = _apply_elementwise(Z, torch.sin(z), torch.cos(z), -torch.sin(z), nj, lap)
+                z, ZJ, ZL = _split(_linear_plain(S, w, b) * m.omega_0, nj, lap)
+                S = _apply_elementwise(torch.sin(z), torch.cos(z), -torch.sin(z), ZJ, ZL)
         elif isinstance(m, nn.Linear):
             S = (_LinearStack.apply(S.contiguous(), m.weight, m.bias) if fused
                  else _linear_plain(S, m.weight, m.bias))
         elif isinstance(m, _ELEMENTWISE):
-            if nj or lap:
-                f0, f1, f2 = _activation_derivatives(m, S[0], order=2 if lap else 1)
-                S = _apply_elementwise(S, f0, f1, f2, nj, lap)
-            else:                                               # value only: no select (its backward is a copy)
+            if nj:
+                z, ZJ, ZL = _split(S, nj, lap)
+                f0, f1, f2 = _activation_derivatives(m, z, order=2 if lap else 1)
+                S = _apply_elementwise(f0, f1, f2, ZJ, ZL)
+            else:                                               # value only: the activation of the whole state
                 S = _activation_derivatives(m, S, order=0)[0]
         elif isinstance(m, PositionalEncoding):
             S = _positional_encoding(m, S, nj, lap)
