@@ -48,6 +48,11 @@ def to_unit(values: torch.Tensor) -> torch.Tensor:
     return ((values + 1.0) / 2.0).clamp(0.0, 1.0)
 
 
+def unit_psnr(pred: torch.Tensor, truth: torch.Tensor) -> float:
+    """PSNR (dB) of two signals in [-1, 1], compared on [0, 1] after clipping (`to_unit`)."""
+    return metrics.psnr(to_unit(pred), to_unit(truth))
+
+
 class FitTask:
     """Fit a Signal by MSE. metric: PSNR on [0, 1] (images, video: mean over frames), SNR in dB (audio).
 
@@ -91,7 +96,7 @@ class FitTask:
             return fit_media.evaluate(self, model)
         pred = render(model, self.signal.shape)
         truth = self.values.reshape(pred.shape)
-        return {"psnr": metrics.psnr(to_unit(pred), to_unit(truth))}
+        return {"psnr": unit_psnr(pred, truth)}
 
     def meta(self) -> dict:
         return {"task": "fit", "kind": self.signal.kind, "shape": list(self.signal.shape),

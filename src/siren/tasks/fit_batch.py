@@ -26,7 +26,7 @@ from ..data.image import IMAGE_SUFFIXES, image_files, image_signal, load_image, 
 from ..data.signal import Signal
 from ..errors import SirenError
 from ..train import prepare_out_dir, run
-from .fit import MAX_BATCH, to_unit
+from .fit import MAX_BATCH, to_unit, unit_psnr
 
 MODEL = "siren_batch"
 
@@ -97,8 +97,7 @@ class BatchFitTask:
 
     def psnrs(self, model) -> list[float]:
         """PSNR (dB, on [0, 1]) of each member against its image."""
-        return [metrics.psnr(to_unit(p), to_unit(s.values.to(p.device)))
-                for p, s in zip(self.render(model), self.signals)]
+        return [unit_psnr(p, s.values.to(p.device)) for p, s in zip(self.render(model), self.signals)]
 
     def evaluate(self, model) -> dict:
         psnr = self.psnrs(model)

@@ -62,7 +62,7 @@ def evaluate(task, model) -> dict:
 def frame_psnrs(task, model, frames=None) -> list[float]:
     """PSNR (dB, on [0, 1]) of each frame index of a video task (default all), one frame at a time."""
     truth = _frames(task)
-    return [_psnr(pred, truth[i]) for i, pred in render_frames(model, task.signal.shape, frames)]
+    return [fit.unit_psnr(pred, truth[i]) for i, pred in render_frames(model, task.signal.shape, frames)]
 
 
 def write_outputs(task, model, out_dir: Path, history: list) -> dict:
@@ -93,10 +93,6 @@ def _frames(task) -> torch.Tensor:
     return task.values.reshape(*task.signal.shape, -1)
 
 
-def _psnr(pred: torch.Tensor, truth: torch.Tensor) -> float:
-    return metrics.psnr(fit.to_unit(pred), fit.to_unit(truth))
-
-
 def _video_outputs(task, model, out_dir: Path, history: list) -> dict:
     shape, truth = task.signal.shape, _frames(task)
     shown = set(np.linspace(0, shape[0] - 1, min(shape[0], FIGURE_FRAMES)).round().astype(int).tolist())
@@ -104,7 +100,7 @@ def _video_outputs(task, model, out_dir: Path, history: list) -> dict:
 
     def frames():  # one pass: score each frame, keep the shown ones, stream it into the MP4
         for i, pred in render_frames(model, shape):
-            psnrs.append(_psnr(pred, truth[i]))
+            psnrs.append(fit.unit_psnr(pred, truth[i]))
             if i in shown:
                 panels[i] = (fit.to_unit(truth[i]).cpu().numpy(), fit.to_unit(pred).cpu().numpy())
             yield fit.to_unit(pred)

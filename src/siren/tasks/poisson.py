@@ -49,7 +49,7 @@ from .. import diff, metrics, viz
 from ..data.grid import grid, random_indices
 from ..data.image import image_gradient, image_laplacian, save_image
 from ..errors import SirenError
-from .fit import MAX_BATCH, gradient_magnitude, render_derivatives, to_unit
+from .fit import MAX_BATCH, gradient_magnitude, render_derivatives, to_unit, unit_psnr
 
 SUPERVISE = ("gradient", "laplacian")
 ALIGN = {"gradient": "offset", "laplacian": "linear"}
@@ -149,7 +149,7 @@ class PoissonTask:
         pred, ref = image.reshape(self.reference.shape), self.reference
         if self.weight is not None:
             pred, ref = pred[self.weight > 0], ref[self.weight > 0]
-        out = {"psnr": metrics.psnr(to_unit(pred), to_unit(ref))}
+        out = {"psnr": unit_psnr(pred, ref)}
         if "gradient" in self.truths:
             out["psnr_grad"] = field_psnr(grad, self.truths["gradient"])
         if "laplacian" in self.truths:
