@@ -27,13 +27,16 @@ def siren_forward(coords: torch.Tensor, weights: Sequence[torch.Tensor], biases:
 
     coords: (B, N, in), or (N, in) shared by all members; weights[i]: (B, out_i, in_i); biases[i]: (B, out_i);
     omegas[i]: the omega of layer i's sine, or None for a linear layer -> (B, N, out_last).
-    Layer i: h -> sin(omega_i * (h W_i^T + c_i)) (or h W_i^T + c_i when omega_i is None).
+    Layer i: h -> sin(h (omega_i W_i)^T + omega_i c_i) (or h W_i^T + c_i when omega_i is None): omega is folded
+    into the parameters, as `siren.diff`'s fused layers do, instead of scaling every activation.
     """
     h = coords.expand(weights[0].shape[0], *coords.shape) if coords.dim() == 2 else coords
     for w, c, omega in zip(weights, biases, omegas, strict=True):
+        if omega is not None:
+            w, c = w * omega, c * omega
         h = torch.baddbmm(c.unsqueeze(1), h, w.transpose(1, 2))
         if omega is not None:
-            h = torch.sin(omega * h)
+            h = torch.sin(h)
     return h
 
 
