@@ -9,6 +9,7 @@ from pathlib import Path
 from .errors import SirenError
 from .models import MODEL_NAMES
 from .runtime import tune_allocator
+from .train import MATMUL_PRECISIONS
 
 
 class _Parser(argparse.ArgumentParser):
@@ -29,7 +30,7 @@ def _train_args(p: argparse.ArgumentParser, steps: int = 500, lr: float = 1e-4) 
     p.add_argument("--clip-grad", type=float, help="clip the gradient norm to this value")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default auto)")
-    p.add_argument("--matmul-precision", default="highest", choices=["highest", "high", "medium"],
+    p.add_argument("--matmul-precision", default="highest", choices=MATMUL_PRECISIONS,
                    help="float32 products while training: highest (float32, default), high (TF32 on NVIDIA "
                         "GPUs), medium (bfloat16 products on CPU too: ~1.4x faster, see the README for the cost)")
     p.add_argument("--log-every", type=int, default=25, help="evaluate and log every N steps")

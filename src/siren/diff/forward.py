@@ -15,7 +15,8 @@ The three are kept stacked in one tensor S of shape (K, N, w): S[0] = h, S[1:1+d
 Laplacian is asked for), S[-1] = L (when the Laplacian is asked for). A linear layer is then ONE matrix product
 (K N, w_in) x (w_in, w_out) instead of 1 + d + 1 small ones. SineLayer and nn.Linear run as custom autograd
 Functions whose backward is written by hand (sin and cos computed once, only what the backward needs saved, the
-pre-activation buffers reused in place); every other layer uses plain torch ops. The cost is about (d + 2) forward
+pre-activation buffers reused in place; the products go through `siren.diff.gemm`, oneDNN on CPU); every other
+layer uses plain torch ops. The cost is about (d + 2) forward
 passes plus their backward: no create_graph double backward, so far fewer FLOPs and much less memory than the
 autograd reference (`siren.diff.autograd`), with the same numbers up to floating-point round-off.
 
