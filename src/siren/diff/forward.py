@@ -16,9 +16,9 @@ Laplacian is asked for), S[-1] = L (when the Laplacian is asked for). A linear l
 (K N, w_in) x (w_in, w_out) instead of 1 + d + 1 small ones. SineLayer and nn.Linear run as custom autograd
 Functions whose backward is written by hand (sin and cos computed once, only what the backward needs saved, the
 pre-activation buffers reused in place; the products go through `siren.diff.gemm`, oneDNN on CPU); every other
-layer uses plain torch ops. The cost is about (d + 2) forward
-passes plus their backward: no create_graph double backward, so far fewer FLOPs and much less memory than the
-autograd reference (`siren.diff.autograd`), with the same numbers up to floating-point round-off.
+layer uses plain torch ops. The cost is about (d + 2) forward passes plus their backward: no create_graph double
+backward, so far fewer FLOPs and much less memory than the autograd reference (`siren.diff.autograd`), with the
+same numbers up to floating-point round-off.
 
 When only the gradient is asked for and the network is a SIREN-style chain of SineLayer / nn.Linear layers with
 C <= d outputs, d forward tangents cost more matrix products than C reverse sweeps, so that case runs a
