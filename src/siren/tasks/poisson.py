@@ -123,7 +123,9 @@ class PoissonTask:
         return self
 
     def loss(self, model, generator: torch.Generator) -> dict:
-        idx = random_indices(self.coords.shape[0], self.max_batch, generator).to(self.coords.device)
+        n = self.coords.shape[0]
+        idx = (slice(None) if n <= self.max_batch      # full batch: views of the grid and targets, no gather copies
+               else random_indices(n, self.max_batch, generator).to(self.coords.device))
         grad_needed = self.supervise == "gradient"
         value, grad, lap = diff.value_and_derivatives(model, self.coords[idx], gradient=grad_needed,
                                                       laplacian=not grad_needed)
