@@ -50,7 +50,7 @@ def test_linear_tn_equals_transposed_product(p, q):
 
 
 @pytest.mark.skipif(not gemm.onednn_available(), reason="needs PyTorch's oneDNN (mkldnn) build")
-def test_medium_precision_computes_in_bfloat16_and_restores():
+def test_medium_precision_computes_in_bfloat16_but_keeps_input_coordinates_float32():
     g = torch.Generator().manual_seed(3)
     A, W = torch.randn(256, 64, generator=g), torch.randn(32, 64, generator=g)
     x = torch.rand(256, 2, generator=g)
