@@ -24,12 +24,13 @@ import torch
 from siren.data.audio import audio_signal, load_audio, tones_and_chirp
 from siren.data.video import load_video, moving_pattern, resize_video, samples_per_step, video_signal
 from siren.models import build_model
-from siren.tasks.fit import FitTask
-from siren.tasks.fit_media import frame_psnrs
+from siren.tasks.fit import SignalFitTask
+from siren.tasks.fit_audio import AudioFitTask
+from siren.tasks.fit_video import VideoFitTask
 from siren.train import TrainConfig, fit, resolve_device
 
 
-def bench(task: FitTask, name: str, steps: int, at: list[int], lr: float, width: int, device, seed: int) -> dict:
+def bench(task: SignalFitTask, name: str, steps: int, at: list[int], lr: float, width: int, device, seed: int) -> dict:
     """Train one model on `task`; its metrics at the steps in `at`, training seconds per step, and the model."""
     torch.manual_seed(seed)
     model = build_model(name, task.in_features, task.out_features, hidden_features=width,
@@ -87,7 +88,7 @@ def main() -> None:
         print("| model | " + " | ".join(f"SNR dB @ {s}" for s in at) + f" | MSE @ {a.steps} | s / step |")
         print("|---" * (len(at) + 3) + "|")
         for name in models:
-            task = FitTask(audio_signal(samples, rate)).to(device)
+            task = AudioFitTask(audio_signal(samples, rate)).to(device)
             r = bench(task, name, a.steps, at, a.lr, a.width, device, a.seed)
             print(f"| {name} | " + " | ".join(f"{r['at'][s]['snr']:.1f}" for s in at)
                   + f" | {r['at'][a.steps]['mse']:.2e} | {r['s_per_step']:.4f} |", flush=True)
@@ -107,9 +108,9 @@ def main() -> None:
                                  f"PSNR dB @ {a.steps} (mean +- std over frames)", "s / step"]) + " |")
         print("|---" * (len(at) + 2) + "|")
         for name in models:
-            task = FitTask(signal, max_batch=batch).to(device)
+            task = VideoFitTask(signal, max_batch=batch).to(device)
             r = bench(task, name, a.steps, at, a.lr, a.width, device, a.seed)
-            final = frame_psnrs(task, r["model"])
+            final = task.frame_psnrs(r["model"])
             print(f"| {name} | " + "".join(f"{r['at'][s]['psnr']:.2f} | " for s in at[:-1])
                   + f"{np.mean(final):.2f} +- {np.std(final):.2f} | {r['s_per_step']:.4f} |", flush=True)
 

@@ -20,7 +20,7 @@ import torch
 from siren.data.image import DEMOS, demo_image, image_signal, resize_image
 from siren.models import build_model
 from siren.runtime import tune_allocator
-from siren.tasks.fit import FitTask
+from siren.tasks.fit_image import ImageFitTask
 from siren.tasks.fit_batch import BatchFitTask
 from siren.train import TrainConfig, fit, resolve_device
 
@@ -52,7 +52,7 @@ def sequential(signals, arch, cfg, device, seed):
     for i, signal in enumerate(signals):
         torch.manual_seed(seed + i)
         model = build_model("siren", 2, signal.channels, **arch).to(device)
-        psnrs.append(fit(model, FitTask(signal).to(device), cfg).history[-1]["psnr"])
+        psnrs.append(fit(model, ImageFitTask(signal).to(device), cfg).history[-1]["psnr"])
     return psnrs
 
 

@@ -17,13 +17,13 @@ import torch
 from siren.data.image import demo_image, image_signal, resize_image
 from siren.models import build_model
 from siren.runtime import tune_allocator
-from siren.tasks.fit import FitTask
+from siren.tasks.fit_image import ImageFitTask
 from siren.train import TrainConfig, fit, resolve_device
 
 
 def bench(name: str, image: str, size: int, steps: int, at: list[int], lr: float, device, seed: int) -> dict:
     """Train one model; PSNR at the steps in `at`, median wall time between consecutive steps."""
-    task = FitTask(image_signal(resize_image(demo_image(image), size))).to(device)
+    task = ImageFitTask(image_signal(resize_image(demo_image(image), size))).to(device)
     torch.manual_seed(seed)
     model = build_model(name, 2, task.out_features, **task.model_options(name)).to(device)
     evaluate, psnr, times, clock = task.evaluate, {}, [], [0, time.perf_counter()]

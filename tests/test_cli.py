@@ -22,7 +22,7 @@ def png(tmp_path):
 def test_fit_image_and_render(tmp_path, png):
     out = tmp_path / "run"
     assert main(["fit", "image", str(png), "--steps", "10", "--lr", "1e-3", "--out", str(out), *TINY]) == 0
-    m = json.loads((out / "metrics.json").read_text())
+    m = json.loads((out / "metrics.json").read_text())["metrics"]
     assert m["psnr"] > 10 and 0 < m["ssim"] <= 1
     assert main(["render", str(out / "checkpoint.pt"), "--size", "40", "--out", str(tmp_path / "big.png")]) == 0
     assert iio.imread(tmp_path / "big.png").shape == (40, 30)
@@ -74,7 +74,7 @@ def test_existing_out_folder(tmp_path, png, cli_error):
 
 
 def test_unknown_model(tmp_path, png, cli_error):
-    assert "unknown model" in cli_error(["fit", "image", str(png), "--model", "gelu", "--out", str(tmp_path / "o")])
+    assert "invalid choice: 'gelu'" in cli_error(["fit", "image", str(png), "--model", "gelu", "--out", str(tmp_path / "o")])
 
 
 def test_corrupt_checkpoint(tmp_path, cli_error):

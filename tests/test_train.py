@@ -1,13 +1,15 @@
 import json
+import warnings
 
 import numpy as np
 import pytest
 import torch
 
 from siren.data.image import image_signal
+from siren.diff import gemm
 from siren.errors import SirenError
 from siren.models import build_model
-from siren.tasks.fit import FitTask
+from siren.tasks.fit_image import ImageFitTask
 from siren.train import TrainConfig, fit, load_checkpoint, prepare_out_dir, run
 
 
@@ -17,7 +19,7 @@ def _image(h=12, w=10):
 
 
 def _task(**kw):
-    return FitTask(image_signal(_image()), **kw)
+    return ImageFitTask(image_signal(_image()), **kw)
 
 
 def _model(seed=0):
@@ -61,10 +63,10 @@ def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path):
     real = task.loss
     calls = {"n": 0}
 
-    def loss(model, gen):
+    def loss(model, step, gen):
         calls["n"] += 1
-        terms = real(model, gen)
-        return {"mse": terms["mse"] * float("nan")} if calls["n"] == 8 else terms
+        terms = real(model, step, gen)
+        return {"mse": (terms["mse"][0] * float("nan"), 1.0)} if calls["n"] == 8 else terms
 
     task.loss = loss
     with pytest.raises(SirenError, match="loss became nan at step 8.*last good checkpoint"):
@@ -95,6 +97,7 @@ def test_config_validation():
         TrainConfig(matmul_precision="bf16")
 
 
+@pytest.mark.skipif(not gemm.bfloat16_available(), reason="needs a CPU with bfloat16 oneDNN kernels")
 def test_medium_matmul_precision_trains_close_to_float32_and_is_restored():
     """bfloat16 products (width 32 >= the 16 where they apply) change the numbers, not the outcome."""
     arch = {"hidden_features": 32, "hidden_layers": 1}
@@ -107,6 +110,22 @@ def test_medium_matmul_precision_trains_close_to_float32_and_is_restored():
     hi, med = (results[p].history[-1]["psnr"] for p in ("highest", "medium"))
     assert results["highest"].loss != results["medium"].loss
     assert abs(hi - med) < 3.0 and med > results["medium"].history[0]["psnr"]
+
+
+def test_medium_precision_without_bfloat16_trains_in_float32_with_one_warning(monkeypatch):
+    """A CPU without bfloat16 kernels (forced here, so this runs anywhere): "medium" warns once and gives exactly the
+    float32 run."""
+    monkeypatch.setattr(gemm, "_BF16", False)
+    arch = {"hidden_features": 32, "hidden_layers": 1}
+    results = {}
+    for precision in ("highest", "medium"):
+        torch.manual_seed(0)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            results[precision] = fit(build_model("siren", 2, 1, **arch), _task(), _cfg(steps=10, matmul_precision=precision))
+        assert len([w for w in caught if "bfloat16" in str(w.message)]) == (precision == "medium")
+        assert torch.get_float32_matmul_precision() == "highest"
+    assert results["highest"].loss == results["medium"].loss
 
 
 def test_seed_reproduces(tmp_path):

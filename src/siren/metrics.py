@@ -32,17 +32,21 @@ def ssim(pred, target, data_range: float = 1.0) -> float:
                                        win_size=max(win, 3)))
 
 
+def to_unit(values: torch.Tensor) -> torch.Tensor:
+    """A signal in [-1, 1] -> [0, 1], clipped (how images and videos are stored and scored)."""
+    return ((values + 1.0) / 2.0).clamp(0.0, 1.0)
+
+
+def unit_psnr(pred: torch.Tensor, truth: torch.Tensor) -> float:
+    """PSNR (dB) of two signals in [-1, 1], compared on [0, 1] after clipping (`to_unit`)."""
+    return psnr(to_unit(pred), to_unit(truth))
+
+
 def snr_db(pred, target) -> float:
     """Signal-to-noise ratio 10 log10(sum target^2 / sum (pred - target)^2) in dB."""
     pred, target = _np(pred), _np(target)
     noise = np.sum((pred - target) ** 2)
     return float("inf") if noise == 0 else float(10.0 * np.log10(np.sum(target ** 2) / noise))
-
-
-def relative_l2(pred, target) -> float:
-    """|pred - target| / |target| (Frobenius norms)."""
-    pred, target = _np(pred), _np(target)
-    return float(np.linalg.norm(pred - target) / np.linalg.norm(target))
 
 
 def _np(a) -> np.ndarray:

@@ -1,17 +1,11 @@
 """The one training loop shared by every task, and `run`, which turns a task + model name into a run folder.
 
-A task is any object with:
-    in_features, out_features        sizes of the coordinate input and the network output
-    metric_name: str                 the metric shown in the progress bar (a key of evaluate())
-    model_options() -> dict          options the task suggests for build_model (e.g. sidelength, omega)
-    to(device) -> task               moves its tensors
-    loss(model, generator) -> dict   named loss terms (0-d tensors); the loss is their sum
-    evaluate(model) -> dict          float metrics on the whole signal
-    write_outputs(model, out_dir, history)   final files (images, audio, figures, metrics.json)
-    meta() -> dict                   what `siren render` needs to rebuild outputs from a checkpoint
-
-A run folder holds config.json, metrics.jsonl (one JSON line per log step), checkpoint.pt (every K steps,
-at the end, on Ctrl-C) and the task's outputs. It is never silently overwritten.
+A task is a `siren.tasks.Task` (the contract is in `siren.tasks.base`). A run folder holds config.json,
+metrics.jsonl (one JSON line per log step: the loss, each raw term, their weights, the task's metrics), checkpoint.pt (every K steps,
+at the end, on Ctrl-C: model, optimizer, schedule, random streams and the task's state), the task's outputs,
+metrics.json ({"task", "model", "steps", "seconds", "interrupted", "metrics"}) and outputs.json (every file the
+run wrote: path, kind, caption). It is never silently overwritten; a run that fails before its first checkpoint
+removes the folder it created.
 """
 from __future__ import annotations
 
@@ -27,8 +21,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from .diff.gemm import effective_precision
 from .errors import SirenError
 from .models import build_model, model_from_spec
+from .options import option
+from .tasks.base import Output
 
 CHECKPOINT = "checkpoint.pt"
 MATMUL_PRECISIONS = ("highest", "high", "medium")
@@ -36,19 +33,22 @@ MATMUL_PRECISIONS = ("highest", "high", "medium")
 
 @dataclass
 class TrainConfig:
-    """Optimisation settings. schedule: None | "cosine" | "step" (x0.1 at 50% and 75% of steps).
+    """Optimisation settings (Adam). schedule: None | "cosine" | "step" (x0.1 at 50% and 75% of steps).
     matmul_precision: torch.set_float32_matmul_precision during training: "highest" (float32, the default),
-    "high" (TF32 on NVIDIA GPUs) or "medium" (also bfloat16 products on CPU, see `siren.diff.gemm`)."""
-    steps: int = 500
-    lr: float = 1e-4
-    schedule: str | None = None
-    clip_grad: float | None = None
-    log_every: int = 25
-    checkpoint_every: int = 100
-    seed: int = 0
-    device: str = "auto"
-    progress: bool = True
-    matmul_precision: str = "highest"
+    "high" (TF32 on NVIDIA GPUs) or "medium" (also bfloat16 products on CPUs that have bfloat16 kernels, see
+    `siren.diff.gemm`; elsewhere float32 with a warning)."""
+    steps: int = option(500, "optimisation steps")
+    lr: float = option(1e-4, "Adam learning rate")
+    schedule: str | None = option(None, "learning-rate schedule (default constant)", choices=["cosine", "step"])
+    clip_grad: float | None = option(None, "clip the gradient norm to this value")
+    log_every: int = option(25, "evaluate and log every N steps")
+    checkpoint_every: int = option(100, "save a checkpoint every N steps")
+    seed: int = option(0, "random seed")
+    device: str = option("auto", "auto, cpu, cuda or cuda:N")
+    progress: bool = option(True, "hide the progress bar", flag="--no-progress")
+    matmul_precision: str = option("highest", "float32 products while training: highest (float32), high (TF32 on "
+                                   "NVIDIA GPUs), medium (bfloat16 products on CPUs with bfloat16 kernels: ~1.4x "
+                                   "faster, see the README for the cost)", choices=list(MATMUL_PRECISIONS))
 
     def __post_init__(self):
         if self.steps <= 0:
@@ -100,10 +100,14 @@ def prepare_out_dir(out_dir: str | os.PathLike, overwrite: bool = False, resume:
         raise SirenError(f"output path {out} exists and is not a folder (choose another --out)")
     if resume:
         if not (out / CHECKPOINT).is_file():
-            raise SirenError(f"nothing to resume: {out / CHECKPOINT} does not exist (drop --resume)")
+            raise SirenError(f"nothing to resume: {out / CHECKPOINT} does not exist (drop --resume, or pass "
+                             f"--overwrite to start that folder over)")
         return out
     if out.exists() and any(out.iterdir()):
         if not overwrite:
+            if (out / CHECKPOINT).is_file():
+                raise SirenError(f"output folder {out} holds a run (pass --resume to continue it, --overwrite to "
+                                 f"start over, or another --out)")
             raise SirenError(f"output folder {out} already exists and is not empty (pass --overwrite or another --out)")
         shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -165,7 +169,7 @@ def fit(model: nn.Module, task, cfg: TrainConfig, out_dir: str | os.PathLike | N
     out = Path(out_dir) if out_dir is not None else None
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
-    start, history = 0, []
+    start, history, before = 0, [], 0.0
     if resume:
         ckpt = load_checkpoint(out / CHECKPOINT, map_location=device)
         model.load_state_dict(ckpt["model"])
@@ -174,7 +178,8 @@ def fit(model: nn.Module, task, cfg: TrainConfig, out_dir: str | os.PathLike | N
             sched.load_state_dict(ckpt["scheduler"])
         gen.set_state(ckpt["generator"])
         torch.set_rng_state(ckpt["torch_rng"])
-        start, history = ckpt["step"], ckpt.get("history", [])
+        task.load_state_dict(ckpt.get("task_state") or {})
+        start, history, before = ckpt["step"], ckpt.get("history", []), ckpt.get("seconds", 0.0)
         if start >= cfg.steps:
             return TrainResult(start, history[-1]["loss"] if history else float("nan"), history)
 
@@ -184,17 +189,22 @@ def fit(model: nn.Module, task, cfg: TrainConfig, out_dir: str | os.PathLike | N
         _save(out / CHECKPOINT, {"model": model.state_dict(), "spec": getattr(model, "spec", None), "step": step,
                                  "optimizer": opt.state_dict(), "scheduler": sched.state_dict() if sched else None,
                                  "generator": gen.get_state(), "torch_rng": torch.get_rng_state(),
-                                 "task": task.meta(), "config": asdict(cfg), "history": history})
+                                 "task": task.meta(), "task_state": task.state_dict(), "config": asdict(cfg),
+                                 "history": history, "seconds": elapsed()})
 
     log = open(out / "metrics.jsonl", "a") if out is not None else None
     bar = _progress(cfg, start)
     step, loss_value, t0 = start, float("nan"), time.perf_counter()
+
+    def elapsed() -> float:                             # training seconds, summed over resumed sessions
+        return before + time.perf_counter() - t0
+
     precision = torch.get_float32_matmul_precision()
-    torch.set_float32_matmul_precision(cfg.matmul_precision)
+    torch.set_float32_matmul_precision(effective_precision(cfg.matmul_precision, device))
     try:
         while step < cfg.steps:
-            terms = task.loss(model, gen)
-            loss = sum(terms.values())
+            terms = task.loss(model, step, gen)
+            loss = sum(weight * raw for raw, weight in terms.values())
             loss_value = float(loss.detach())
             if not math.isfinite(loss_value):
                 kept = f"last good checkpoint kept at {out / CHECKPOINT}" if out is not None else "no checkpoint"
@@ -209,8 +219,9 @@ def fit(model: nn.Module, task, cfg: TrainConfig, out_dir: str | os.PathLike | N
                 sched.step()
             step += 1
             if step % cfg.log_every == 0 or step == cfg.steps:
-                record = {"step": step, "loss": loss_value, **{k: float(v.detach()) for k, v in terms.items()},
-                          **_evaluate(task, model), "time": time.perf_counter() - t0}
+                record = {"step": step, "loss": loss_value, **{k: float(raw.detach()) for k, (raw, _) in terms.items()},
+                          "weights": {k: float(w) for k, (_, w) in terms.items()}, **_evaluate(task, model),
+                          "time": elapsed()}
                 history.append(record)
                 if log is not None:
                     log.write(json.dumps(record) + "\n")
@@ -254,11 +265,14 @@ def _progress(cfg: TrainConfig, start: int):
 
 
 def run(task, model_name: str, cfg: TrainConfig, out_dir: str | os.PathLike, model_options: dict | None = None,
-        overwrite: bool = False, resume: bool = False, command: dict | None = None) -> tuple[nn.Module, TrainResult]:
-    """Build the model for `task`, train it into out_dir, write the task's outputs. Returns (model, result).
+        overwrite: bool = False, resume: bool = False, command: dict | None = None) -> tuple[nn.Module, TrainResult, dict]:
+    """Build the model for `task`, train it into out_dir, write the task's outputs, metrics.json and outputs.json.
+    Returns (model, result, metrics.json's content).
 
     model_options override the task's suggestions (task.model_options()). `command` (e.g. the CLI arguments)
-    is stored in config.json with everything else needed to rerun.
+    is stored in config.json with everything else needed to rerun. If training fails before the run's first
+    checkpoint, the folder this call created is removed again (so a rerun is not blocked); a later failure keeps
+    the last checkpoint for --resume.
     """
     device = resolve_device(cfg.device)
     seed_everything(cfg.seed)
@@ -267,14 +281,39 @@ def run(task, model_name: str, cfg: TrainConfig, out_dir: str | os.PathLike, mod
         model = build_model(model_name, task.in_features, task.out_features, **options)
     except ValueError as e:
         raise SirenError(str(e))
+    created = not Path(out_dir).exists()
     out = prepare_out_dir(out_dir, overwrite=overwrite, resume=resume)  # only once the run can start
     model.to(device)
     task.to(device)
     if not resume:
         (out / "config.json").write_text(json.dumps(
             {"command": command, "model": model.spec, "train": asdict(cfg), "task": task.meta()}, indent=2, default=str))
-    result = fit(model, task, cfg, out, resume=resume)
-    if not result.interrupted:
-        model.eval()
-        task.write_outputs(model, out, result.history)
-    return model, result
+    try:
+        result = fit(model, task, cfg, out, resume=resume)
+    except BaseException as e:
+        if not isinstance(e, KeyboardInterrupt) and created and not (out / CHECKPOINT).exists():
+            shutil.rmtree(out, ignore_errors=True)
+        raise
+    model.eval()
+    metrics, files = ({}, []) if result.interrupted else task.write_outputs(model, out, result.history)
+    if result.interrupted and result.history:
+        metrics = {k: v for k, v in result.history[-1].items() if k not in ("step", "time", "weights")}
+    summary = {"task": task.meta().get("task"), "model": model_name, "steps": result.step,
+               "seconds": result.history[-1]["time"] if result.history else 0.0, "interrupted": result.interrupted,
+               "metrics": metrics}
+    (out / "metrics.json").write_text(json.dumps(summary, indent=2, default=float))
+    write_manifest(out, files)
+    return model, result, summary
+
+
+RUN_FILES = (Output("config.json", "log", "everything needed to rerun: command, model, training and task settings"),
+             Output("metrics.jsonl", "log", "one JSON record per log step: loss, raw terms, weights, metrics"),
+             Output(CHECKPOINT, "checkpoint", "model, optimizer and task state; --resume continues from it"),
+             Output("metrics.json", "table", "final metrics: task, model, steps, seconds, metrics"))
+
+
+def write_manifest(out: Path, files: list) -> None:
+    """outputs.json: the run's own files and the task's `files` (Output records) that exist in `out`."""
+    entries = [o for o in (*RUN_FILES, *files) if (out / o.path).exists()]
+    entries.append(Output("outputs.json", "log", "this list of the run's files"))
+    (out / "outputs.json").write_text(json.dumps([asdict(o) for o in entries], indent=2))

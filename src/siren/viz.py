@@ -57,3 +57,9 @@ def curve(history: list, key: str, path: Path, ylabel: str | None = None) -> Non
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def gradient_magnitude(grad) -> np.ndarray:
+    """(H, W, C, 2) gradient (tensor or array) -> (H, W) magnitude averaged over channels."""
+    grad = grad.detach().cpu().numpy() if hasattr(grad, "detach") else np.asarray(grad)
+    return np.linalg.norm(grad, axis=-1).mean(-1)

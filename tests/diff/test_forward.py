@@ -1,4 +1,4 @@
-"""siren.diff.forward: forward-mode value / gradient / Laplacian == the autograd reference, for every model."""
+"""siren.diff.forward: forward-mode value / gradient / Laplacians / Hessians == the autograd reference, for every model."""
 from __future__ import annotations
 
 import pytest
@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from siren.diff import autograd as ag
-from siren.diff import forward_derivatives, supports_forward, value_and_derivatives
+from siren.diff import Request, derivatives, forward_derivatives, supports_forward, value_and_derivatives
 from siren.models import MODEL_NAMES, Siren, build_model
 
 SMALL = {"hidden_features": 24, "hidden_layers": 1}
@@ -22,6 +22,13 @@ def tiny(name, d, c, dtype=torch.float64, seed=0, **options):
 def points(d, n=50, dtype=torch.float64, seed=1):
     g = torch.Generator().manual_seed(seed)
     return (torch.rand(n, d, generator=g, dtype=torch.float64) * 2 - 1).to(dtype)
+
+
+def fwd(model, x, gradient=True, laplacian=False, fused=True, strategy="auto"):
+    """(value, gradient, Laplacian over every axis) from forward_derivatives, None where not asked."""
+    out = forward_derivatives(model, x, Request(gradient=gradient, laplacian=laplacian), fused=fused,
+                              strategy=strategy)
+    return out.value, out.gradient, (out.laplacian() if laplacian else None)
 
 
 def reference(model, x):
@@ -44,7 +51,7 @@ def test_matches_autograd_float64(name, d, c):
     x = points(d)
     y, g, lap = reference(model, x)
     for fused in (True, False):
-        v2, g2, l2 = forward_derivatives(model, x, gradient=True, laplacian=True, fused=fused)
+        v2, g2, l2 = fwd(model, x, gradient=True, laplacian=True, fused=fused)
         assert v2.shape == (50, c) and g2.shape == (50, c, d) and l2.shape == (50, c)
         assert rel_err(v2, y) < 1e-12
         assert rel_err(g2, g) < 1e-11
@@ -56,7 +63,7 @@ def test_matches_autograd_float32(name):
     model = tiny(name, 2, 3, dtype=torch.float32)
     x = points(2, dtype=torch.float32)
     y, g, lap = reference(model, x)
-    v2, g2, l2 = forward_derivatives(model, x, gradient=True, laplacian=True)
+    v2, g2, l2 = fwd(model, x, gradient=True, laplacian=True)
     assert v2.dtype == torch.float32
     assert rel_err(v2, y) < 1e-5
     assert rel_err(g2, g) < 1e-4
@@ -69,7 +76,7 @@ def test_only_what_is_asked(gradient, laplacian):
     x = points(2)
     y, g, lap = reference(model, x)
     for fused in (True, False):
-        v2, g2, l2 = forward_derivatives(model, x, gradient=gradient, laplacian=laplacian, fused=fused)
+        v2, g2, l2 = fwd(model, x, gradient=gradient, laplacian=laplacian, fused=fused)
         assert rel_err(v2, y) < 1e-12
         assert (g2 is None) != gradient and (l2 is None) != laplacian
         if gradient:
@@ -119,7 +126,7 @@ def test_siren_strategies_and_coordinate_gradients(strategy, outermost_linear, d
     w = torch.randn_like(gr)
     params = [x, *model.parameters()]
     ref = torch.autograd.grad((gr * w).square().sum() + y.sum(), params)
-    v2, g2, _ = forward_derivatives(model, x, gradient=True, strategy=strategy)
+    v2, g2, _ = fwd(model, x, gradient=True, strategy=strategy)
     got = torch.autograd.grad((g2 * w).square().sum() + v2.sum(), params, allow_unused=True)
     assert rel_err(v2, y) < 1e-12 and rel_err(g2, gr) < 1e-11
     for a, b in zip(got, ref):
@@ -149,16 +156,17 @@ def test_float32_laplacian_training_loss_and_gradients():
 def test_leading_dimensions_are_kept():
     model = tiny("siren", 2, 3)
     x = points(2, n=12).reshape(3, 4, 2)
-    v, g, lap = forward_derivatives(model, x, gradient=True, laplacian=True)
-    assert v.shape == (3, 4, 3) and g.shape == (3, 4, 3, 2) and lap.shape == (3, 4, 3)
-    v2, g2, l2 = forward_derivatives(model, x.reshape(12, 2), gradient=True, laplacian=True)
-    assert torch.equal(v.reshape(12, 3), v2) and torch.equal(lap.reshape(12, 3), l2)
+    out = derivatives(model, x, gradient=True, laplacian=True, hessian=True)
+    v, g, lap, h = out.value, out.gradient, out.laplacian(), out.hessian
+    assert v.shape == (3, 4, 3) and g.shape == (3, 4, 3, 2) and lap.shape == (3, 4, 3) and h.shape == (3, 4, 3, 2, 2)
+    v2, g2, l2 = fwd(model, x.reshape(12, 2), gradient=True, laplacian=True)
+    assert torch.equal(v.reshape(12, 3), v2) and torch.allclose(lap.reshape(12, 3), l2, rtol=1e-12, atol=0)
 
 
 def test_plain_ops_path_is_twice_differentiable():
     model = tiny("siren", 2, 1)
     x = points(2, n=10).requires_grad_(True)
-    _, _, lap = forward_derivatives(model, x, gradient=False, laplacian=True, fused=False)
+    _, _, lap = fwd(model, x, gradient=False, laplacian=True, fused=False)
     gx, = torch.autograd.grad(lap.sum(), x, create_graph=True)
     ref = ag.gradient(ag.laplacian(model(x), x), x)[:, 0]
     assert rel_err(gx, ref) < 1e-10
@@ -196,7 +204,7 @@ def test_mode_selection_and_errors():
         with pytest.raises(ValueError, match="forward"):
             value_and_derivatives(model, x, mode="forward")
         with pytest.raises(ValueError, match="forward-mode"):
-            forward_derivatives(model, x)
+            forward_derivatives(model, x, Request(gradient=True))
         # auto falls back to autograd on unsupported models
         v, g, lap = value_and_derivatives(model, x, gradient=True, laplacian=True, mode="auto")
         v2, g2, l2 = value_and_derivatives(model, x, gradient=True, laplacian=True, mode="autograd")
@@ -204,18 +212,18 @@ def test_mode_selection_and_errors():
     with pytest.raises(ValueError, match="unknown derivative mode"):
         value_and_derivatives(tiny("siren", 2, 1), x, mode="fast")
     with pytest.raises(ValueError, match="strategy"):
-        forward_derivatives(tiny("siren", 2, 1), x, strategy="sideways")
+        fwd(tiny("siren", 2, 1), x, strategy="sideways")
     with pytest.raises(ValueError, match="reverse"):
-        forward_derivatives(tiny("relu", 2, 1), x, strategy="reverse")
+        fwd(tiny("relu", 2, 1), x, strategy="reverse")
     with pytest.raises(ValueError, match="reverse"):
-        forward_derivatives(tiny("siren", 2, 1), x, laplacian=True, strategy="reverse")
+        fwd(tiny("siren", 2, 1), x, laplacian=True, strategy="reverse")
 
 
 def test_auto_uses_forward_path_on_supported_models():
     model = tiny("siren", 2, 1)
     x = points(2, n=8)
     v, g, lap = value_and_derivatives(model, x, gradient=True, laplacian=True)
-    v2, g2, l2 = forward_derivatives(model, x, gradient=True, laplacian=True)
+    v2, g2, l2 = fwd(model, x, gradient=True, laplacian=True)
     assert torch.equal(v, v2) and torch.equal(g, g2) and torch.equal(lap, l2)
     assert not x.requires_grad                      # the forward path needs no grad on the coordinates
 
@@ -224,7 +232,86 @@ def test_auto_uses_forward_path_on_supported_models():
 def test_cuda_matches_cpu():
     model = tiny("siren", 2, 3)
     x = points(2)
-    cpu = forward_derivatives(model, x, gradient=True, laplacian=True)
-    gpu = forward_derivatives(model.cuda(), x.cuda(), gradient=True, laplacian=True)
+    cpu = fwd(model, x, gradient=True, laplacian=True)
+    gpu = fwd(model.cuda(), x.cuda(), gradient=True, laplacian=True)
     for a, b in zip(gpu, cpu):
         assert a.device.type == "cuda" and rel_err(a.cpu(), b) < 1e-10
+
+
+GROUPS = {1: [(0,)], 2: [(0,), (1,), (0, 1)], 3: [(0,), (1, 2), (0, 2)]}
+
+
+def reference_hessian(model, x):
+    x = x.detach().clone().requires_grad_(True)
+    y = model(x)
+    return y, ag.gradient(y, x), ag.hessian(y, x)
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+@pytest.mark.parametrize("d", [1, 2, 3])
+@pytest.mark.parametrize("c", [1, 2])
+def test_axis_groups_and_hessians_match_autograd_float64(name, d, c):
+    """Laplacians over axis groups, the Hessian diagonal and the full Hessian == autograd's Hessian, both paths."""
+    model = tiny(name, d, c)
+    x = points(d, n=30)
+    _, g, hess = reference_hessian(model, x)
+    diag = hess.diagonal(dim1=-2, dim2=-1)
+    for fused in (True, False):
+        for request in (Request(laplacian=GROUPS[d]), Request(gradient=True, laplacian=GROUPS[d], hessian_diagonal=True),
+                        Request(hessian=True)):
+            out = forward_derivatives(model, x, request, fused=fused)
+            assert (out.gradient is None) != request.gradient
+            for group in GROUPS[d] if request.groups else ():
+                assert rel_err(out.laplacian(group), diag[..., list(group)].sum(-1)) < 1e-10
+            if request.hessian_diagonal or request.hessian:
+                assert out.hessian_diagonal.shape == (30, c, d)
+                assert rel_err(out.hessian_diagonal, diag) < 1e-10
+            if request.hessian:
+                assert rel_err(out.hessian, hess) < 1e-10
+                auto = derivatives(model, x, request, mode="autograd")
+                assert rel_err(auto.hessian, hess) < 1e-12
+
+
+@pytest.mark.parametrize("name", MODEL_NAMES)
+@pytest.mark.parametrize("request_", [Request(gradient=True, laplacian=[(0,), (1, 2)]),
+                                      Request(hessian_diagonal=True), Request(hessian=True)],
+                         ids=["wave-groups", "hessian-diagonal", "hessian"])
+def test_parameter_gradients_match_for_second_order_requests(name, request_):
+    """Losses on axis-group Laplacians / Hessian entries: forward-mode parameter gradients == autograd's."""
+    d, c = 3, 2
+    model = tiny(name, d, c)
+    x = points(d, n=25)
+    gen = torch.Generator().manual_seed(5)
+    results = []
+    for mode in ("autograd", "forward"):
+        gen.manual_seed(5)
+        model.zero_grad(set_to_none=True)
+        out = derivatives(model, x, request_, mode=mode)
+        loss = out.value.sin().sum()
+        if request_.gradient:
+            loss = loss + (out.gradient * torch.randn(out.gradient.shape, generator=gen, dtype=torch.float64)).sum()
+        for group in request_.groups:
+            loss = loss + (out.laplacian(group) - 1).pow(2).mean() * len(group)
+        if request_.hessian_diagonal:
+            loss = loss + out.hessian_diagonal.pow(2).mean()
+        if request_.hessian:
+            loss = loss + (out.hessian * torch.randn(out.hessian.shape, generator=gen, dtype=torch.float64)).sum()
+        loss.backward()
+        results.append((loss.item(), [torch.zeros_like(p) if p.grad is None else p.grad.clone()
+                                      for p in model.parameters()]))
+    (l_ref, g_ref), (l_fwd, g_fwd) = results
+    assert abs(l_ref - l_fwd) <= 1e-10 * abs(l_ref)
+    for a, b in zip(g_fwd, g_ref):
+        assert rel_err(a, b) < 1e-9
+
+
+def test_request_errors():
+    model, x = tiny("siren", 2, 1), points(2, n=5)
+    with pytest.raises(ValueError, match="dimension 2"):
+        derivatives(model, x, laplacian=(0, 2))
+    with pytest.raises(ValueError, match="not requested"):
+        derivatives(model, x, laplacian=(0,)).laplacian((1,))
+    with pytest.raises(ValueError, match="not both"):
+        derivatives(model, x, Request(gradient=True), gradient=True)
+    out = derivatives(model, x, hessian_diagonal=True)    # any Laplacian follows from the diagonal
+    assert torch.allclose(out.laplacian(), out.hessian_diagonal.sum(-1))

@@ -49,7 +49,7 @@ def test_linear_tn_equals_transposed_product(p, q):
     assert torch.allclose(got.double(), expect, rtol=1e-5, atol=1e-5 * expect.abs().max().item())
 
 
-@pytest.mark.skipif(not gemm.onednn_available(), reason="needs PyTorch's oneDNN (mkldnn) build")
+@pytest.mark.skipif(not gemm.bfloat16_available(), reason="needs a CPU with bfloat16 oneDNN kernels")
 def test_medium_precision_computes_in_bfloat16_but_keeps_input_coordinates_float32():
     g = torch.Generator().manual_seed(3)
     A, W = torch.randn(256, 64, generator=g), torch.randn(32, 64, generator=g)
@@ -71,3 +71,23 @@ def test_medium_precision_computes_in_bfloat16_but_keeps_input_coordinates_float
     assert torch.allclose(first, x @ W[:, :2].t(), rtol=1e-6, atol=1e-6)   # 2 input coordinates stay float32
     with torch.no_grad():
         assert torch.allclose(gemm.linear(A, W).double(), exact, rtol=1e-5, atol=1e-5 * scale)
+
+
+def test_medium_precision_without_bfloat16_kernels_stays_float32(monkeypatch):
+    """On a CPU without bfloat16 kernels (forced here, so this runs on every machine) "medium" products are exact
+    float32 and effective_precision falls back to "highest" with one warning."""
+    monkeypatch.setattr(gemm, "_BF16", False)
+    g = torch.Generator().manual_seed(4)
+    A, W = torch.randn(256, 64, generator=g), torch.randn(32, 64, generator=g)
+    before = torch.get_float32_matmul_precision()
+    try:
+        torch.set_float32_matmul_precision("medium")
+        with torch.no_grad():
+            got, tn = gemm.linear(A, W), gemm.linear_tn(A, A)
+    finally:
+        torch.set_float32_matmul_precision(before)
+    assert torch.allclose(got.double(), A.double() @ W.double().t(), rtol=1e-5, atol=1e-4)
+    assert torch.allclose(tn.double(), A.double().t() @ A.double(), rtol=1e-5, atol=1e-3)
+    with pytest.warns(UserWarning, match="no bfloat16"):
+        assert gemm.effective_precision("medium", torch.device("cpu")) == "highest"
+    assert gemm.effective_precision("high", torch.device("cpu")) == "high"

@@ -63,6 +63,22 @@ def demo_image(name: str) -> np.ndarray:
     return to_float_image(getattr(skimage.data, DEMOS[name])(), name=name)
 
 
+def input_image(path: str | Path | None, demo: str | None, size: int | None = None) -> np.ndarray:
+    """The image of `path` or of the demo `demo` (exactly one of them), resized to `size` -> (H, W, C) in [0, 1]."""
+    if (path is None) == (demo is None):
+        raise SirenError("give an image PATH or --demo NAME, not both or neither")
+    return resize_image(demo_image(demo) if demo else load_image(path), size)
+
+
+def image_or_demo(spec: str) -> np.ndarray:
+    """An image file, else a bundled demo name -> (H, W, C) in [0, 1]."""
+    if not Path(spec).is_file() and spec in DEMOS:
+        return demo_image(spec)
+    if not Path(spec).exists():
+        raise SirenError(f"image not found: {spec} (give a file or a bundled demo: {', '.join(DEMOS)})")
+    return load_image(spec)
+
+
 def resize_image(img: np.ndarray, size: int | None) -> np.ndarray:
     """Resize so the longer side is `size` pixels (aspect kept, anti-aliased); None keeps the image."""
     if size is None:
@@ -120,3 +136,22 @@ def image_files(folder: str | Path) -> list[Path]:
         return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", p.name)]
     return sorted((p for p in Path(folder).iterdir()
                    if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in IMAGE_SUFFIXES), key=natural)
+
+
+def load_image_folder(folder: str | Path, size: int | None = None) -> tuple[list[Signal], list[str]]:
+    """Every image of a folder -> (Signals, file names), in natural name order (`image_files`).
+
+    Size rule: each image keeps its own shape, or with `size` is resized so its longer side is `size` pixels
+    (aspect kept); shapes may differ (see `siren.tasks.fit_batch`). Channels: if any image is RGB, gray images are repeated
+    to 3 channels, so one model output size fits all.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise SirenError(f"not a folder: {folder} (pass a folder of images)")
+    files = image_files(folder)
+    if not files:
+        raise SirenError(f"no images in {folder} (expected files ending in {', '.join(IMAGE_SUFFIXES)})")
+    images = [resize_image(load_image(f), size) for f in files]
+    channels = max(img.shape[-1] for img in images)
+    images = [np.repeat(img, channels, axis=-1) if img.shape[-1] < channels else img for img in images]
+    return [image_signal(img, source=str(f)) for img, f in zip(images, files)], [f.name for f in files]

@@ -46,3 +46,23 @@ def hessian(y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """Per-channel Hessian: y (N, C), x (N, d) -> (N, C, d, d), [n, c, i, j] = d2y_c/dx_i dx_j."""
     g = gradient(y, x)
     return torch.stack([gradient(g[:, :, i], x) for i in range(x.shape[-1])], dim=2)
+
+
+def autograd_derivatives(model, coords: torch.Tensor, request):
+    """The derivatives named by `request` (a `siren.diff.Request`) by reverse mode, for any model.
+
+    coords (N, d) -> `Derivatives`. One vector-Jacobian product per output channel for the gradient, then one per
+    channel for each Hessian row i that a requested block touches (row i = d/dx of dy/dx_i); a block is summed
+    from those rows. Differentiable to any order (create_graph=True).
+    """
+    from .request import Derivatives
+    d = coords.shape[-1]
+    blocks = request.blocks(d)
+    if not request.first_order:
+        return Derivatives(model(coords), None, {}, d)
+    x = coords if coords.requires_grad else coords.detach().requires_grad_(True)
+    y = model(x)
+    g = gradient(y, x)
+    rows = {i: gradient(g[:, :, i], x) for i in sorted({i for pairs in blocks for i, _ in pairs})}
+    second = {pairs: sum(rows[i][:, :, j] for i, j in pairs) for pairs in blocks}
+    return Derivatives(y, g if request.gradient else None, second, d)

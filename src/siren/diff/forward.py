@@ -1,24 +1,30 @@
-"""Forward-mode (Taylor) derivatives: value, input gradient and Laplacian of a coordinate MLP in one pass.
+"""Forward-mode (Taylor) derivatives: value, input gradient and second-derivative blocks of a coordinate MLP in one
+pass.
 
-For a network Phi = f_n o ... o f_1 and input x (N, d), every layer maps the triple
+For a network Phi = f_n o ... o f_1 and input x (N, d), every layer maps the jet
 
-    h (N, w)        the value,
-    J (N, d, w)     dh/dx_j for each input direction j,
-    L (N, w)        sum_j d2h/dx_j2,
+    h (N, w)          the value,
+    J (N, d, w)       dh/dx_j for each input direction j,
+    B_k (N, w)        second-order blocks: B_k = sum over the index pairs (i, j) of block k of d2h/dx_i dx_j
+                      (a Laplacian over an axis group g is the block {(i, i): i in g}; a Hessian entry one pair;
+                      see `siren.diff.request`),
 
-to the next one. Linear layers act on all three alike (the bias only on h):  h -> W h + b, J -> J W^T, L -> L W^T.
-An elementwise activation f with pre-activation z gives  h' = f(z),  J'_j = f'(z) J_j,
-L' = f'(z) L + f''(z) sum_j J_j^2.  A SineLayer is z = omega (W h + b), f = sin. The encodings
-(PositionalEncoding, FourierFeatures, RBFLayer) are propagated exactly by the same chain rule.
+to the next one. Linear layers act on all of them alike (the bias only on h): h -> W h + b, J -> J W^T,
+B -> B W^T. An elementwise activation f with pre-activation z gives
 
-The three are kept stacked in one tensor S of shape (K, N, w): S[0] = h, S[1:1+d] = J_1..J_d (when the gradient or
-Laplacian is asked for), S[-1] = L (when the Laplacian is asked for). A linear layer is then ONE matrix product
-(K N, w_in) x (w_in, w_out) instead of 1 + d + 1 small ones. SineLayer and nn.Linear run as custom autograd
-Functions whose backward is written by hand (sin and cos computed once, only what the backward needs saved, the
-pre-activation buffers reused in place; the products go through `siren.diff.gemm`, oneDNN on CPU); every other
-layer uses plain torch ops. The cost is about (d + 2) forward passes plus their backward: no create_graph double
-backward, so far fewer FLOPs and much less memory than the autograd reference (`siren.diff.autograd`), with the
-same numbers up to floating-point round-off.
+    h' = f(z),   J'_j = f'(z) J_j,   B'_k = f'(z) B_k + f''(z) q_k,   q_k = sum over the pairs (i, j) of J_i J_j.
+
+A SineLayer is z = omega (W h + b), f = sin (f' = cos, f'' = -sin). The encodings (PositionalEncoding,
+FourierFeatures, RBFLayer) are propagated exactly by the same chain rule. `_RULES` is the one table of layer types
+and how each propagates the jet.
+
+The jet is kept stacked in one tensor S of shape (K, N, w): S[0] = h, S[1:1+d] = J_1..J_d (when any derivative is
+asked for), S[1+d+k] = B_k. A linear layer is then ONE matrix product (K N, w_in) x (w_in, w_out) instead of K
+small ones. SineLayer and nn.Linear run as custom autograd Functions whose backward is written by hand (sin and
+cos computed once, only what the backward needs saved, the pre-activation buffers reused in place; the products
+go through `siren.diff.gemm`, oneDNN on CPU); every other layer uses plain torch ops. The cost is about K forward
+passes plus their backward: no create_graph double backward, so far fewer FLOPs and much less memory than the
+autograd reference (`siren.diff.autograd`), with the same numbers up to floating-point round-off.
 
 When only the gradient is asked for and the network is a SIREN-style chain of SineLayer / nn.Linear layers with
 C <= d outputs, d forward tangents cost more matrix products than C reverse sweeps, so that case runs a
@@ -33,6 +39,7 @@ removes most of the page-fault cost of the large temporaries.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -41,13 +48,12 @@ from torch.nn import functional as F
 from ..models.encodings import FourierFeatures, PositionalEncoding, RBFLayer
 from ..models.sine import SineLayer
 from . import gemm
+from .request import Derivatives, Pairs, Request
 
 __all__ = ["supports_forward", "forward_derivatives"]
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
-_ELEMENTWISE = (nn.ReLU, nn.Tanh, nn.Sigmoid, nn.Softplus, nn.ELU, nn.SELU)
-_KNOWN = (nn.Linear, SineLayer, PositionalEncoding, FourierFeatures, RBFLayer, nn.Identity) + _ELEMENTWISE
 
 
 def _layers(model: nn.Module):
@@ -56,16 +62,41 @@ def _layers(model: nn.Module):
 
 
 def supports_forward(model: nn.Module) -> bool:
-    """True when every module of `model.net` (an nn.Sequential) is a layer type this module can propagate exactly:
-    nn.Linear, SineLayer, PositionalEncoding, FourierFeatures, RBFLayer, nn.Identity and the elementwise activations
-    ReLU, Tanh, Sigmoid, Softplus, ELU, SELU. Subclasses do not count (they may change `forward`)."""
+    """True when every module of `model.net` (an nn.Sequential) is a layer type of `_RULES`: nn.Linear, SineLayer,
+    PositionalEncoding, FourierFeatures, RBFLayer, nn.Identity and the elementwise activations ReLU, Tanh, Sigmoid,
+    Softplus, ELU, SELU. Subclasses do not count (they may change `forward`)."""
     layers = _layers(model)
-    return bool(layers) and all(type(m) in _KNOWN for m in layers)
+    return bool(layers) and all(type(m) in _RULES for m in layers)
+
+
+def _quad(ZJ: torch.Tensor, pairs: Pairs, out: torch.Tensor | None = None) -> torch.Tensor:
+    """q = sum over the pairs (i, j) of ZJ[i] * ZJ[j]  (ZJ: (d, ...) -> (...)), the f'' factor of a block."""
+    (i, j), rest = pairs[0], pairs[1:]
+    q = torch.mul(ZJ[i], ZJ[j], out=out)
+    for i, j in rest:
+        q.addcmul_(ZJ[i], ZJ[j])
+    return q
+
+
+def _quad_backward(dZJ: torch.Tensor, t: torch.Tensor, ZJ: torch.Tensor, pairs: Pairs) -> None:
+    """In place: dZJ -= t * dq/dZJ for q = _quad(ZJ, pairs), i.e. t ZJ[j] into row i and t ZJ[i] into row j
+    (2 t ZJ[i] for i = j)."""
+    diagonal = [i for i, j in pairs if i == j]
+    if len(diagonal) == len(pairs) and diagonal == list(range(diagonal[0], diagonal[-1] + 1)):
+        a, b = diagonal[0], diagonal[-1] + 1                 # contiguous axes: one batched pass
+        dZJ[a:b].addcmul_(t, ZJ[a:b], value=-2.0)
+        return
+    for i, j in pairs:
+        if i == j:
+            dZJ[i].addcmul_(t, ZJ[i], value=-2.0)
+        else:
+            dZJ[i].addcmul_(t, ZJ[j], value=-1.0)
+            dZJ[j].addcmul_(t, ZJ[i], value=-1.0)
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # Fused layers: custom autograd Functions with hand-written backward on the stacked (K, N, w) layout.
-# nj = number of Jacobian blocks (0 or d), lap = whether the last block is the Laplacian.
+# nj = number of Jacobian blocks (0 or d), blocks = the second-order blocks (tuple of Pairs).
 # ---------------------------------------------------------------------------------------------------------------
 
 def _stacked_linear(S: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
@@ -113,14 +144,16 @@ class _LinearStack(torch.autograd.Function):
 
 
 class _SineStack(torch.autograd.Function):
-    """SineLayer on the stacked layout: z = omega (W h + b); h' = sin z, J' = cos z * (omega J W^T),
-    L' = cos z * (omega L W^T) - sin z * sum_j (omega J_j W^T)^2.  S (K, N, w_in) -> (K, N, w_out).
+    """SineLayer on the stacked layout: z = omega (W h + b); h' = sin z, J' = cos z * Z_J,
+    B'_k = cos z * Z_Bk - sin z * q_k with Z = omega S W^T and q_k = _quad(Z_J, pairs_k).  S (K, N, w_in) ->
+    (K, N, w_out).
 
     omega is folded into W and b, so the whole stack is one GEMM. Saved for backward: the input S, the
-    pre-activation blocks (block 0 reused to hold q = sum_j Z_j^2), cos z, and the output (whose block 0 is sin z)."""
+    pre-activation blocks (block 0 reused to hold q_0; later q_k are recomputed), cos z, and the output (whose
+    block 0 is sin z)."""
 
     @staticmethod
-    def forward(ctx, S, weight, bias, omega, nj, lap):
+    def forward(ctx, S, weight, bias, omega, nj, blocks):
         Z = _stacked_linear(S, weight * omega, None if bias is None else bias * omega)
         out = torch.empty_like(Z)
         s = out[0]
@@ -128,15 +161,15 @@ class _SineStack(torch.autograd.Function):
         c = torch.cos(Z[0])
         if nj:
             torch.mul(Z[1:1 + nj], c, out=out[1:1 + nj])
-        if lap:
-            q = Z[0]                                  # z itself is no longer needed: sin and cos are kept
-            torch.mul(Z[1], Z[1], out=q)
-            for j in range(2, 1 + nj):
-                q.addcmul_(Z[j], Z[j])
-            L = out[-1]
-            torch.mul(Z[-1], c, out=L)
-            L.addcmul_(s, q, value=-1.0)
-        ctx.omega, ctx.nj, ctx.lap, ctx.has_bias = omega, nj, lap, bias is not None
+        ZJ, tmp = Z[1:1 + nj], None
+        for k, pairs in enumerate(blocks):
+            # block 0's q goes into Z[0]: z itself is no longer needed once sin and cos are known
+            q = _quad(ZJ, pairs, out=Z[0] if k == 0 else tmp)
+            tmp = q if k > 0 else None
+            B = out[1 + nj + k]
+            torch.mul(Z[1 + nj + k], c, out=B)
+            B.addcmul_(s, q, value=-1.0)
+        ctx.omega, ctx.nj, ctx.blocks, ctx.has_bias = omega, nj, blocks, bias is not None
         ctx.save_for_backward(S, weight, Z, c, out)
         return out
 
@@ -144,25 +177,30 @@ class _SineStack(torch.autograd.Function):
     @torch.autograd.function.once_differentiable
     def backward(ctx, G):
         S, weight, Z, c, out = ctx.saved_tensors
-        nj, lap = ctx.nj, ctx.lap
+        nj, blocks = ctx.nj, ctx.blocks
         G = G.contiguous()
         s = out[0]
         dZ = torch.empty_like(Z)
         dz = dZ[0]
-        if lap:
-            GJ, GL, ZJ, ZL, q = G[1:1 + nj], G[-1], Z[1:1 + nj], Z[-1], Z[0]
-            dZL = dZ[-1]
-            torch.mul(GL, c, out=dZL)                            # dL'/dZ_L = cos z
-            t = torch.mul(GL, s)
-            dZJ = dZ[1:1 + nj]
+        if blocks:
+            GJ, ZJ, dZJ = G[1:1 + nj], Z[1:1 + nj], dZ[1:1 + nj]
+            GB, ZB, dZB = G[1 + nj:], Z[1 + nj:], dZ[1 + nj:]
             torch.mul(GJ, c, out=dZJ)                            # dJ'/dZ_J = cos z
-            dZJ.addcmul_(t, ZJ, value=-2.0)                      # dL'/dZ_J = -2 sin z Z_J
-            u = torch.mul(GL, ZL, out=t)                         # reuse t: u = G_L Z_L + sum_j G_j Z_j
+            t = torch.empty_like(s)
+            for k, pairs in enumerate(blocks):
+                torch.mul(GB[k], s, out=t)
+                _quad_backward(dZJ, t, ZJ, pairs)                # dB'/dZ_J = -sin z dq/dZ_J
+                torch.mul(GB[k], c, out=dZB[k])                  # dB'/dZ_B = cos z
+            u = torch.mul(GB[0], ZB[0], out=t)                   # u = sum_k G_Bk Z_Bk + sum_j G_j Z_j
             for j in range(nj):
                 u.addcmul_(GJ[j], ZJ[j])
+            for k in range(1, len(blocks)):
+                u.addcmul_(GB[k], ZB[k])
             torch.mul(G[0], c, out=dz)                           # d sin z / dz = cos z
             dz.addcmul_(s, u, value=-1.0)                        # d cos z / dz = -sin z
-            dz.addcmul_(dZL, q, value=-1.0)                      # d(-sin z q)/dz = -cos z q
+            for k, pairs in enumerate(blocks):                   # d(-sin z q_k)/dz = -cos z q_k
+                q = Z[0] if k == 0 else _quad(ZJ, pairs, out=t)
+                dz.addcmul_(dZB[k], q, value=-1.0)
         elif nj:
             GJ, ZJ = G[1:1 + nj], Z[1:1 + nj]
             torch.mul(GJ, c, out=dZ[1:1 + nj])
@@ -178,26 +216,26 @@ class _SineStack(torch.autograd.Function):
 
 
 class _SineInputStack(torch.autograd.Function):
-    """A first SineLayer fed the coordinates themselves, whose Jacobian is the identity and Laplacian zero:
-    with W' = omega W, z = x W'^T + omega b:  h = sin z,  J_j = cos z * W'[:, j],  L = -sin z * sum_j W'[:, j]^2.
-    x (N, d) -> (K, N, w) with K = 1 + nj + lap; no (N, d) x (d, w) products for the J and L blocks."""
+    """A first SineLayer fed the coordinates themselves, whose Jacobian is the identity and second derivatives zero:
+    with W' = omega W, z = x W'^T + omega b:  h = sin z,  J_j = cos z * W'[:, j],  B_k = -sin z * q_k with
+    q_k = sum over the pairs (i, j) of W'[:, i] W'[:, j].  x (N, d) -> (K, N, w); no (N, d) x (d, w) products for
+    the J and B blocks."""
 
     @staticmethod
-    def forward(ctx, x, weight, bias, omega, nj, lap):
+    def forward(ctx, x, weight, bias, omega, nj, blocks):
         W = weight * omega
         z = gemm.linear(x, W, None if bias is None else bias * omega)
         N, w = z.shape
-        out = z.new_empty(1 + nj + int(lap), N, w)
+        out = z.new_empty(1 + nj + len(blocks), N, w)
         s = out[0]
         torch.sin(z, out=s)
         c = torch.cos(z, out=z)
         Wc = W.t()                                              # (d, w): row j is W'[:, j]
         if nj:
             torch.mul(c, Wc[:, None, :], out=out[1:1 + nj])
-        q = Wc.square().sum(0) if lap else None
-        if lap:
-            torch.mul(s, q, out=out[-1]).neg_()
-        ctx.omega, ctx.nj, ctx.lap, ctx.has_bias = omega, nj, lap, bias is not None
+        for k, pairs in enumerate(blocks):
+            torch.mul(s, _quad(Wc, pairs), out=out[1 + nj + k]).neg_()
+        ctx.omega, ctx.nj, ctx.blocks, ctx.has_bias = omega, nj, blocks, bias is not None
         ctx.save_for_backward(x, weight, c, out)
         return out
 
@@ -205,12 +243,12 @@ class _SineInputStack(torch.autograd.Function):
     @torch.autograd.function.once_differentiable
     def backward(ctx, G):
         x, weight, c, out = ctx.saved_tensors
-        nj, lap, omega = ctx.nj, ctx.lap, ctx.omega
+        nj, blocks, omega = ctx.nj, ctx.blocks, ctx.omega
         W = weight * omega
         Wc = W.t()
         s = out[0]
         dz = torch.mul(G[0], c)
-        dWc = None                                              # dL/dW' through the J and L blocks, (d, w)
+        dWc = None                                              # dL/dW' through the J and B blocks, (d, w)
         if nj:
             GJ = G[1:1 + nj]
             u = torch.mul(GJ[0], Wc[0])
@@ -218,13 +256,16 @@ class _SineInputStack(torch.autograd.Function):
                 u.addcmul_(GJ[j], Wc[j])
             dz.addcmul_(s, u, value=-1.0)                       # d(cos z W'_j)/dz = -sin z W'_j
             dWc = torch.mul(GJ, c).sum(1)                       # d(cos z W'_j)/dW'_j = cos z
-        if lap:
-            GL = G[-1]
-            q = Wc.square().sum(0)
-            t = torch.mul(GL, c)
-            dz.addcmul_(t, q, value=-1.0)                       # d(-sin z q)/dz = -cos z q
-            gq = torch.mul(GL, s).sum(0).neg_()                 # dL/dq
-            dWc = dWc.addcmul_(Wc, gq, value=2.0)               # dq/dW'_j = 2 W'_j
+        for k, pairs in enumerate(blocks):
+            GB = G[1 + nj + k]
+            dz.addcmul_(torch.mul(GB, c), _quad(Wc, pairs), value=-1.0)   # d(-sin z q)/dz = -cos z q
+            gq = torch.mul(GB, s).sum(0).neg_()                 # dL/dq
+            for i, j in pairs:                                  # dq/dW'_i = W'_j (2 W'_i when i = j)
+                if i == j:
+                    dWc[i].addcmul_(Wc[i], gq, value=2.0)
+                else:
+                    dWc[i].addcmul_(Wc[j], gq)
+                    dWc[j].addcmul_(Wc[i], gq)
         dx = dW = db = None
         if ctx.needs_input_grad[0]:
             dx = gemm.linear(dz, W.t())
@@ -360,147 +401,153 @@ def _linear_plain(S, weight, bias):
     return torch.cat([(Z[0] + bias)[None], Z[1:]], dim=0)
 
 
-def _split(Z, nj, lap):
-    """Stacked Z (1 + nj + lap, ...) -> (z0, ZJ (nj, ...) or None, ZL or None) by one split, whose backward is one
-    cat (a select or slice backward would zero-fill and copy the whole stack once per block). lap implies nj."""
-    parts = Z.split([1] + ([nj] if nj else []) + ([1] if lap else []))
-    return parts[0][0], (parts[1] if nj else None), (parts[2][0] if lap else None)
+def _split(Z, nj, nb):
+    """Stacked Z (1 + nj + nb, ...) -> (z0, ZJ (nj, ...) or None, ZB (nb, ...) or None) by one split, whose backward
+    is one cat (a select or slice backward would zero-fill and copy the whole stack once per block). nb implies nj."""
+    parts = Z.split([1] + ([nj] if nj else []) + ([nb] if nb else []))
+    return parts[0][0], (parts[1] if nj else None), (parts[2] if nb else None)
 
 
-def _apply_elementwise(f0, f1, f2, ZJ, ZL):
+def _apply_elementwise(f0, f1, f2, ZJ, ZB, blocks):
     """Stacked output of an elementwise f given f(z0), f'(z0), f''(z0) (f2 None when f'' = 0) and the Jacobian and
-    Laplacian blocks ZJ, ZL of the pre-activation (None when not propagated)."""
-    blocks = [f0[None]]
+    second-order blocks ZJ, ZB of the pre-activation (None when not propagated): the jet rule of the module
+    docstring."""
+    out = [f0[None]]
     if ZJ is not None:
-        blocks.append(f1 * ZJ)
-    if ZL is not None:
-        L = f1 * ZL
+        out.append(f1 * ZJ)
+    if ZB is not None:
+        B = f1 * ZB
         if f2 is not None:
-            L = L + f2 * ZJ.square().sum(0)
-        blocks.append(L[None])
-    return torch.cat(blocks, dim=0) if len(blocks) > 1 else blocks[0]
+            B = B + f2 * torch.stack([_quad(ZJ, pairs) for pairs in blocks])
+        out.append(B)
+    return torch.cat(out, dim=0) if len(out) > 1 else out[0]
 
 
-def _activation_derivatives(module: nn.Module, z: torch.Tensor, order: int):
-    """f(z) and, up to `order` (0, 1 or 2), f'(z), f''(z) as autograd itself differentiates the module (None when
-    not asked for, and f'' None when identically zero). f is evaluated out of place even for inplace=True modules
-    (z may be a view of the stacked state)."""
-    need1, need2 = order >= 1, order >= 2
-    if isinstance(module, nn.ReLU):
-        return torch.relu(z), ((z > 0).to(z.dtype) if need1 else None), None
-    if isinstance(module, nn.Tanh):
-        t = torch.tanh(z)
-        d1 = 1 - t * t if need1 else None
-        return t, d1, (-2 * t * d1 if need2 else None)
-    if isinstance(module, nn.Sigmoid):
-        s = torch.sigmoid(z)
-        d1 = s * (1 - s) if need1 else None
-        return s, d1, (d1 * (1 - 2 * s) if need2 else None)
-    if isinstance(module, nn.Softplus):
-        f = F.softplus(z, module.beta, module.threshold)
-        if not need1:
-            return f, None, None
-        linear_part = z * module.beta > module.threshold
-        s = torch.sigmoid(z * module.beta)
-        d1 = torch.where(linear_part, torch.ones_like(s), s)
-        d2 = torch.where(linear_part, torch.zeros_like(s), module.beta * s * (1 - s)) if need2 else None
-        return f, d1, d2
-    if isinstance(module, (nn.ELU, nn.SELU)):
-        f = F.elu(z, module.alpha) if isinstance(module, nn.ELU) else F.selu(z)
-        if not need1:
-            return f, None, None
-        alpha, scale = (module.alpha, 1.0) if isinstance(module, nn.ELU) else (_SELU_ALPHA, _SELU_SCALE)
-        pos = z > 0
-        e = scale * alpha * torch.exp(z)
-        d1 = torch.where(pos, torch.full_like(z, scale), e)
-        d2 = torch.where(pos, torch.zeros_like(z), e) if need2 else None
-        return f, d1, d2
-    raise TypeError(f"no derivative rule for {type(module).__name__}")
-
-
-def _trig_blocks(Z, nj, lap):
-    """For the elementwise pair (sin, cos) of a stacked pre-activation Z (K, ...): the stacked sin and cos outputs."""
-    z = Z[0]
+def _trig_jet(Z, jet, cos: bool = True):
+    """sin (and cos) of a stacked pre-activation Z, as stacked jets: the one place, besides the fused Functions, where
+    the sine rule lives (sin' = cos, sin'' = -sin; cos' = -sin, cos'' = -cos)."""
+    z, ZJ, ZB = _split(Z, jet.nj, len(jet.blocks))
     s, c = torch.sin(z), torch.cos(z)
-    sin_blocks, cos_blocks = [s[None]], [c[None]]
-    if nj:
-        ZJ = Z[1:1 + nj]
-        sin_blocks.append(c * ZJ)
-        cos_blocks.append(-s * ZJ)
-    if lap:
-        q = Z[1:1 + nj].square().sum(0)
-        ZL = Z[-1]
-        sin_blocks.append((c * ZL - s * q)[None])
-        cos_blocks.append((-s * ZL - c * q)[None])
-    return torch.cat(sin_blocks, 0), torch.cat(cos_blocks, 0)
+    sin = _apply_elementwise(s, c, -s, ZJ, ZB, jet.blocks)
+    return (sin, _apply_elementwise(c, -s, -c, ZJ, ZB, jet.blocks)) if cos else sin
 
 
-def _positional_encoding(m: PositionalEncoding, S, nj, lap):
-    Z = S[..., None, :] * m.freqs[:, None]                          # (K, N, F, d_in)
-    sin_b, cos_b = _trig_blocks(Z, nj, lap)
-    enc = torch.stack([sin_b, cos_b], dim=-2).flatten(-3)           # (K, N, F * 2 * d_in)
-    return torch.cat([S, enc], dim=-1)
+def _softplus(m, z, order):
+    f = F.softplus(z, m.beta, m.threshold)
+    if not order:
+        return f, None, None
+    linear_part = z * m.beta > m.threshold
+    s = torch.sigmoid(z * m.beta)
+    d2 = torch.where(linear_part, torch.zeros_like(s), m.beta * s * (1 - s)) if order > 1 else None
+    return f, torch.where(linear_part, torch.ones_like(s), s), d2
 
 
-def _fourier_features(m: FourierFeatures, S, nj, lap):
-    Z = 2 * math.pi * S @ m.B.T                                      # (K, N, m)
-    sin_b, cos_b = _trig_blocks(Z, nj, lap)
-    return torch.cat([cos_b, sin_b], dim=-1)
+def _elu(m, z, order):
+    selu = isinstance(m, nn.SELU)
+    f = F.selu(z) if selu else F.elu(z, m.alpha)
+    if not order:
+        return f, None, None
+    alpha, scale = (_SELU_ALPHA, _SELU_SCALE) if selu else (m.alpha, 1.0)
+    e = scale * alpha * torch.exp(z)
+    pos = z > 0
+    return f, torch.where(pos, torch.full_like(z, scale), e), (torch.where(pos, torch.zeros_like(z), e)
+                                                               if order > 1 else None)
 
 
-def _rbf(m: RBFLayer, S, nj, lap):
-    """y_k = exp(-a_k r_k), r_k = |h - c_k|^2, a_k = sigma_k^2:  J_y = -a y J_r,  L_y = -a y L_r + a^2 y sum_j J_r^2,
-    with J_r = 2 (h - c_k) . J_j and L_r = 2 sum_j |J_j|^2 + 2 (h - c_k) . L."""
-    h = S[0]
-    diff = h[..., None, :] - m.centres                              # (N, K, d_in)
-    a = m.sigmas.pow(2)
-    y = torch.exp(-diff.pow(2).sum(-1) * a)                          # exactly the module's forward
-    blocks = [y[None]]
-    if nj:
-        Jr = 2 * torch.einsum("nkd,jnd->jnk", diff, S[1:1 + nj])     # (nj, N, K)
-        ay = a * y
-        blocks.append(-ay * Jr)
-    if lap:
-        Lr = 2 * S[1:1 + nj].square().sum((0, -1))[:, None] + 2 * torch.einsum("nkd,nd->nk", diff, S[-1])
-        blocks.append((-ay * Lr + ay * a * Jr.square().sum(0))[None])
-    return torch.cat(blocks, 0) if len(blocks) > 1 else blocks[0]
+def _tanh(m, z, order):
+    t = torch.tanh(z)
+    d1 = 1 - t * t if order else None
+    return t, d1, (-2 * t * d1 if order > 1 else None)
+
+
+def _sigmoid(m, z, order):
+    s = torch.sigmoid(z)
+    d1 = s * (1 - s) if order else None
+    return s, d1, (d1 * (1 - 2 * s) if order > 1 else None)
+
+
+def _relu(m, z, order):
+    return torch.relu(z), ((z > 0).to(z.dtype) if order else None), None
+
+
+# f(z) and, up to `order` (0, 1 or 2), f'(z), f''(z) as autograd itself differentiates the module (None when not
+# asked for, and f'' None when identically zero). f is evaluated out of place even for inplace=True modules.
+_ACTIVATIONS = {nn.ReLU: _relu, nn.Tanh: _tanh, nn.Sigmoid: _sigmoid, nn.Softplus: _softplus, nn.ELU: _elu,
+                nn.SELU: _elu}
 
 
 # ---------------------------------------------------------------------------------------------------------------
+# The layer rules: one function per layer type, (module, stacked S, jet) -> stacked output.
+# ---------------------------------------------------------------------------------------------------------------
 
-def _propagate(layers, x, S, nj, lap, fused):
-    for i, m in enumerate(layers):
-        if isinstance(m, SineLayer):
-            w, b = m.linear.weight, m.linear.bias
-            if fused and i == 0:
-                S = _SineInputStack.apply(x.contiguous(), w, b, m.omega_0, nj, lap)
-            elif fused:
-                S = _SineStack.apply(S.contiguous(), w, b, m.omega_0, nj, lap)
-            else:
-                z, ZJ, ZL = _split(_linear_plain(S, w, b) * m.omega_0, nj, lap)
-                S = _apply_elementwise(torch.sin(z), torch.cos(z), -torch.sin(z), ZJ, ZL)
-        elif isinstance(m, nn.Linear):
-            S = (_LinearStack.apply(S.contiguous(), m.weight, m.bias) if fused
-                 else _linear_plain(S, m.weight, m.bias))
-        elif isinstance(m, _ELEMENTWISE):
-            if nj:
-                z, ZJ, ZL = _split(S, nj, lap)
-                f0, f1, f2 = _activation_derivatives(m, z, order=2 if lap else 1)
-                S = _apply_elementwise(f0, f1, f2, ZJ, ZL)
-            else:                                               # value only: the activation of the whole state
-                S = _activation_derivatives(m, S, order=0)[0]
-        elif isinstance(m, PositionalEncoding):
-            S = _positional_encoding(m, S, nj, lap)
-        elif isinstance(m, FourierFeatures):
-            S = _fourier_features(m, S, nj, lap)
-        elif isinstance(m, RBFLayer):
-            S = _rbf(m, S, nj, lap)
-        elif isinstance(m, nn.Identity):
-            pass
-        else:  # pragma: no cover - guarded by supports_forward
-            raise TypeError(f"forward mode cannot propagate through {type(m).__name__}")
-    return S
+@dataclass(frozen=True)
+class _Jet:
+    """What is propagated: x (N, d) the input, nj Jacobian blocks (0 or d), the second-order blocks, whether the
+    fused Functions are used."""
+    x: torch.Tensor
+    nj: int
+    blocks: tuple
+    fused: bool
 
+
+def _sine_rule(m: SineLayer, S, jet: _Jet):
+    w, b = m.linear.weight, m.linear.bias
+    if jet.fused and S is None:                                  # first layer, fed the coordinates themselves
+        return _SineInputStack.apply(jet.x.contiguous(), w, b, m.omega_0, jet.nj, jet.blocks)
+    if jet.fused:
+        return _SineStack.apply(S.contiguous(), w, b, m.omega_0, jet.nj, jet.blocks)
+    return _trig_jet(_linear_plain(S, w, b) * m.omega_0, jet, cos=False)
+
+
+def _linear_rule(m: nn.Linear, S, jet: _Jet):
+    return _LinearStack.apply(S.contiguous(), m.weight, m.bias) if jet.fused else _linear_plain(S, m.weight, m.bias)
+
+
+def _elementwise_rule(m: nn.Module, S, jet: _Jet):
+    f = _ACTIVATIONS[type(m)]
+    if not jet.nj:                                               # value only: the activation of the whole state
+        return f(m, S, 0)[0]
+    z, ZJ, ZB = _split(S, jet.nj, len(jet.blocks))
+    return _apply_elementwise(*f(m, z, 2 if jet.blocks else 1), ZJ, ZB, jet.blocks)
+
+
+def _positional_encoding_rule(m: PositionalEncoding, S, jet: _Jet):
+    Z = S[..., None, :] * m.freqs[:, None]                          # (K, N, F, d_in)
+    enc = torch.stack(_trig_jet(Z, jet), dim=-2).flatten(-3)   # (K, N, F * 2 * d_in)
+    return torch.cat([S, enc], dim=-1)
+
+
+def _fourier_features_rule(m: FourierFeatures, S, jet: _Jet):
+    Z = 2 * math.pi * S @ m.B.T                                      # (K, N, m)
+    sin, cos = _trig_jet(Z, jet)
+    return torch.cat([cos, sin], dim=-1)
+
+
+def _rbf_rule(m: RBFLayer, S, jet: _Jet):
+    """y_k = exp(-a_k r_k), r_k = |h - c_k|^2, a_k = sigma_k^2:  J_y = -a y J_r,  B_y = -a y B_r + a^2 y q(J_r),
+    with J_r = 2 (h - c_k) . J_j and B_r = 2 q(J) + 2 (h - c_k) . B (q the block's pair sum)."""
+    h, nj = S[0], jet.nj
+    diff = h[..., None, :] - m.centres                              # (N, K, d_in)
+    a = m.sigmas.pow(2)
+    y = torch.exp(-diff.pow(2).sum(-1) * a)                          # exactly the module's forward
+    out = [y[None]]
+    if nj:
+        SJ = S[1:1 + nj]
+        Jr = 2 * torch.einsum("nkd,jnd->jnk", diff, SJ)              # (nj, N, K)
+        ay = a * y
+        out.append(-ay * Jr)
+    for k, pairs in enumerate(jet.blocks):
+        Br = 2 * _quad(SJ, pairs).sum(-1)[:, None] + 2 * torch.einsum("nkd,nd->nk", diff, S[1 + nj + k])
+        out.append((-ay * Br + ay * a * _quad(Jr, pairs))[None])
+    return torch.cat(out, 0) if len(out) > 1 else out[0]
+
+
+_RULES = {SineLayer: _sine_rule, nn.Linear: _linear_rule, PositionalEncoding: _positional_encoding_rule,
+          FourierFeatures: _fourier_features_rule, RBFLayer: _rbf_rule, nn.Identity: lambda m, S, jet: S,
+          **{t: _elementwise_rule for t in _ACTIVATIONS}}
+
+
+# ---------------------------------------------------------------------------------------------------------------
 
 def _sine_chain_spec(layers):
     """(is_sine, omega) per layer when every layer is a SineLayer or nn.Linear, else None."""
@@ -524,16 +571,16 @@ def _out_features(layers) -> int | None:
     return None
 
 
-def forward_derivatives(model: nn.Module, coords: torch.Tensor, gradient: bool = True, laplacian: bool = False,
-                        fused: bool = True, strategy: str = "auto"):
-    """Value, input gradient and Laplacian of `model` in one pass, without autograd's double backward.
+def forward_derivatives(model: nn.Module, coords: torch.Tensor, request: Request = Request(), fused: bool = True,
+                        strategy: str = "auto") -> Derivatives:
+    """Value and the requested derivatives of `model` in one pass, without autograd's double backward.
 
-    coords: (N, d) (or (..., d)).  Returns (value (N, C), gradient (N, C, d) or None, laplacian (N, C) or None),
-    where gradient[n, c, i] = d value_c / d x_i and laplacian[n, c] = sum_i d2 value_c / d x_i2 at point n.
-    The Jacobian blocks are propagated only when the gradient or the Laplacian is asked for, the Laplacian block
-    only when asked for. Differentiable w.r.t. the parameters (and coords) to first order.
+    coords: (N, d) (or (..., d), flattened to N points).  Returns `Derivatives` (value (N, C), gradient (N, C, d)
+    when asked for, the second-order blocks of `request.blocks(d)`). The Jacobian blocks are propagated only when
+    some derivative is asked for, second-order blocks only when asked for. Differentiable w.r.t. the parameters
+    (and coords) to first order.
 
-    strategy: "taylor" propagates (h, J, L) forward (cost ~ d + 2 forward passes); "reverse" (gradient only, SIREN /
+    strategy: "taylor" propagates the jet forward (cost ~ K forward passes); "reverse" (gradient only, SIREN /
     Linear chains, fused) computes the gradient by a hand-written reverse sweep with a hand-written backward
     (cost ~ 1 + C passes, cheaper when C <= d); "auto" picks reverse for a gradient-only request on such a chain
     with C <= d, else taylor. `fused=False` uses plain torch ops only (taylor; differentiable to any order, slower).
@@ -546,10 +593,11 @@ def forward_derivatives(model: nn.Module, coords: torch.Tensor, gradient: bool =
     if strategy not in ("auto", "taylor", "reverse"):
         raise ValueError(f"unknown strategy {strategy!r} (choose auto, taylor or reverse)")
     layers = _layers(model)
-    lead, d = coords.shape[:-1], coords.shape[-1]
+    d = coords.shape[-1]
     x = coords.reshape(-1, d)
     N = x.shape[0]
-    if gradient and not laplacian and fused and strategy != "taylor":
+    blocks = request.blocks(d)
+    if request.gradient and not blocks and fused and strategy != "taylor":
         spec = _sine_chain_spec(layers)
         if spec is None and strategy == "reverse":
             raise ValueError("strategy='reverse' needs a chain of SineLayer/nn.Linear layers")
@@ -557,23 +605,18 @@ def forward_derivatives(model: nn.Module, coords: torch.Tensor, gradient: bool =
             params = [t for m in layers for t in ((m.linear.weight, m.linear.bias) if isinstance(m, SineLayer)
                                                   else (m.weight, m.bias))]
             y, g = _SineChainGrad.apply(x.contiguous(), spec, *params)
-            C = y.shape[-1]
-            return y.reshape(*lead, C), g.permute(1, 0, 2).reshape(*lead, C, d), None
+            return Derivatives(y, g.permute(1, 0, 2), {}, d)
     elif strategy == "reverse":
-        raise ValueError("strategy='reverse' computes the gradient only (fused, without the Laplacian)")
-    nj = d if (gradient or laplacian) else 0
+        raise ValueError("strategy='reverse' computes the gradient only (fused, without second derivatives)")
+    nj = d if request.first_order else 0
+    jet = _Jet(x, nj, blocks, fused)
     if fused and isinstance(layers[0], SineLayer):
         S = None                                                # the first layer starts from x itself
     else:
-        blocks = [x[None]]
-        if nj:
-            blocks.append(torch.eye(d, dtype=x.dtype, device=x.device)[:, None, :].expand(d, N, d))
-        if laplacian:
-            blocks.append(x.new_zeros(1, N, d))
-        S = torch.cat(blocks, 0) if len(blocks) > 1 else x[None]
-    S = _propagate(layers, x, S, nj, laplacian, fused)
-    C = S.shape[-1]
-    value = S[0].reshape(*lead, C)
-    grad = S[1:1 + d].permute(1, 2, 0).reshape(*lead, C, d) if gradient else None
-    lap = S[-1].reshape(*lead, C) if laplacian else None
-    return value, grad, lap
+        S = torch.cat([x[None]]
+                      + ([torch.eye(d, dtype=x.dtype, device=x.device)[:, None, :].expand(d, N, d)] if nj else [])
+                      + ([x.new_zeros(len(blocks), N, d)] if blocks else []), 0)
+    for m in layers:
+        S = _RULES[type(m)](m, S, jet)
+    return Derivatives(S[0], S[1:1 + d].permute(1, 2, 0) if request.gradient else None,
+                       {pairs: S[1 + nj + k] for k, pairs in enumerate(blocks)}, d)

@@ -11,13 +11,18 @@ else (GPU tensors, float64, tiny outputs) goes to `torch.addmm` / `torch.mm`.
 Reduced precision is opt-in through PyTorch's own switch, `torch.set_float32_matmul_precision`: with "medium",
 CPU products whose inner and outer sizes are both >= 16 are computed in bfloat16 (inputs rounded to bfloat16,
 float32 accumulation, the result rounded to bfloat16 and returned as float32); a first layer's few input
-coordinates always stay float32. On GPUs "high" and "medium" select TF32 in cuBLAS as usual.
+coordinates always stay float32. That needs a CPU whose oneDNN has bfloat16 kernels (AVX512-BF16 or AMX; not an
+AVX2-only CPU): `bfloat16_available()` checks once per process, and `effective_precision` turns "medium" into
+"highest" with one warning where it is missing. On GPUs "high" and "medium" select TF32 in cuBLAS as usual.
 """
 from __future__ import annotations
 
+import warnings
+
 import torch
 
-__all__ = ["linear", "linear_tn", "onednn_available", "reduced_precision"]
+__all__ = ["linear", "linear_tn", "onednn_available", "bfloat16_available", "effective_precision",
+           "reduced_precision"]
 
 _MIN_OUT = 16
 
@@ -46,10 +51,46 @@ def onednn_available() -> bool:
     return _ONEDNN
 
 
+def _probe_bfloat16() -> bool:
+    """Whether oneDNN computes a bfloat16 linear product here (it raises on CPUs without bfloat16 kernels)."""
+    if not onednn_available():
+        return False
+    try:
+        if not torch.ops.mkldnn._is_mkldnn_bf16_supported():
+            return False
+        a, w = torch.ones(4, 32, dtype=torch.bfloat16), torch.ones(16, 32, dtype=torch.bfloat16)
+        out = torch.ops.mkldnn._linear_pointwise(a, w, None, "none", [None], "")
+        return bool((out.float() == 32).all())
+    except (RuntimeError, NotImplementedError, AttributeError):
+        return False
+
+
+_BF16: bool | None = None
+
+
+def bfloat16_available() -> bool:
+    """True when CPU products can run in bfloat16 (precision "medium"; checked once per process)."""
+    global _BF16
+    if _BF16 is None:
+        _BF16 = _probe_bfloat16()
+    return _BF16
+
+
+def effective_precision(precision: str, device: torch.device) -> str:
+    """The float32 matmul precision to train with: `precision`, except "medium" on a CPU without bfloat16 kernels,
+    which becomes "highest" with one warning (the run goes on in float32)."""
+    if precision == "medium" and torch.device(device).type == "cpu" and not bfloat16_available():
+        warnings.warn("--matmul-precision medium: this CPU has no bfloat16 matrix kernels (needs AVX512-BF16 or "
+                      "AMX); training in float32", stacklevel=2)
+        return "highest"
+    return precision
+
+
 def reduced_precision(A: torch.Tensor, k: int, n: int) -> bool:
-    """Whether a float32 CPU product of inner size k and outer size n runs in bfloat16 (precision "medium")."""
+    """Whether a float32 CPU product of inner size k and outer size n runs in bfloat16 (precision "medium" on a CPU
+    with bfloat16 kernels)."""
     return (A.device.type == "cpu" and A.dtype == torch.float32 and min(k, n) >= _MIN_OUT
-            and torch.get_float32_matmul_precision() == "medium")
+            and torch.get_float32_matmul_precision() == "medium" and bfloat16_available())
 
 
 def linear(A: torch.Tensor, W: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:

@@ -6,16 +6,20 @@ can rebuild it (see `model_from_spec`).
 from __future__ import annotations
 
 import inspect
+from dataclasses import dataclass
 
 from torch import nn
 
+from ..errors import SirenError
+from ..options import option
+
 from .encodings import FourierFeatures, PositionalEncoding, RBFLayer, nyquist_frequencies
-from .hyper import BatchedSiren
+from .batched import BatchedSiren
 from .mlp import ACTIVATIONS, MLP
 from .sine import SineLayer, Siren
 
 __all__ = ["Siren", "SineLayer", "MLP", "PositionalEncoding", "FourierFeatures", "RBFLayer", "build_model",
-           "model_from_spec", "MODEL_NAMES", "nyquist_frequencies", "BatchedSiren"]
+           "model_from_spec", "MODEL_NAMES", "nyquist_frequencies", "BatchedSiren", "ModelConfig"]
 
 
 def _relu_pe(in_features, out_features, num_frequencies=None, sidelength=256, **mlp):
@@ -58,7 +62,7 @@ _MLP_OPTIONS = ("hidden_features", "hidden_layers")
 _BUILDERS = {"siren": _siren, "relu_pe": _relu_pe, "rff": _rff, "rbf": _rbf,
              **{a: _plain(a) for a in ACTIVATIONS}}
 MODEL_NAMES = tuple(_BUILDERS)  # coords (N, d) -> (N, C)
-_BUILDERS["siren_batch"] = _siren_batch  # B signals at once: (B, N, d) -> (B, N, C), see hyper.BatchedSiren
+_BUILDERS["siren_batch"] = _siren_batch  # B signals at once: (B, N, d) -> (B, N, C), see batched.BatchedSiren
 
 
 def _allowed(name: str) -> set[str]:
@@ -90,3 +94,24 @@ def build_model(name: str, in_features: int, out_features: int, **options) -> nn
 def model_from_spec(spec: dict) -> nn.Module:
     """Rebuild an (untrained) model from `model.spec`."""
     return build_model(spec["name"], spec["in_features"], spec["out_features"], **spec["options"])
+
+
+@dataclass
+class ModelConfig:
+    """The network of a run, as the CLI names it: a registry name and the common options (None: the model's or the
+    task's default). `options()` -> the build_model keywords."""
+    model: str = option("siren", f"network: {', '.join(MODEL_NAMES)}", choices=list(MODEL_NAMES), metavar="NAME")
+    hidden_features: int | None = option(None, "width of hidden layers (default 256)")
+    hidden_layers: int | None = option(None, "hidden layers after the first (default 3)")
+    first_omega: float | None = option(None, "siren: omega_0 of the first layer (default 30, audio 3000)")
+    hidden_omega: float | None = option(None, "siren: omega_0 of hidden layers (default 30)")
+
+    def options(self) -> dict:
+        names = {"hidden_features": "hidden_features", "hidden_layers": "hidden_layers",
+                 "first_omega": "first_omega_0", "hidden_omega": "hidden_omega_0"}
+        opts = {key: getattr(self, arg) for arg, key in names.items() if getattr(self, arg) is not None}
+        if self.model not in _BUILDERS:
+            raise SirenError(f"unknown model {self.model!r} (choose from {', '.join(MODEL_NAMES)})")
+        if self.model != "siren" and ({"first_omega_0", "hidden_omega_0"} & set(opts)):
+            raise SirenError(f"--first-omega/--hidden-omega apply to siren only, not {self.model}")
+        return opts

@@ -1,4 +1,4 @@
-"""Fitting B images at once with one batched SIREN (`models.hyper.BatchedSiren`, registry name "siren_batch").
+"""Fitting B images at once with one batched SIREN (`models.batched.BatchedSiren`, registry name "siren_batch").
 
 Member b fits image b: loss = sum_b MSE_b, so each member receives exactly the gradient of its own MSE (the members
 share no parameter and Adam is element-wise): a batch of B takes, member by member, the same steps as B separate
@@ -6,32 +6,27 @@ share no parameter and Adam is element-wise): a batch of B takes, member by memb
 
 Images may differ in size: every image keeps its own grid over [-1, 1]^2; the grids are zero-padded to the largest
 pixel count N_max, and padded points carry zero weight in the loss and are dropped from the metrics.
-
-`fit_folder` fits every image of a folder, optionally data-parallel under torchrun: the B images are split into
-contiguous shards, one per process, and each process fits its shard with `train.run` (member b seeded by
-seed + b, its global index, so the split does not change any init).
+`siren.folder.fit_folder` runs it over a folder of images, across processes under torchrun.
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from .. import distributed, metrics, viz
-from ..data.image import IMAGE_SUFFIXES, image_files, image_signal, load_image, resize_image, save_image
+from .. import metrics, viz
+from ..data.image import save_image
 from ..data.signal import Signal
 from ..errors import SirenError
-from ..train import prepare_out_dir, run
-from .fit import MAX_BATCH, to_unit, unit_psnr
+from ..metrics import to_unit, unit_psnr
+from .base import MAX_BATCH, Output, Task
 
 MODEL = "siren_batch"
 
 
-class BatchFitTask:
+class BatchFitTask(Task):
     """Fit B image Signals with a batched model (B, N, 2) -> (B, N, C). metric: mean of the per-image PSNRs.
 
     names: one per signal (used for output files); first_index: global index of signal 0 (for sharded runs).
@@ -39,7 +34,7 @@ class BatchFitTask:
     max_batch // B of its own pixels per step (uniformly, with replacement).
     """
 
-    metric_name = "psnr"
+    name = "fit image"   # what `siren fit image FOLDER` runs (through `siren.folder`, not the registry)
 
     def __init__(self, signals: Sequence[Signal], names: Sequence[str], first_index: int = 0,
                  max_batch: int = MAX_BATCH):
@@ -74,7 +69,7 @@ class BatchFitTask:
         self.weight, self.counts = self.weight.to(device), self.counts.to(device)
         return self
 
-    def loss(self, model, generator: torch.Generator) -> dict:
+    def loss(self, model, step: int, generator: torch.Generator) -> dict:
         """{"mse_sum": sum_b MSE_b}, MSE_b = mean over image b's pixels and channels of (Phi_b(x) - y_b)^2."""
         n = max(1, self.max_batch // self.num_signals)
         if n >= self.coords.shape[1]:
@@ -86,7 +81,7 @@ class BatchFitTask:
             values = self.values.gather(1, idx[..., None].expand(-1, -1, self.out_features))
             weight = torch.full(idx.shape, 1.0 / (n * self.out_features), device=idx.device)
         sq = (model(coords) - values).pow(2).sum(-1)                                              # (B, n)
-        return {"mse_sum": (sq * weight).sum()}
+        return {"mse_sum": ((sq * weight).sum(), 1.0)}
 
     @torch.no_grad()
     def render(self, model, chunk: int = 262_144) -> list[torch.Tensor]:
@@ -104,12 +99,12 @@ class BatchFitTask:
         return {"psnr": float(np.mean(psnr)), "psnr_min": float(np.min(psnr))}
 
     def meta(self) -> dict:
-        return {"task": "fit_batch", "kind": "image_batch", "names": self.names, "first_index": self.first_index,
+        return {"task": self.name, "batched": True, "names": self.names, "first_index": self.first_index,
                 "shapes": [list(s.shape) for s in self.signals], "channels": self.out_features,
                 "sources": [s.meta.get("source") for s in self.signals]}
 
-    def write_outputs(self, model, out_dir: Path, history: list) -> dict:
-        """reconstructions/<global index>_<name>.png, metrics.json (per image and mean PSNR / SSIM), psnr.png."""
+    def write_outputs(self, model, out_dir: Path, history: list):
+        """reconstructions/<global index>_<name>.png and psnr.png; metrics: per image and mean PSNR / SSIM."""
         out_dir = Path(out_dir)
         (out_dir / "reconstructions").mkdir(exist_ok=True)
         images = []
@@ -120,16 +115,16 @@ class BatchFitTask:
             images.append({"index": self.first_index + b, "name": name, "shape": list(signal.shape),
                            "psnr": metrics.psnr(pred_u, truth_u), "ssim": metrics.ssim(pred_u, truth_u),
                            "reconstruction": str(path)})
-        result = summarize(images, history[-1]["step"] if history else 0)
         viz.curve(history, "psnr", out_dir / "psnr.png", ylabel="mean PSNR (dB)")
-        (out_dir / "metrics.json").write_text(json.dumps(result, indent=2))
-        return result
+        return summarize(images), [*(Output(r["reconstruction"], "image", f"{r['name']}: {r['psnr']:.2f} dB PSNR")
+                                     for r in images),
+                                   Output("psnr.png", "figure", "mean PSNR (dB) against training step")]
 
 
-def summarize(images: list[dict], steps: int) -> dict:
-    """Per-image records -> {"images", "mean_psnr", "mean_ssim", "steps"} (the schema of metrics.json)."""
-    return {"images": images, "mean_psnr": float(np.mean([r["psnr"] for r in images])),
-            "mean_ssim": float(np.mean([r["ssim"] for r in images])), "steps": steps}
+def summarize(images: list[dict]) -> dict:
+    """Per-image records -> {"mean_psnr", "mean_ssim", "images"} (the metrics of a folder fit)."""
+    return {"mean_psnr": float(np.mean([r["psnr"] for r in images])),
+            "mean_ssim": float(np.mean([r["ssim"] for r in images])), "images": images}
 
 
 def _pad(t: torch.Tensor, n: int) -> torch.Tensor:
@@ -137,72 +132,3 @@ def _pad(t: torch.Tensor, n: int) -> torch.Tensor:
     return torch.cat([t, t.new_zeros(n - t.shape[0], t.shape[1])])
 
 
-def load_folder(folder: str | Path, size: int | None = None) -> tuple[list[Signal], list[str]]:
-    """Every image of a folder -> (Signals, file names), in natural name order (`siren.data.image.image_files`).
-
-    Size rule: each image keeps its own shape, or with `size` is resized so its longer side is `size` pixels
-    (aspect kept); shapes may differ (see BatchFitTask). Channels: if any image is RGB, gray images are repeated
-    to 3 channels, so one model output size fits all.
-    """
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise SirenError(f"not a folder: {folder} (pass a folder of images)")
-    files = image_files(folder)
-    if not files:
-        raise SirenError(f"no images in {folder} (expected files ending in {', '.join(IMAGE_SUFFIXES)})")
-    images = [resize_image(load_image(f), size) for f in files]
-    channels = max(img.shape[-1] for img in images)
-    images = [np.repeat(img, channels, axis=-1) if img.shape[-1] < channels else img for img in images]
-    return [image_signal(img, source=str(f)) for img, f in zip(images, files)], [f.name for f in files]
-
-
-def fit_folder(folder: str | Path, cfg, out_dir: str | Path, size: int | None = None,
-               model_options: dict | None = None, overwrite: bool = False, resume: bool = False,
-               command: dict | None = None) -> dict | None:
-    """Fit every image of `folder` with one batched SIREN per process; returns metrics.json's content on rank 0,
-    None on other ranks. Ctrl-C: checkpoint saved, KeyboardInterrupt raised.
-
-    One process: `out_dir` is an ordinary run folder (config.json, metrics.jsonl, checkpoint.pt of the whole batch,
-    reconstructions/, metrics.json). Under torchrun with W processes: rank r fits shard r of the images into
-    out_dir/rank<r>/ (a run folder of its own, resumable with the same W), and rank 0 writes out_dir/metrics.json
-    with every image (same schema, reconstruction paths relative to out_dir, plus "world_size").
-    """
-    ctx = distributed.init(cfg.device)
-    try:
-        signals, names = load_folder(folder, size)
-        if ctx.world_size > len(signals):
-            raise SirenError(f"{ctx.world_size} processes for {len(signals)} images "
-                             f"(use at most {len(signals)} processes)")
-        part = distributed.shard(len(signals), ctx.rank, ctx.world_size)
-        out = Path(out_dir)
-        run_dir = out if ctx.world_size == 1 else out / f"rank{ctx.rank}"
-        if ctx.world_size > 1:  # rank 0 makes the folder; every rank stops on its error, so none waits forever
-            error = None
-            if ctx.is_main and not resume:
-                try:
-                    prepare_out_dir(out, overwrite=overwrite)
-                except SirenError as e:
-                    error = str(e)
-            error = distributed.gather(error, ctx)[0]
-            if error:
-                raise SirenError(error)
-        task = BatchFitTask([signals[i] for i in part], [names[i] for i in part], first_index=part.start)
-        options = {**(model_options or {}), "seeds": [cfg.seed + i for i in part]}
-        rank_cfg = replace(cfg, device=ctx.device, progress=cfg.progress and ctx.is_main)
-        _, result = run(task, MODEL, rank_cfg, run_dir, options, overwrite=overwrite and ctx.world_size == 1,
-                        resume=resume, command=command)
-        if result.interrupted:  # train.fit saved a checkpoint and said how to resume
-            raise KeyboardInterrupt
-        shard_metrics = json.loads((run_dir / "metrics.json").read_text())
-        if ctx.world_size == 1:
-            return shard_metrics
-        shards = distributed.gather(shard_metrics["images"], ctx)
-        if not ctx.is_main:
-            return None
-        images = [{**r, "reconstruction": f"rank{rank}/{r['reconstruction']}"}
-                  for rank, records in enumerate(shards) for r in records]
-        merged = {**summarize(images, shard_metrics["steps"]), "world_size": ctx.world_size}
-        (out / "metrics.json").write_text(json.dumps(merged, indent=2))
-        return merged
-    finally:
-        distributed.shutdown(ctx)

@@ -27,7 +27,7 @@ Scores (`evaluate`):
 The paper's PSNR normalisation for these is not in its code (which logs no Poisson PSNR), so the paper's numbers
 compare in ordering and rough size only.
 
-Editing (`edit_task`): guidance field v = g_b + alpha * m * (g_f - g_b) with g_b, g_f the Sobel gradients of
+Editing (`siren.tasks.edit`): guidance field v = g_b + alpha * m * (g_f - g_b) with g_b, g_f the Sobel gradients of
 background and foreground and m the mask (1 everywhere when none is given), supervised at every pixel. Without a
 mask (alpha 0.5 by default) v is exactly the gradient of the alpha blend: the paper's composite, scored against
 that blend. With a mask (alpha 1 by default) it is seamless cloning (Perez et al. 2003): the foreground's gradient
@@ -38,8 +38,7 @@ offset is fitted, and its PSNR measured, outside the mask (against the backgroun
 """
 from __future__ import annotations
 
-import json
-import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -47,9 +46,12 @@ import torch
 
 from .. import diff, metrics, viz
 from ..data.grid import grid, random_indices
-from ..data.image import image_gradient, image_laplacian, save_image
+from ..data.image import image_gradient, image_laplacian, input_image, save_image
 from ..errors import SirenError
-from .fit import MAX_BATCH, gradient_magnitude, render_derivatives, to_unit, unit_psnr
+from ..metrics import to_unit, unit_psnr
+from ..options import option
+from ..rendering import render_derivatives
+from .base import MAX_BATCH, Output, Task, register
 
 SUPERVISE = ("gradient", "laplacian")
 ALIGN = {"gradient": "offset", "laplacian": "linear"}
@@ -82,7 +84,16 @@ def field_psnr(pred: torch.Tensor, truth: torch.Tensor) -> float:
     return metrics.psnr(pred, truth, data_range=float(truth.max() - truth.min()) or 1.0)
 
 
-class PoissonTask:
+@dataclass
+class PoissonConfig:
+    path: str | None = option(None, "image file (PNG, JPEG, TIFF, ...)", positional=True)
+    demo: str | None = option(None, "bundled image: cameraman, astronaut, coffee, ...")
+    size: int | None = option(256, "resize so the longer side has this many pixels")
+    supervise: str = option("gradient", "the only signal the network sees", choices=list(SUPERVISE))
+
+
+@register
+class PoissonTask(Task):
     """Fit a network whose gradient or Laplacian matches `target`; the image itself is never seen.
 
     target: (H, W, C, 2) gradient or (H, W, C) Laplacian, grid units; supervise: "gradient" | "laplacian";
@@ -93,6 +104,19 @@ class PoissonTask:
     as the extra loss term lambda * mean over pinned points of (Phi - reference)^2, lambda = ((max(H, W) - 1) / 2)^2
     so that a value error counts like the same error over one pixel step of the gradient.
     """
+
+    name = "poisson"
+    help = "reconstruct an image from its gradient or Laplacian only"
+    Config = PoissonConfig
+
+    @classmethod
+    def from_config(cls, config: PoissonConfig):
+        return image_task(input_image(config.path, config.demo, config.size), config.supervise,
+                          source=config.demo or str(config.path))
+
+    @classmethod
+    def example_args(cls, folder: Path) -> list[str]:
+        return ["--demo", "cameraman", "--size", "12", "--supervise", "laplacian"]
 
     def __init__(self, target: np.ndarray, supervise: str, reference: np.ndarray, truths: dict | None = None,
                  weight: np.ndarray | None = None, pinned: np.ndarray | None = None, max_batch: int = MAX_BATCH,
@@ -122,19 +146,19 @@ class PoissonTask:
         self.weight, self.pinned = (None if t is None else t.to(device) for t in (self.weight, self.pinned))
         return self
 
-    def loss(self, model, generator: torch.Generator) -> dict:
+    def loss(self, model, step: int, generator: torch.Generator) -> dict:
         n = self.coords.shape[0]
         idx = (slice(None) if n <= self.max_batch      # full batch: views of the grid and targets, no gather copies
                else random_indices(n, self.max_batch, generator).to(self.coords.device))
         grad_needed = self.supervise == "gradient"
-        value, grad, lap = diff.value_and_derivatives(model, self.coords[idx], gradient=grad_needed,
-                                                      laplacian=not grad_needed)
-        terms = {f"{self.supervise}_mse": ((grad if grad_needed else lap) - self.target[idx]).pow(2).mean()}
+        out = diff.derivatives(model, self.coords[idx], gradient=grad_needed, laplacian=not grad_needed)
+        field = out.gradient if grad_needed else out.laplacian()
+        terms = {f"{self.supervise}_mse": ((field - self.target[idx]).pow(2).mean(), 1.0)}
         if self.pinned is not None:
             pinned = self.pinned[idx]
             if pinned.any():
-                err = (value[pinned] - self.reference[idx][pinned]).pow(2).mean()
-                terms["value_mse"] = self.value_weight * err
+                err = (out.value[pinned] - self.reference[idx][pinned]).pow(2).mean()
+                terms["value_mse"] = (err, self.value_weight)
         return terms
 
     def solve(self, model):
@@ -162,7 +186,7 @@ class PoissonTask:
         return self.scores(*self.solve(model))
 
     def meta(self) -> dict:
-        return {"task": "poisson", "kind": "poisson", "supervise": self.supervise, "shape": list(self.shape),
+        return {"task": self.name, "supervise": self.supervise, "shape": list(self.shape),
                 "channels": self.out_features, "align": ALIGN[self.supervise], **self.meta_extra}
 
     def derivative_rows(self, image, grad, lap) -> dict:
@@ -171,26 +195,28 @@ class PoissonTask:
         rows = {}
         if {"gradient", "laplacian"} <= set(self.truths):
             rows["ground truth"] = (to_unit(self.reference.reshape(image.shape)).cpu().numpy(),
-                                    gradient_magnitude(self.truths["gradient"]) / 2,
+                                    viz.gradient_magnitude(self.truths["gradient"]) / 2,
                                     self.truths["laplacian"].mean(-1).cpu().numpy() / 2)
-        rows[f"from {self.supervise}"] = (to_unit(image).cpu().numpy(), gradient_magnitude(grad) / 2,
+        rows[f"from {self.supervise}"] = (to_unit(image).cpu().numpy(), viz.gradient_magnitude(grad) / 2,
                                          lap.mean(-1).cpu().numpy() / 2)
         return rows
 
-    def write_outputs(self, model, out_dir: Path, history: list, image_name: str = "reconstruction.png") -> dict:
+    def write_outputs(self, model, out_dir: Path, history: list, image_name: str = "reconstruction.png"):
         out_dir = Path(out_dir)
         image, grad, lap = self.solve(model)
-        result = {**self.scores(image, grad, lap), "supervise": self.supervise, "align": ALIGN[self.supervise],
-                  "steps": history[-1]["step"] if history else 0}
+        result = {**self.scores(image, grad, lap), "supervise": self.supervise, "align": ALIGN[self.supervise]}
         save_image(out_dir / image_name, to_unit(image))
         viz.derivative_figure(self.derivative_rows(image, grad, lap), out_dir / "derivatives.png")
         viz.curve(history, self.metric_name, out_dir / f"{self.metric_name}.png", ylabel="PSNR (dB)")
-        (out_dir / "metrics.json").write_text(json.dumps(result, indent=2))
-        self._extra_outputs(image, out_dir)
-        return result
+        return result, [Output(image_name, "image", f"the image from its {self.supervise} alone, aligned "
+                               f"({ALIGN[self.supervise]}), {result['psnr']:.2f} dB PSNR"),
+                        Output("derivatives.png", "figure", "image, gradient magnitude and Laplacian: truth and fit"),
+                        Output(f"{self.metric_name}.png", "figure", f"{self.metric_name} (dB) against training step"),
+                        *self._extra_outputs(image, out_dir)]
 
-    def _extra_outputs(self, image: torch.Tensor, out_dir: Path) -> None:
+    def _extra_outputs(self, image: torch.Tensor, out_dir: Path) -> list[Output]:
         """Hook for subclasses: more files from `solve`'s aligned image (H, W, C), without solving again."""
+        return []
 
 
 def image_task(img: np.ndarray, supervise: str, max_batch: int = MAX_BATCH, **meta) -> PoissonTask:
@@ -202,113 +228,3 @@ def image_task(img: np.ndarray, supervise: str, max_batch: int = MAX_BATCH, **me
     return PoissonTask(truths[supervise], supervise, u, truths, max_batch=max_batch, meta=meta)
 
 
-def parse_mask(spec: str, shape) -> np.ndarray:
-    """Mask (H, W) bool from an image file (> 0.5 after averaging channels, resized to shape), or a shape in
-    fractions of the frame: "ellipse:CY,CX,RY,RX" (centre, radii) or "box:Y0,X0,Y1,X1" (corners)."""
-    h, w = shape
-    kind, _, args = spec.partition(":")
-    if kind in ("ellipse", "box") and not Path(spec).is_file():
-        try:
-            a, b, c, d = (float(v) for v in args.split(","))
-        except ValueError:
-            raise SirenError(f"bad mask {spec!r} (write {kind}:4 comma-separated fractions, e.g. {kind}:0.5,0.5,0.2,0.3)") from None
-        yy, xx = np.meshgrid((np.arange(h) + 0.5) / h, (np.arange(w) + 0.5) / w, indexing="ij")
-        if kind == "ellipse":
-            if c <= 0 or d <= 0:
-                raise SirenError(f"bad mask {spec!r} (ellipse radii must be positive)")
-            mask = ((yy - a) / c) ** 2 + ((xx - b) / d) ** 2 <= 1.0
-        else:
-            mask = (yy >= a) & (yy <= c) & (xx >= b) & (xx <= d)
-    else:
-        from skimage.transform import resize
-
-        from ..data.image import load_image
-        mask = resize(load_image(spec).mean(-1), shape, order=0, anti_aliasing=False) > 0.5
-    if not mask.any():
-        raise SirenError(f"mask {spec!r} selects no pixel (give a larger region)")
-    return mask
-
-
-def place(a: np.ndarray, shape, top: int, left: int) -> np.ndarray:
-    """Put `a` (h, w, ...) into a zero array of `shape` (H, W) with its corner at (top, left); what falls outside
-    the frame is cropped -> (H, W, ...)."""
-    out = np.zeros((*shape, *a.shape[2:]), a.dtype)
-    h, w = a.shape[:2]
-    y0, x0, y1, x1 = max(top, 0), max(left, 0), min(top + h, shape[0]), min(left + w, shape[1])
-    if y0 < y1 and x0 < x1:
-        out[y0:y1, x0:x1] = a[y0 - top:y1 - top, x0 - left:x1 - left]
-    return out
-
-
-class EditTask(PoissonTask):
-    """Poisson image editing: fit the guidance field of `edit_task`; writes composite.png and edit.png
-    (background | foreground | pasted | composite)."""
-
-    def __init__(self, target: np.ndarray, reference: np.ndarray, outside: np.ndarray | None, panels: dict,
-                 mask: np.ndarray, meta: dict):
-        super().__init__(target, "gradient", reference, {"gradient": target}, weight=outside, pinned=outside,
-                         metric_name="psnr_grad", meta=meta)
-        self.panels, self.mask = panels, mask
-
-    def write_outputs(self, model, out_dir: Path, history: list, image_name: str = "composite.png") -> dict:
-        return super().write_outputs(model, out_dir, history, image_name=image_name)
-
-    def _extra_outputs(self, image: torch.Tensor, out_dir: Path) -> None:
-        composite = to_unit(image).cpu().numpy()
-        image_row({**self.panels, "Poisson composite": composite}, out_dir / "edit.png", outline=self.mask)
-
-
-def edit_task(background: np.ndarray, foreground: np.ndarray, mask: np.ndarray | None = None,
-              alpha: float | None = None, scale: float = 1.0, at: tuple[float, float] = (0.5, 0.5), **meta) -> EditTask:
-    """Blend two images (H, W, C) in [0, 1] in the gradient domain (see the module docstring).
-
-    The foreground is resized to scale * (H, W) and centred at `at` (cy, cx in fractions of the background); mask
-    (h, w) bool in the foreground's own frame (any resolution; resized with it; default everywhere). alpha defaults
-    to 0.5 without a mask, 1 with one. Gray and RGB inputs mix (gray is repeated to three channels).
-    """
-    from skimage.transform import resize
-    if alpha is None:
-        alpha = 0.5 if mask is None else 1.0
-    if not 0.0 <= alpha <= 1.0:
-        raise SirenError(f"--alpha must be in [0, 1], got {alpha}")
-    if not scale > 0:
-        raise SirenError(f"--scale must be positive, got {scale}")
-    h, w = background.shape[:2]
-    if abs(foreground.shape[0] / foreground.shape[1] - h / w) > 0.02 * h / w:
-        warnings.warn(f"foreground {foreground.shape[1]}x{foreground.shape[0]} is stretched to the background's "
-                      f"aspect ratio {w}:{h}", stacklevel=2)
-    fh, fw = max(2, round(scale * h)), max(2, round(scale * w))
-    channels = max(background.shape[2], foreground.shape[2])
-    bg = np.broadcast_to(background, (h, w, channels)).copy()
-    fg = np.broadcast_to(resize(foreground, (fh, fw), order=1, anti_aliasing=True), (fh, fw, channels))
-    inside = np.ones((fh, fw), bool) if mask is None else resize(mask.astype(float), (fh, fw), order=0) > 0.5
-    corner = (round(at[0] * h - fh / 2), round(at[1] * w - fw / 2))
-    m = place(inside, (h, w), *corner)
-    if not m.any():
-        raise SirenError(f"the foreground (centre {at[0]},{at[1]}, scale {scale}) falls outside the background "
-                         f"(use --at inside 0..1 and a mask that covers part of the foreground)")
-    weights = alpha * m[..., None].astype(np.float64)
-    g_b, g_f = image_gradient(2.0 * bg - 1.0), place(image_gradient(2.0 * fg - 1.0), (h, w), *corner)
-    target = g_b + weights[..., None] * (g_f - g_b)
-    fg = place(fg, (h, w), *corner)
-    pasted = bg + weights * (fg - bg)
-    panels = {"background": bg, "foreground": fg, "pasted": pasted}
-    return EditTask(target, 2.0 * pasted - 1.0, ~m, panels, m,
-                    {"alpha": alpha, "masked": mask is not None, "scale": scale, "at": list(at), **meta})
-
-
-def image_row(images: dict, path: Path, outline: np.ndarray | None = None) -> None:
-    """One row of labelled images (H, W, C) in [0, 1]; `outline` (H, W) bool is drawn as a contour on each."""
-    plt = viz.pyplot()
-    fig, axes = plt.subplots(1, len(images), figsize=(3.2 * len(images), 3.4), squeeze=False)
-    for ax, (name, img) in zip(axes[0], images.items()):
-        img = np.clip(img, 0.0, 1.0)
-        ax.imshow(img[..., 0] if img.shape[-1] == 1 else img, cmap="gray", vmin=0, vmax=1)
-        if outline is not None and not outline.all() and name != "Poisson composite":
-            ax.contour(outline, levels=[0.5], colors="yellow", linewidths=0.8)
-        ax.set_title(name)
-        ax.set_xticks([])
-        ax.set_yticks([])
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)

@@ -3,7 +3,7 @@ import torch
 
 from siren import Siren
 from siren.models import BatchedSiren, build_model, model_from_spec
-from siren.models.hyper import siren_forward
+from siren.models.batched import siren_forward
 
 ARCH = dict(hidden_features=24, hidden_layers=2, first_omega_0=30.0, hidden_omega_0=20.0)
 

@@ -12,19 +12,20 @@ from siren.cli import main
 from siren.data.audio import audio_signal, tones_and_chirp
 from siren.data.video import moving_pattern, video_signal
 from siren.models import build_model
-from siren.tasks import fit_media
-from siren.tasks.fit import FitTask, render
+from siren.rendering import render, render_frames
+from siren.tasks.fit_audio import AudioFitTask
+from siren.tasks.fit_video import VideoFitTask
 from siren.train import TrainConfig, fit
 
 TINY = ["--hidden-features", "16", "--hidden-layers", "1", "--no-progress", "--log-every", "1"]
 
 
 def _audio_task(rate=4000, seconds=0.25):
-    return FitTask(audio_signal(tones_and_chirp(rate, seconds), rate, source="tones"))
+    return AudioFitTask(audio_signal(tones_and_chirp(rate, seconds), rate, source="tones"))
 
 
 def _video_task(frames=8, size=16, **kw):
-    return FitTask(video_signal(moving_pattern(frames, size), 25.0, source="pattern"), **kw)
+    return VideoFitTask(video_signal(moving_pattern(frames, size), 25.0, source="pattern"), **kw)
 
 
 def _trained(task, name, steps, lr, width=64):
@@ -49,7 +50,7 @@ def test_render_frames_matches_the_full_grid(device):
     torch.manual_seed(0)
     model = build_model("siren", 3, 2, hidden_features=16, hidden_layers=1).to(device)
     full = render(model, (5, 6, 7))
-    frames = dict(fit_media.render_frames(model, (5, 6, 7), frames=[4, 1], chunk=10))
+    frames = dict(render_frames(model, (5, 6, 7), frames=[4, 1], chunk=10))
     assert sorted(frames) == [1, 4]
     for i, pred in frames.items():
         torch.testing.assert_close(pred, full[i])
@@ -59,8 +60,8 @@ def test_video_batches_draw_voxels_with_replacement():
     task = _video_task(frames=4, size=8, max_batch=50)
     seen = []
     model = lambda c: (seen.append(c), torch.zeros(len(c), 3))[1]  # noqa: E731  records the batch it is given
-    loss_a = task.loss(model, torch.Generator().manual_seed(1))["mse"]
-    loss_b = task.loss(model, torch.Generator().manual_seed(1))["mse"]
+    loss_a = task.loss(model, 0, torch.Generator().manual_seed(1))["mse"][0]
+    loss_b = task.loss(model, 0, torch.Generator().manual_seed(1))["mse"][0]
     assert seen[0].shape == (50, 3) and torch.equal(seen[0], seen[1]) and loss_a == loss_b
     on_grid = (task.coords[None] == seen[0][:, None]).all(-1).any(-1)  # every sample is a voxel of the video
     assert on_grid.all()
@@ -103,8 +104,9 @@ def test_fit_audio_cli_outputs_and_render(tmp_path):
     assert main(["fit", "audio", str(tmp_path / "in.wav"), "--steps", "2", "--out", str(out), *TINY]) == 0
     got_rate, pcm = wavfile.read(out / "reconstruction.wav")
     assert got_rate == rate and pcm.shape == (rate,)  # the input's rate and length
-    m = json.loads((out / "metrics.json").read_text())
-    assert {"mse", "snr", "steps"} <= set(m) and m["steps"] == 2 and m["rate"] == rate
+    m = json.loads((out / "metrics.json").read_text())["metrics"]
+    assert {"mse", "snr", "duration"} <= set(m) and m["rate"] == rate
+    assert json.loads((out / "metrics.json").read_text())["steps"] == 2
     for name in ("audio.png", "snr.png", "checkpoint.pt", "config.json"):
         assert (out / name).is_file()
     assert json.loads((out / "config.json").read_text())["model"]["options"]["first_omega_0"] == 3000.0
@@ -128,7 +130,7 @@ def test_fit_video_cli_mp4_plays_back_and_renders(tmp_path):
     assert main(["fit", "video", str(tmp_path / "v.npy"), "--steps", "2", "--out", str(out), *TINY]) == 0
     video = iio.imread(out / "reconstruction.mp4", index=None)
     assert video.shape == (16, 64, 64, 3)
-    m = json.loads((out / "metrics.json").read_text())
+    m = json.loads((out / "metrics.json").read_text())["metrics"]
     assert len(m["psnr_frames"]) == 16 and m["psnr_mean"] == pytest.approx(np.mean(m["psnr_frames"]))
     assert m["psnr_std"] == pytest.approx(np.std(m["psnr_frames"]))
     assert (out / "frames.png").is_file() and (out / "psnr.png").is_file()

@@ -1,0 +1,60 @@
+"""Config dataclasses <-> command-line flags: one place for each option's default and help text.
+
+A config is a dataclass whose fields are declared with `option(default, help, ...)`. `add_arguments` turns its
+fields into argparse flags (`hidden_features` -> `--hidden-features`; a bool -> a switch; `positional=True` -> an
+optional positional argument), and `from_args` builds the dataclass back from the parsed namespace. The same
+dataclass is the Python API and what config.json stores.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import types
+import typing
+
+__all__ = ["option", "add_arguments", "from_args"]
+
+
+def option(default=None, help: str = "", *, positional: bool = False, choices=None, flag: str | None = None,
+           metavar: str | None = None):
+    """A dataclass field with its CLI help. flag: the switch's name when it differs from the field's (e.g. a bool
+    field `progress` = True shown as `--no-progress`)."""
+    meta = {"help": help, "positional": positional, "choices": choices, "flag": flag, "metavar": metavar}
+    return dataclasses.field(default=default, metadata=meta)
+
+
+def _base_type(hint):
+    """int | None -> int; bool -> bool; str -> str."""
+    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
+        args = [a for a in typing.get_args(hint) if a is not type(None)]
+        return args[0] if len(args) == 1 else str
+    return hint
+
+
+def add_arguments(parser: argparse.ArgumentParser, config_type, defaults: dict | None = None) -> None:
+    """Add one flag per field of the dataclass `config_type`; `defaults` overrides field defaults (e.g. a task's
+    own number of steps). Help texts end with the default."""
+    defaults = defaults or {}
+    hints = typing.get_type_hints(config_type)
+    for f in dataclasses.fields(config_type):
+        if not f.init or "help" not in f.metadata:
+            continue
+        meta, kind = f.metadata, _base_type(hints[f.name])
+        default = defaults.get(f.name, f.default)
+        shown = "" if default in (None, False, True) else f" (default {default})"
+        if meta["positional"]:
+            parser.add_argument(f.name, nargs="?", default=default, help=meta["help"] + shown, metavar=meta["metavar"])
+        elif kind is bool:
+            action = "store_false" if default else "store_true"
+            parser.add_argument(meta["flag"] or "--" + f.name.replace("_", "-"), dest=f.name, action=action,
+                                default=default, help=meta["help"])
+        else:
+            parser.add_argument(meta["flag"] or "--" + f.name.replace("_", "-"), dest=f.name, type=kind,
+                                default=default, choices=meta["choices"], help=meta["help"] + shown,
+                                metavar=meta["metavar"])
+
+
+def from_args(config_type, args: argparse.Namespace):
+    """The dataclass `config_type` built from the parsed flags that `add_arguments` made for it."""
+    return config_type(**{f.name: getattr(args, f.name) for f in dataclasses.fields(config_type)
+                          if f.init and hasattr(args, f.name)})

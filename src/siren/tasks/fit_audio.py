@@ -1,0 +1,129 @@
+"""`siren fit audio`: fit a sound clip with time as the only coordinate, and render it at any sample rate.
+
+A clip of N samples becomes a Signal of shape (N,) on t in [-1, 1], amplitude divided by its peak (kept, so the
+output has the input's loudness). SIREN's first omega_0 is 3000 (the paper's). Metrics: MSE and
+SNR = 10 log10(sum x^2 / sum (x - y)^2) dB, both on the amplitude scaled to [-1, 1]. Files: reconstruction.wav,
+audio.png (waveforms, residual, spectrograms), snr.png.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .. import metrics, viz
+from ..data.audio import STEREO, audio_signal, demo_audio, load_audio, save_wav
+from ..errors import SirenError
+from ..options import option
+from ..rendering import render
+from .base import Output, register
+from .fit import SignalFitTask, positive, source_path
+
+AUDIO_FIRST_OMEGA = 3000.0  # the paper's first-layer omega_0 for audio (time in [-1, 1])
+
+
+@dataclass
+class AudioConfig:
+    path: str | None = option(None, "WAV file (8/16/24/32-bit int or float, any rate); FLAC, OGG, ... with the "
+                              "media extra", positional=True)
+    demo: bool = option(False, "4 s of speech shipped in pysptk (extra demo)")
+    stereo: str = option("mean", "mean: average the channels into one; channels: fit each as an output",
+                         choices=list(STEREO))
+
+
+@register
+class AudioFitTask(SignalFitTask):
+    """Fit an audio Signal by MSE; metric SNR (dB)."""
+
+    name = "fit audio"
+    help = "fit a sound file or the demo speech clip (siren: first omega_0 3000)"
+    Config = AudioConfig
+    train_defaults = {"steps": 1000}
+    metric_name = "snr"
+
+    @classmethod
+    def from_config(cls, config: AudioConfig):
+        path = source_path(config.path, config.demo, demo_audio, "sound")
+        samples, rate = load_audio(path, stereo=config.stereo)
+        return cls(audio_signal(samples, rate, source=str(path)))
+
+    def model_options(self, model_name: str) -> dict:
+        """siren: first_omega_0 = 3000; rff: scale 3000 / (2 pi sqrt 3), so its angular frequencies 2 pi B spread as
+        widely as a siren's first layer, omega_0 * U(-1, 1) (standard deviation omega_0 / sqrt 3); relu_pe: the
+        Nyquist rule on the clip's length."""
+        if model_name == "siren":
+            return {"first_omega_0": AUDIO_FIRST_OMEGA}
+        if model_name == "rff":
+            return {"scale": AUDIO_FIRST_OMEGA / (2.0 * math.pi * math.sqrt(3.0))}
+        if model_name == "relu_pe":
+            return {"sidelength": self.signal.shape[0]}
+        return {}
+
+    def evaluate(self, model) -> dict:
+        pred = render(model, self.signal.shape)
+        return {"mse": metrics.mse(pred, self.values), "snr": metrics.snr_db(pred, self.values)}
+
+    def write_outputs(self, model, out_dir: Path, history: list):
+        out_dir, meta = Path(out_dir), self.signal.meta
+        pred, truth = render(model, self.signal.shape).cpu().numpy(), self.values.cpu().numpy()
+        save_wav(out_dir / "reconstruction.wav", pred, meta["rate"], meta["scale"])
+        audio_figure(truth, pred, meta["rate"], out_dir / "audio.png")
+        viz.curve(history, "snr", out_dir / "snr.png", ylabel="SNR (dB)")
+        result = {"mse": metrics.mse(pred, truth), "snr": metrics.snr_db(pred, truth), "rate": meta["rate"],
+                  "samples": len(truth), "duration": len(truth) / meta["rate"]}
+        return result, [Output("reconstruction.wav", "audio", f"the fit at {meta['rate']} Hz, {result['snr']:.1f} dB SNR"),
+                        Output("audio.png", "figure", "waveforms, residual and spectrograms of truth and fit"),
+                        Output("snr.png", "figure", "SNR (dB) against training step")]
+
+    @classmethod
+    def render(cls, model, meta, out, size=None, rate=None, fps=None) -> None:
+        """A .wav at `rate` Hz (default the original) of the same duration: N' = round(N rate / rate_0) samples over
+        the trained time axis [-1, 1]."""
+        out = Path(out)
+        if size is not None or fps is not None:
+            raise SirenError("--size and --fps apply to image and video checkpoints; audio takes --rate")
+        if out.suffix.lower() != ".wav":
+            raise SirenError(f"audio renders to a .wav file, got {out.name} (pass --out NAME.wav)")
+        new_rate = positive(rate, meta["rate"], "--rate")
+        samples = max(2, round(meta["shape"][0] * new_rate / meta["rate"]))
+        save_wav(out, render(model, (samples,)), int(new_rate), meta["scale"])
+
+    @classmethod
+    def example_args(cls, folder: Path) -> list[str]:
+        from scipy.io import wavfile
+        t = np.arange(400) / 4000.0
+        wavfile.write(folder / "tone.wav", 4000, (0.5 * np.sin(2 * np.pi * 440 * t) * 32767).astype(np.int16))
+        return [str(folder / "tone.wav")]
+
+
+def audio_figure(truth: np.ndarray, pred: np.ndarray, rate: int, path: Path) -> None:
+    """truth, pred: (N, C) in [-1, 1] (channels averaged for display) -> PNG with both waveforms, the residual
+    pred - truth and both spectrograms (dB, one colour scale, 80 dB range)."""
+    from scipy.signal import spectrogram
+    plt = viz.pyplot()
+    truth, pred = truth.mean(-1), pred.mean(-1)
+    seconds = np.arange(len(truth)) / rate
+    fig, ax = plt.subplot_mosaic([["truth", "fit"], ["residual", "residual"], ["spec truth", "spec fit"]],
+                                 figsize=(11, 8), constrained_layout=True)
+    for name, x in (("truth", truth), ("fit", pred), ("residual", pred - truth)):
+        ax[name].plot(seconds, x, lw=0.4, color="C3" if name == "residual" else "C0")
+        ax[name].set_title("ground truth" if name == "truth" else name)
+        ax[name].set_xlabel("time (s)")
+        ax[name].set_xlim(0, seconds[-1])
+    ax["truth"].sharey(ax["fit"])
+    window = min(len(truth), max(64, min(512, len(truth) // 32)))  # >= 32 windows on short clips
+    specs = [spectrogram(x, fs=rate, nperseg=window) for x in (truth, pred)]
+    top = max(10.0 * np.log10(s.max() + 1e-30) for _, _, s in specs)
+    for name, (f, t, s) in zip(("spec truth", "spec fit"), specs):
+        im = ax[name].pcolormesh(t, f, 10.0 * np.log10(s + 1e-30), vmin=top - 80.0, vmax=top, cmap="magma",
+                                 shading="auto")
+        ax[name].set_title(f"spectrogram, {name.split()[1].replace('truth', 'ground truth')}")
+        ax[name].set_xlabel("time (s)")
+        ax[name].set_ylabel("frequency (Hz)")
+    fig.colorbar(im, ax=[ax["spec truth"], ax["spec fit"]], label="power (dB)")
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+

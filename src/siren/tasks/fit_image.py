@@ -1,0 +1,92 @@
+"""`siren fit image`: fit an image (or every image of a folder, one batched SIREN) and render it at any size.
+
+The image (H, W, C) in [0, 1] becomes values 2 img - 1 on the (H, W) grid over [-1, 1]^2 (axis 0 = y, down the
+rows; axis 1 = x). Metrics: PSNR and SSIM on [0, 1]. Files: reconstruction.png, derivatives.png (ground truth by
+Sobel and the 5-point Laplacian, the fit's by `siren.diff`, all in units of the [-1, 1] grid, halved to the [0, 1]
+image), psnr.png.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import metrics, viz
+from ..data.image import image_signal, input_image, save_image
+from ..errors import SirenError
+from ..metrics import to_unit, unit_psnr
+from ..options import option
+from ..rendering import render, render_derivatives
+from .base import Output, register
+from .fit import SignalFitTask
+
+
+@dataclass
+class ImageConfig:
+    path: str | None = option(None, "image file (PNG, JPEG, TIFF, ...), or a folder: fit all its images at once with "
+                              "one batched siren (under torchrun: split across the processes)", positional=True)
+    demo: str | None = option(None, "bundled image: cameraman, astronaut, coffee, ...")
+    size: int | None = option(None, "resize so the longer side has this many pixels")
+
+
+@register
+class ImageFitTask(SignalFitTask):
+    """Fit an image Signal by MSE; metric PSNR on [0, 1]."""
+
+    name = "fit image"
+    help = "fit an image file, a bundled demo image, or a folder of images"
+    Config = ImageConfig
+
+    @classmethod
+    def from_config(cls, config: ImageConfig):
+        return cls(image_signal(input_image(config.path, config.demo, config.size),
+                                source=config.demo or str(config.path)))
+
+    @classmethod
+    def launch(cls, config: ImageConfig, model, train, out, overwrite=False, resume=False, command=None) -> dict:
+        if config.demo is None and config.path is not None and Path(config.path).is_dir():
+            from ..folder import fit_folder
+            if model.model != "siren":
+                raise SirenError(f"a folder is fitted with one batched siren; --model {model.model} is not batched "
+                                 f"(drop --model or fit the files one by one)")
+            return fit_folder(config.path, train, out, size=config.size, model_options=model.options(),
+                              overwrite=overwrite, resume=resume, command=command)
+        return super().launch(config, model, train, out, overwrite, resume, command)
+
+    def model_options(self, model_name: str) -> dict:
+        return {"sidelength": min(self.signal.shape)} if model_name == "relu_pe" else {}
+
+    def evaluate(self, model) -> dict:
+        pred = render(model, self.signal.shape)
+        return {"psnr": unit_psnr(pred, self.values.reshape(pred.shape))}
+
+    def write_outputs(self, model, out_dir: Path, history: list):
+        out_dir = Path(out_dir)
+        pred, grad, lap = render_derivatives(model, self.signal.shape)  # values in [-1, 1]: halve derivatives
+        truth = self.values.reshape(pred.shape).cpu()
+        pred_u, truth_u = to_unit(pred).cpu(), to_unit(truth)
+        result = {"psnr": metrics.psnr(pred_u, truth_u), "ssim": metrics.ssim(pred_u, truth_u)}
+        save_image(out_dir / "reconstruction.png", pred_u)
+        viz.derivative_figure({"ground truth": viz.image_derivatives(truth_u.numpy()),
+                               "fit": (pred_u.numpy(), viz.gradient_magnitude(grad) / 2,
+                                       lap.cpu().numpy().mean(-1) / 2)}, out_dir / "derivatives.png")
+        viz.curve(history, "psnr", out_dir / "psnr.png", ylabel="PSNR (dB)")
+        return result, [Output("reconstruction.png", "image", f"the fit, {result['psnr']:.2f} dB PSNR"),
+                        Output("derivatives.png", "figure", "image, gradient magnitude and Laplacian: ground truth "
+                               "(Sobel, 5-point stencil) and the fit (siren.diff)"),
+                        Output("psnr.png", "figure", "PSNR (dB) against training step")]
+
+    @classmethod
+    def render(cls, model, meta, out, size=None, rate=None, fps=None) -> None:
+        """A PNG whose longer side has `size` pixels (default as trained), same aspect, over the same [-1, 1]^2."""
+        if rate is not None or fps is not None:
+            raise SirenError("--rate and --fps apply to audio and video checkpoints; an image takes --size")
+        h, w = meta["shape"]
+        size = max(h, w) if size is None else size
+        if size < 2:
+            raise SirenError(f"--size must be at least 2, got {size}")
+        scale = size / max(h, w)
+        save_image(out, to_unit(render(model, (max(2, round(h * scale)), max(2, round(w * scale))))))
+
+    @classmethod
+    def example_args(cls, folder: Path) -> list[str]:
+        return ["--demo", "cameraman", "--size", "12"]
