@@ -144,3 +144,65 @@ def test_failed_start_creates_no_run_folder(tmp_path):
     with pytest.raises(SirenError, match="unknown device"):
         run(_task(), "siren", _cfg(device="tpu9"), tmp_path / "run")
     assert not (tmp_path / "run").exists()
+
+
+class CurriculumTask(ImageFitTask):
+    """A task with its own state: a window of rows that widens with the step (a curriculum), and a counter of loss
+    calls kept in the checkpoint. Two terms with weights, so the log must show raw terms and weights apart."""
+
+    def __init__(self, signal):
+        super().__init__(signal)
+        self.calls = 0
+
+    def loss(self, model, step, generator):
+        self.calls += 1
+        rows = 2 + step                                       # the sampled window grows with the step
+        n = min(rows * self.signal.shape[1], self.coords.shape[0])
+        err = (model(self.coords[:n]) - self.values[:n]).pow(2).mean()
+        return {"mse": (err, 1.0), "mean_abs": ((model(self.coords[:n]) - self.values[:n]).abs().mean(), 0.25)}
+
+    def state_dict(self):
+        return {"calls": self.calls}
+
+    def load_state_dict(self, state):
+        self.calls = state["calls"]
+
+
+def test_task_state_and_step_survive_resume_and_terms_are_logged_with_weights(tmp_path):
+    full_task = CurriculumTask(image_signal(_image()))
+    full = fit(_model(), full_task, _cfg(), tmp_path / "a")
+
+    task = CurriculumTask(image_signal(_image()))
+    fit(_model(), task, _cfg(steps=10), tmp_path / "b")
+    resumed_task = CurriculumTask(image_signal(_image()))       # a fresh process: state only from the checkpoint
+    resumed = fit(_model(seed=9), resumed_task, _cfg(), tmp_path / "b", resume=True)
+    assert resumed_task.calls == full_task.calls == 20
+    assert resumed.loss == full.loss
+    record = json.loads((tmp_path / "a" / "metrics.jsonl").read_text().splitlines()[-1])
+    assert record["weights"] == {"mse": 1.0, "mean_abs": 0.25}
+    assert record["loss"] == pytest.approx(record["mse"] + 0.25 * record["mean_abs"], rel=1e-6)
+
+
+def test_failed_run_leaves_no_blocking_folder(tmp_path):
+    """A run that fails before its first checkpoint removes the folder it made (a rerun just works); one that fails
+    later keeps the checkpoint, and a rerun is told to --resume or --overwrite."""
+    task = _task()
+    real = task.loss
+    task.loss = lambda model, step, gen: {"mse": (real(model, step, gen)["mse"][0] * float("nan"), 1.0)}
+    with pytest.raises(SirenError, match="loss became nan at step 1"):
+        run(task, "siren", _cfg(), tmp_path / "run", {"hidden_features": 8, "hidden_layers": 1})
+    assert not (tmp_path / "run").exists()
+    task.loss = lambda model, step, gen: ({"mse": (real(model, step, gen)["mse"][0] * float("nan"), 1.0)}
+                                          if step == 7 else real(model, step, gen))
+    with pytest.raises(SirenError, match="loss became nan at step 8"):
+        run(task, "siren", _cfg(), tmp_path / "run", {"hidden_features": 8, "hidden_layers": 1})
+    assert load_checkpoint(tmp_path / "run")["step"] == 5
+    with pytest.raises(SirenError, match="pass --resume to continue it, --overwrite to start over"):
+        run(_task(), "siren", _cfg(), tmp_path / "run", {"hidden_features": 8, "hidden_layers": 1})
+
+
+def test_import_siren_exposes_the_subpackages():
+    import siren
+    x = torch.rand(5, 2, requires_grad=True)
+    assert torch.allclose(siren.diff.gradient((x ** 2).sum(-1, keepdim=True), x)[:, 0], 2 * x)
+    assert siren.models.build_model and siren.data.grid.grid and siren.tasks.REGISTRY

@@ -16,11 +16,6 @@ def grid(shape: Sequence[int], device=None, dtype=torch.float32) -> torch.Tensor
     return torch.stack(torch.meshgrid(*axes, indexing="ij"), dim=-1).reshape(-1, len(shape))
 
 
-def uniform(n: int, d: int, generator: torch.Generator | None = None, device=None) -> torch.Tensor:
-    """n points uniform in [-1, 1]^d -> (n, d)."""
-    return torch.rand(n, d, generator=generator, device=device) * 2.0 - 1.0
-
-
 def random_indices(total: int, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
     """n distinct random indices in [0, total) (all of them, in order, when n >= total)."""
     if n >= total:
