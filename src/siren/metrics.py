@@ -53,3 +53,67 @@ def _np(a) -> np.ndarray:
     if isinstance(a, torch.Tensor):
         a = a.detach().cpu().numpy()
     return np.asarray(a, dtype=np.float64)
+
+
+def chamfer_distance(a, b) -> float:
+    """Symmetric Chamfer distance of point sets a (N, 3) and b (M, 3), in their units (not squared):
+    (mean_i min_j |a_i - b_j| + mean_j min_i |b_j - a_i|) / 2."""
+    return float((_nearest(a, b)[0].mean() + _nearest(b, a)[0].mean()) / 2)
+
+
+def normal_consistency(a, na, b, nb) -> float:
+    """Normal consistency of oriented point sets (a (N, 3), normals na) and (b (M, 3), nb), in [0, 1]:
+    (mean_i |na_i . nb_nn(i)| + mean_j |nb_j . na_nn(j)|) / 2 with unit normals and nn the nearest point in the
+    other set; the sign of the normals is ignored, 1 = every normal parallel to its neighbour's."""
+    na, nb = _unit_rows(na), _unit_rows(nb)
+    ia, ib = _nearest(a, b)[1], _nearest(b, a)[1]
+    return float((np.abs(np.sum(na * nb[ia], axis=1)).mean() + np.abs(np.sum(nb * na[ib], axis=1)).mean()) / 2)
+
+
+def f_score(a, b, threshold: float) -> float:
+    """F-score of a prediction a (N, 3) against a reference b (M, 3) at a distance threshold (their units):
+    precision P = fraction of a within threshold of b, recall R = fraction of b within threshold of a,
+    F = 2 P R / (P + R) (0 when both are 0)."""
+    p, r = np.mean(_nearest(a, b)[0] <= threshold), np.mean(_nearest(b, a)[0] <= threshold)
+    return float(2 * p * r / (p + r)) if p + r > 0 else 0.0
+
+
+def mesh_metrics(mesh, reference_points, reference_normals=None, samples: int = 100_000, seed: int = 0,
+                 threshold: float = 0.01) -> dict:
+    """A mesh (trimesh.Trimesh) against reference surface points (M, 3) with optional normals, in the same units.
+    The mesh is sampled at `samples` area-uniform points (seeded) with their face normals. Distances are in units
+    of D, the reference's bounding-box diagonal: {"chamfer": Chamfer distance / D, "normal_consistency": (NaN
+    without reference normals), "f_score": F-score at threshold * D} (chamfer 0.001 = 0.1% of the diagonal)."""
+    import trimesh
+
+    from .errors import SirenError
+    if len(mesh.faces) == 0 or mesh.area <= 0:
+        raise SirenError("mesh_metrics: the mesh has no faces (nothing to sample)")
+    ref = _xyz(reference_points)
+    diag = float(np.linalg.norm(ref.max(axis=0) - ref.min(axis=0)))
+    points, face = trimesh.sample.sample_surface(mesh, samples, seed=seed)
+    consistency = float("nan") if reference_normals is None else \
+        normal_consistency(points, mesh.face_normals[face], ref, reference_normals)
+    return {"chamfer": chamfer_distance(points, ref) / diag, "normal_consistency": consistency,
+            "f_score": f_score(points, ref, threshold * diag)}
+
+
+def _nearest(a, b) -> tuple[np.ndarray, np.ndarray]:
+    """For each point of a: (distance to, index of) its nearest point in b (scipy cKDTree)."""
+    from scipy.spatial import cKDTree
+    return cKDTree(_xyz(b)).query(_xyz(a))
+
+
+def _xyz(a) -> np.ndarray:
+    """A non-empty (N, 3) point array, float64."""
+    from .errors import SirenError
+    a = _np(a)
+    if a.ndim != 2 or a.shape[1] != 3 or len(a) == 0:
+        raise SirenError(f"expected a non-empty (N, 3) point array, got shape {a.shape}")
+    return a
+
+
+def _unit_rows(n) -> np.ndarray:
+    """(N, 3) vectors scaled to unit length."""
+    n = _xyz(n)
+    return n / np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
