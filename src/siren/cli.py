@@ -56,6 +56,12 @@ def _cmd_render(args) -> None:
     print(f"wrote {out}")
 
 
+def _cmd_mesh(args) -> None:
+    """`siren mesh`: `siren render` of an SDF checkpoint, with the grid resolution as the size."""
+    args.size, args.rate, args.fps = args.resolution, None, None
+    _cmd_render(args)
+
+
 def _cmd_stats(args) -> None:
     from .stats import activation_report
     from .train import prepare_out_dir
@@ -104,6 +110,13 @@ def build_parser() -> argparse.ArgumentParser:
     ren.add_argument("--out", required=True, help="output file: PNG (image), WAV (audio) or MP4 (video)")
     ren.add_argument("--device", default="auto")
     ren.set_defaults(func=_cmd_render)
+
+    me = sub.add_parser("mesh", help="mesh the zero level set of a trained SDF (bounded memory, coarse to fine)")
+    me.add_argument("checkpoint", help="checkpoint.pt or its run folder (of `siren sdf`)")
+    me.add_argument("--resolution", type=int, default=256, help="grid points per axis (default 256)")
+    me.add_argument("--out", required=True, help="mesh file: .ply, .obj or .glb (in the input's units)")
+    me.add_argument("--device", default="auto")
+    me.set_defaults(func=_cmd_mesh)
 
     st = sub.add_parser("stats", help="activation statistics of the paper's init vs a naive init")
     st.add_argument("--out", required=True)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import metrics, viz
-from ..data.image import image_signal, input_image, save_image
+from ..data.image import IMAGE_SUFFIXES, image_signal, input_image, save_image
 from ..errors import SirenError
 from ..metrics import to_unit, unit_psnr
 from ..options import option
@@ -80,6 +80,8 @@ class ImageFitTask(SignalFitTask):
         """A PNG whose longer side has `size` pixels (default as trained), same aspect, over the same [-1, 1]^2."""
         if rate is not None or fps is not None:
             raise SirenError("--rate and --fps apply to audio and video checkpoints; an image takes --size")
+        if Path(out).suffix.lower() not in IMAGE_SUFFIXES:
+            raise SirenError(f"an image renders to an image file, got {Path(out).name} (pass --out NAME.png)")
         h, w = meta["shape"]
         size = max(h, w) if size is None else size
         if size < 2:

@@ -1,0 +1,80 @@
+"""siren.tasks.sdf: the Eikonal loss on exact and wrong SDFs, meshes in the input's units, bad input."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+import trimesh
+
+from siren.cli import main
+from siren.data.pointcloud import point_cloud
+from siren.shapes import Sphere, Torus, sample_surface
+from siren.tasks.sdf import SDFTask
+
+
+class Analytic(torch.nn.Module):
+    """An analytic SDF as a network (autograd path), times `factor` (1: exact; else |grad f| = factor)."""
+
+    def __init__(self, shape, factor=1.0):
+        super().__init__()
+        self.shape, self.factor = shape, factor
+        self.dummy = torch.nn.Parameter(torch.zeros(()))
+
+    def forward(self, x):
+        return (self.factor * self.shape(x.double()) + self.dummy)[:, None].to(x.dtype)
+
+
+def _task(shape, n=2000, **kw):
+    cloud = point_cloud(*sample_surface(shape, n, seed=0))
+    return SDFTask(cloud, batch=500, **kw), cloud
+
+
+@pytest.mark.parametrize("shape", [Sphere(0.5), Torus(0.5, 0.2)])
+def test_exact_sdf_zeroes_the_boundary_terms_and_a_scaled_one_does_not(shape):
+    task, cloud = _task(shape)
+    exact = Analytic(lambda p: shape(p * cloud.scale + torch.as_tensor(cloud.center)) / cloud.scale)
+    terms = task.loss(exact, 0, torch.Generator().manual_seed(0))
+    assert terms["sdf"][0] < 1e-6 and terms["normal"][0] < 1e-6 and terms["eikonal"][0] < 1e-3
+    assert 0 < terms["inter"][0] < 0.05                   # few uniform points lie within 1/100 of the surface
+    wrong = Analytic(lambda p: shape(p * cloud.scale + torch.as_tensor(cloud.center)) / cloud.scale, factor=2.0)
+    assert task.loss(wrong, 0, torch.Generator().manual_seed(0))["eikonal"][0].item() == pytest.approx(1.0, abs=1e-3)
+    flipped = Analytic(lambda p: -shape(p * cloud.scale + torch.as_tensor(cloud.center)) / cloud.scale)
+    assert task.loss(flipped, 0, torch.Generator().manual_seed(0))["normal"][0].item() == pytest.approx(2.0, abs=1e-6)
+
+
+def test_no_normals_drops_the_normal_term():
+    task, _ = _task(Sphere(0.5), use_normals=False)
+    assert "normal" not in task.loss(Analytic(Sphere(0.5)), 0, torch.Generator())
+
+
+def test_cli_run_and_mesh_command_write_meshes_in_input_units(tmp_path):
+    """A cloud far from the origin and large: the mesh comes back in its units (bbox matches the points')."""
+    pts, normals = sample_surface(Sphere(1.0), 3000, seed=0)
+    pts = pts * 40.0 + np.array([100.0, -5.0, 7.0])
+    np.savetxt(tmp_path / "ball.xyz", np.hstack([pts, normals]))
+    out = tmp_path / "run"
+    assert main(["sdf", str(tmp_path / "ball.xyz"), "--steps", "150", "--lr", "1e-3", "--hidden-features", "32",
+                 "--hidden-layers", "2", "--batch", "1000", "--resolution", "48", "--no-progress", "--out",
+                 str(out)]) == 0
+    mesh = trimesh.load(out / "mesh.ply")
+    assert np.allclose(mesh.bounds, [pts.min(0), pts.max(0)], atol=0.1 * 80)
+    metrics = json.loads((out / "metrics.json").read_text())["metrics"]
+    assert metrics["chamfer"] < 0.05 and metrics["normal_consistency"] > 0.8
+    assert main(["mesh", str(out), "--resolution", "40", "--out", str(tmp_path / "m.obj")]) == 0
+    assert np.allclose(trimesh.load(tmp_path / "m.obj").bounds, mesh.bounds, atol=0.05 * 80)
+
+
+def test_bad_inputs_are_one_line_errors(tmp_path, cli_error):
+    (tmp_path / "bad.xyz").write_text("0 0 0\n1 1 1\nnot a number\n")
+    assert "line 3" in cli_error(["sdf", str(tmp_path / "bad.xyz"), "--out", str(tmp_path / "o")])
+    np.savetxt(tmp_path / "few.xyz", np.random.rand(5, 3))
+    assert "at least 10" in cli_error(["sdf", str(tmp_path / "few.xyz"), "--out", str(tmp_path / "o")])
+    (tmp_path / "junk.ply").write_bytes(b"\x00junk" * 20)
+    assert "junk.ply" in cli_error(["sdf", str(tmp_path / "junk.ply"), "--out", str(tmp_path / "o")])
+    assert "not both" in cli_error(["sdf", "--out", str(tmp_path / "o")])
+    assert "checkpoint not found" in cli_error(["mesh", str(tmp_path), "--out", str(tmp_path / "m.ply")])
+    assert main(["fit", "image", "--demo", "cameraman", "--size", "8", "--steps", "1", "--hidden-features", "8",
+                 "--no-progress", "--out", str(tmp_path / "img")]) == 0
+    assert "image file" in cli_error(["mesh", str(tmp_path / "img"), "--out", str(tmp_path / "m.ply")])
