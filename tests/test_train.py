@@ -206,3 +206,21 @@ def test_import_siren_exposes_the_subpackages():
     x = torch.rand(5, 2, requires_grad=True)
     assert torch.allclose(siren.diff.gradient((x ** 2).sum(-1, keepdim=True), x)[:, 0], 2 * x)
     assert siren.models.build_model and siren.data.grid.grid and siren.tasks.REGISTRY
+
+
+def test_interrupted_run_writes_its_summary_and_a_report_that_says_so(tmp_path):
+    task = _task()
+    real = task.loss
+
+    def loss(model, step, gen):
+        if step == 7:
+            raise KeyboardInterrupt             # what Ctrl-C raises inside the loop
+        return real(model, step, gen)
+
+    task.loss = loss
+    _, result, summary = run(task, "siren", _cfg(), tmp_path / "run", {"hidden_features": 8, "hidden_layers": 1})
+    assert result.interrupted and summary["interrupted"] and summary["steps"] == 7
+    assert load_checkpoint(tmp_path / "run")["step"] == 7
+    assert "interrupted" in (tmp_path / "run" / "report.html").read_text().lower()
+    listed = {e["path"] for e in json.loads((tmp_path / "run" / "outputs.json").read_text())}
+    assert "report.html" in listed and "reconstruction.png" not in listed

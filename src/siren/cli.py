@@ -32,7 +32,8 @@ def _command(args) -> dict:
 def _cmd_task(args) -> None:
     task = args.task
     summary = task.launch(from_args(task.Config, args), from_args(ModelConfig, args), from_args(TrainConfig, args),
-                          args.out, overwrite=args.overwrite, resume=args.resume, command=_command(args))
+                          args.out, overwrite=args.overwrite, resume=args.resume, command=_command(args),
+                          report=not args.no_report)
     if summary is None:             # a non-zero rank of a torchrun launch: rank 0 reports
         return
     if summary["interrupted"]:
@@ -60,6 +61,11 @@ def _cmd_mesh(args) -> None:
     """`siren mesh`: `siren render` of an SDF checkpoint, with the grid resolution as the size."""
     args.size, args.rate, args.fps = args.resolution, None, None
     _cmd_render(args)
+
+
+def _cmd_report(args) -> None:
+    from .report import write_report
+    print(f"wrote {write_report(args.runs, args.out)}")
 
 
 def _cmd_stats(args) -> None:
@@ -99,6 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--out", required=True, help="run folder for outputs and checkpoints")
         p.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
         p.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
+        p.add_argument("--no-report", action="store_true", help="do not write report.html at the end")
         p.set_defaults(func=_cmd_task, task=get_task(name))
 
     ren = sub.add_parser("render", help="render a trained checkpoint at any resolution")
@@ -117,6 +124,11 @@ def build_parser() -> argparse.ArgumentParser:
     me.add_argument("--out", required=True, help="mesh file: .ply, .obj or .glb (in the input's units)")
     me.add_argument("--device", default="auto")
     me.set_defaults(func=_cmd_mesh)
+
+    rep = sub.add_parser("report", help="one self-contained HTML page of one or more runs (compares runs of a task)")
+    rep.add_argument("runs", nargs="+", help="run folders")
+    rep.add_argument("--out", required=True, help="the HTML file to write")
+    rep.set_defaults(func=_cmd_report)
 
     st = sub.add_parser("stats", help="activation statistics of the paper's init vs a naive init")
     st.add_argument("--out", required=True)

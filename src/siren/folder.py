@@ -16,14 +16,14 @@ from . import distributed
 from .data.image import load_image_folder
 from .errors import SirenError
 from .tasks.fit_batch import MODEL, BatchFitTask, summarize
-from .train import prepare_out_dir, run, write_manifest
+from .train import prepare_out_dir, run, write_manifest, write_run_report
 
 __all__ = ["fit_folder"]
 
 
 def fit_folder(folder: str | Path, cfg, out_dir: str | Path, size: int | None = None,
                model_options: dict | None = None, overwrite: bool = False, resume: bool = False,
-               command: dict | None = None) -> dict | None:
+               command: dict | None = None, report: bool = True) -> dict | None:
     """Fit every image of `folder` with one batched SIREN per process; returns metrics.json's content on rank 0,
     None on other ranks. Ctrl-C: checkpoint saved, KeyboardInterrupt raised.
 
@@ -56,7 +56,7 @@ def fit_folder(folder: str | Path, cfg, out_dir: str | Path, size: int | None = 
         options = {**(model_options or {}), "seeds": [cfg.seed + i for i in part]}
         rank_cfg = replace(cfg, device=ctx.device, progress=cfg.progress and ctx.is_main)
         _, result, summary = run(task, MODEL, rank_cfg, run_dir, options, overwrite=overwrite and ctx.world_size == 1,
-                                 resume=resume, command=command)
+                                 resume=resume, command=command, report=report)
         if result.interrupted:  # train.fit saved a checkpoint and said how to resume
             raise KeyboardInterrupt
         if ctx.world_size == 1:
@@ -70,6 +70,8 @@ def fit_folder(folder: str | Path, cfg, out_dir: str | Path, size: int | None = 
                   "metrics": {**summarize(images), "world_size": ctx.world_size}}
         (out / "metrics.json").write_text(json.dumps(merged, indent=2))
         write_manifest(out, [])
+        if report:
+            write_run_report(out, [])
         return merged
     finally:
         distributed.shutdown(ctx)

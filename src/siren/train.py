@@ -265,9 +265,10 @@ def _progress(cfg: TrainConfig, start: int):
 
 
 def run(task, model_name: str, cfg: TrainConfig, out_dir: str | os.PathLike, model_options: dict | None = None,
-        overwrite: bool = False, resume: bool = False, command: dict | None = None) -> tuple[nn.Module, TrainResult, dict]:
-    """Build the model for `task`, train it into out_dir, write the task's outputs, metrics.json and outputs.json.
-    Returns (model, result, metrics.json's content).
+        overwrite: bool = False, resume: bool = False, command: dict | None = None,
+        report: bool = True) -> tuple[nn.Module, TrainResult, dict]:
+    """Build the model for `task`, train it into out_dir, write the task's outputs, metrics.json, outputs.json and
+    (unless report=False) report.html. Returns (model, result, metrics.json's content).
 
     model_options override the task's suggestions (task.model_options()). `command` (e.g. the CLI arguments)
     is stored in config.json with everything else needed to rerun. If training fails before the run's first
@@ -303,13 +304,23 @@ def run(task, model_name: str, cfg: TrainConfig, out_dir: str | os.PathLike, mod
                "metrics": metrics}
     (out / "metrics.json").write_text(json.dumps(summary, indent=2, default=float))
     write_manifest(out, files)
+    if report:
+        write_run_report(out, files)
     return model, result, summary
 
 
 RUN_FILES = (Output("config.json", "log", "everything needed to rerun: command, model, training and task settings"),
              Output("metrics.jsonl", "log", "one JSON record per log step: loss, raw terms, weights, metrics"),
              Output(CHECKPOINT, "checkpoint", "model, optimizer and task state; --resume continues from it"),
-             Output("metrics.json", "table", "final metrics: task, model, steps, seconds, metrics"))
+             Output("metrics.json", "table", "final metrics: task, model, steps, seconds, metrics"),
+             Output("report.html", "log", "this run on one page: metrics, curves, pictures, sound, video, meshes"))
+
+
+def write_run_report(out: Path, files: list) -> None:
+    """report.html for the run in `out` (`siren.report`), then outputs.json again so that it lists the report."""
+    from .report import run_report
+    run_report(out)
+    write_manifest(out, files)
 
 
 def write_manifest(out: Path, files: list) -> None:

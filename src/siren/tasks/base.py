@@ -112,12 +112,12 @@ class Task:
 
     @classmethod
     def launch(cls, config, model, train, out, overwrite: bool = False, resume: bool = False,
-               command: dict | None = None) -> dict:
+               command: dict | None = None, report: bool = True) -> dict:
         """Run the task as the CLI does: build it from `config`, train `model` (a ModelConfig) with `train` (a
         TrainConfig) into `out`. Returns metrics.json's content."""
         from ..train import run
         return run(cls.from_config(config), model.model, train, out, model.options(), overwrite=overwrite,
-                   resume=resume, command=command)[2]
+                   resume=resume, command=command, report=report)[2]
 
 
 REGISTRY: dict[str, type[Task]] = {}

@@ -42,15 +42,16 @@ class ImageFitTask(SignalFitTask):
                                 source=config.demo or str(config.path)))
 
     @classmethod
-    def launch(cls, config: ImageConfig, model, train, out, overwrite=False, resume=False, command=None) -> dict:
+    def launch(cls, config: ImageConfig, model, train, out, overwrite=False, resume=False, command=None,
+               report=True) -> dict:
         if config.demo is None and config.path is not None and Path(config.path).is_dir():
             from ..folder import fit_folder
             if model.model != "siren":
                 raise SirenError(f"a folder is fitted with one batched siren; --model {model.model} is not batched "
                                  f"(drop --model or fit the files one by one)")
             return fit_folder(config.path, train, out, size=config.size, model_options=model.options(),
-                              overwrite=overwrite, resume=resume, command=command)
-        return super().launch(config, model, train, out, overwrite, resume, command)
+                              overwrite=overwrite, resume=resume, command=command, report=report)
+        return super().launch(config, model, train, out, overwrite, resume, command, report)
 
     def model_options(self, model_name: str) -> dict:
         return {"sidelength": min(self.signal.shape)} if model_name == "relu_pe" else {}
