@@ -1,0 +1,151 @@
+"""Shapes from oriented points (Eikonal SDF): quality per model, speed against the reference code's way, meshing.
+
+    python benchmarks/sdf.py                                 # torus, 20k points: siren vs relu vs relu_pe + reference way
+    python benchmarks/sdf.py --shape bunny --steps 2000      # the Stanford bunny scan (pip install -e '.[shapes]')
+    python benchmarks/sdf.py --meshing runs/sdf --resolutions 256,512   # dense vs coarse-to-fine on a trained run
+
+Training table: every model trains with the task's defaults (`siren sdf`: its loss, sampler and `siren.diff`),
+the same steps, seed and points; then the zero level set is meshed at --resolution by `siren.mesh` and scored
+(Chamfer and F-score at 1% in units of the reference's bounding-box diagonal, normal consistency) against the exact
+surface (analytic shapes) or the input points (bunny).
+
+The "reference way" row is the same SIREN and loss written as the reference code does it (experiment_scripts/
+train_sdf.py with loss_functions.sdf): the sampler draws surface indices with numpy (with replacement) and uniform
+points on the CPU each step, the gradient comes from torch.autograd.grad(create_graph=True), every term is a mean
+over the whole 2B batch with the other half zeroed and weights 3e3, 1e2, 1e2, 5e1, Adam at lr 1e-4. It runs in the
+same process, on the same points and seed, for --reference-steps steps (default: the steps the reference code's
+quality needs here), and its mesh is scored the same way, so the table shows time to the same quality.
+
+Meshing table: wall time and peak resident memory of `siren mesh` (a fresh process each, GNU-time style
+ru_maxrss of the child) for dense and coarse-to-fine marching cubes of the same trained SDF.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from siren.cli import main as cli
+from siren.metrics import mesh_metrics
+from siren.mesh import extract_mesh
+from siren.models import build_model
+from siren.runtime import tune_allocator
+from siren.tasks.sdf import SDFConfig, SDFTask
+
+
+def reference_way(task: SDFTask, steps: int, seed: int, lr: float = 1e-4):
+    """The reference code's training loop for the same task data -> (model, seconds)."""
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    model = build_model("siren", 3, 1)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    points, normals = task.points.numpy(), task.normals.numpy()
+    b = task.batch
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        idx = rng.choice(len(points), b)
+        coords = np.concatenate([points[idx], rng.uniform(-1, 1, (b, 3))]).astype(np.float32)
+        gt_sdf = torch.cat([torch.zeros(b, 1), -torch.ones(b, 1)])
+        gt_normals = torch.from_numpy(np.concatenate([normals[idx], -np.ones((b, 3), np.float32)]))
+        x = torch.from_numpy(coords).requires_grad_(True)
+        y = model(x)
+        grad = torch.autograd.grad(y, [x], grad_outputs=torch.ones_like(y), create_graph=True)[0]
+        on = gt_sdf != -1
+        sdf = torch.where(on, y, torch.zeros_like(y)).abs().mean() * 3e3
+        inter = torch.where(on, torch.zeros_like(y), torch.exp(-1e2 * y.abs())).mean() * 1e2
+        cos = torch.nn.functional.cosine_similarity(grad, gt_normals, dim=-1)[:, None]
+        normal = torch.where(on, 1 - cos, torch.zeros_like(y)).mean() * 1e2
+        eikonal = (grad.norm(dim=-1) - 1).abs().mean() * 5e1
+        loss = sdf + inter + normal + eikonal
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return model.eval(), time.perf_counter() - t0
+
+
+def score(model, task: SDFTask, resolution: int) -> dict:
+    mesh = extract_mesh(lambda x: model(x)[:, 0], resolution)
+    return mesh_metrics(mesh, *task.reference)
+
+
+def train_table(args) -> None:
+    config = SDFConfig(demo=args.shape, points=args.points, batch=args.batch, resolution=args.resolution)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in args.models.split(","):
+            out = Path(tmp) / name
+            argv = ["sdf", "--demo", args.shape, "--points", str(args.points), "--batch", str(args.batch),
+                    "--resolution", str(args.resolution), "--model", name, "--seed", str(args.seed),
+                    "--no-progress", "--out", str(out)] + (["--steps", str(args.steps)] if args.steps else [])
+            assert cli(argv) == 0
+            summary = json.loads((out / "metrics.json").read_text())
+            m = summary["metrics"]
+            rows.append((f"{name} (siren sdf)", summary["steps"], summary["seconds"], m))
+            if name == "siren" and args.keep:
+                import shutil
+                shutil.copytree(out, args.keep, dirs_exist_ok=True)
+        if args.reference_steps:
+            task = SDFTask.from_config(config)
+            model, seconds = reference_way(task, args.reference_steps, args.seed)
+            rows.append(("siren (reference way)", args.reference_steps, seconds, score(model, task, args.resolution)))
+    print(f"\n{args.shape}, {args.points} points, batch {args.batch} + {args.batch}, mesh at {args.resolution}^3; "
+          f"torch {torch.__version__}, {torch.get_num_threads()} threads, {platform.processor() or platform.machine()}")
+    print("\n| model | steps | train s | s / step | Chamfer (bbox diag) | normal consistency | F-score @1% |")
+    print("|---|---|---|---|---|---|---|")
+    for name, steps, seconds, m in rows:
+        print(f"| {name} | {steps} | {seconds:.0f} | {seconds / steps:.3f} | {m['chamfer']:.4f} | "
+              f"{m['normal_consistency']:.3f} | {m['f_score']:.3f} |")
+
+
+def meshing_table(args) -> None:
+    print(f"\nmeshing {args.meshing}: `siren mesh`, a fresh process each; {torch.get_num_threads()} threads")
+    print("\n| resolution | method | wall s | peak RSS MiB | faces |")
+    print("|---|---|---|---|---|")
+    for res in (int(r) for r in args.resolutions.split(",")):
+        for method in ("dense", "coarse_to_fine"):
+            with tempfile.TemporaryDirectory() as tmp:
+                code = (f"import sys, json, resource, time; from siren.mesh import extract_mesh; "
+                        f"from siren.train import load_checkpoint, model_from_checkpoint; import torch; "
+                        f"m = model_from_checkpoint(load_checkpoint({str(args.meshing)!r})).eval(); t = time.time(); "
+                        f"mesh = extract_mesh(lambda x: m(x)[:, 0], {res}, method={method!r}); "
+                        f"print(json.dumps({{'s': time.time() - t, 'faces': len(mesh.faces), "
+                        f"'rss': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}}))")
+                out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp)
+                r = json.loads(out.stdout.strip().splitlines()[-1])
+            print(f"| {res} | {method} | {r['s']:.1f} | {r['rss']:.0f} | {r['faces']} |")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--shape", default="torus", choices=["sphere", "torus", "bunny"])
+    p.add_argument("--points", type=int, default=20_000)
+    p.add_argument("--batch", type=int, default=5_000)
+    p.add_argument("--steps", type=int, help="training steps (default: the task's)")
+    p.add_argument("--reference-steps", type=int, default=1000, help="steps of the reference-way run (0: skip)")
+    p.add_argument("--models", default="siren,relu,relu_pe")
+    p.add_argument("--resolution", type=int, default=128, help="mesh grid for scoring")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--keep", help="copy the siren run folder here (e.g. for --meshing)")
+    p.add_argument("--meshing", help="a trained `siren sdf` run folder: time dense vs coarse-to-fine meshing")
+    p.add_argument("--resolutions", default="256,512")
+    args = p.parse_args()
+    tune_allocator()
+    torch.set_num_threads(int(os.environ.get("SIREN_THREADS", os.cpu_count() or 1)))
+    if args.meshing:
+        meshing_table(args)
+    else:
+        train_table(args)
+
+
+if __name__ == "__main__":
+    main()
