@@ -1,6 +1,6 @@
 """Applications, one module each, behind one contract (`siren.tasks.base.Task`) and one registry (REGISTRY: CLI
 command name -> Task class). Importing this package registers every task."""
-from . import edit, fit_audio, fit_image, fit_video, poisson, sdf
+from . import edit, fit_audio, fit_image, fit_video, helmholtz, poisson, sdf
 from .base import MAX_BATCH, OUTPUT_KINDS, REGISTRY, Output, Task, get_task, register
 from .edit import EditTask
 from .fit import SignalFitTask
@@ -8,9 +8,10 @@ from .fit_audio import AudioFitTask
 from .fit_batch import BatchFitTask
 from .fit_image import ImageFitTask
 from .fit_video import VideoFitTask
+from .helmholtz import HelmholtzTask
 from .poisson import PoissonTask
 from .sdf import SDFTask
 
 __all__ = ["Task", "Output", "OUTPUT_KINDS", "REGISTRY", "register", "get_task", "MAX_BATCH", "SignalFitTask",
-           "ImageFitTask", "AudioFitTask", "VideoFitTask", "BatchFitTask", "PoissonTask", "EditTask", "SDFTask",
-           "edit", "fit_audio", "fit_image", "fit_video", "poisson", "sdf"]
+           "ImageFitTask", "AudioFitTask", "VideoFitTask", "BatchFitTask", "PoissonTask", "EditTask", "SDFTask", "HelmholtzTask",
+           "edit", "fit_audio", "fit_image", "fit_video", "helmholtz", "poisson", "sdf"]
