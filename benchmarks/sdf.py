@@ -80,7 +80,9 @@ def score(model, task: SDFTask, resolution: int) -> dict:
 
 def train_table(args) -> None:
     config = SDFConfig(demo=args.shape, points=args.points, batch=args.batch, resolution=args.resolution)
-    rows = []
+    from siren.viz import pyplot
+    plt = pyplot()
+    rows, pictures = [], {}
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.models.split(","):
             out = Path(tmp) / name
@@ -91,6 +93,8 @@ def train_table(args) -> None:
             summary = json.loads((out / "metrics.json").read_text())
             m = summary["metrics"]
             rows.append((f"{name} (siren sdf)", summary["steps"], summary["seconds"], m))
+            if (out / "mesh.png").is_file():
+                pictures[name] = plt.imread(out / "mesh.png")
             if name == "siren" and args.keep:
                 import shutil
                 shutil.copytree(out, args.keep, dirs_exist_ok=True)
@@ -98,6 +102,14 @@ def train_table(args) -> None:
             task = SDFTask.from_config(config)
             model, seconds = reference_way(task, args.reference_steps, args.seed)
             rows.append(("siren (reference way)", args.reference_steps, seconds, score(model, task, args.resolution)))
+    if args.figure and pictures:
+        fig, axes = plt.subplots(len(pictures), 1, figsize=(10, 5 * len(pictures)), squeeze=False)
+        for ax, (name, img), row in zip(axes[:, 0], pictures.items(), rows):
+            ax.imshow(img)
+            ax.set_title(f"{name}: Chamfer {row[3]['chamfer']:.4f}, normal consistency {row[3]['normal_consistency']:.3f}")
+            ax.axis("off")
+        fig.tight_layout()
+        fig.savefig(args.figure, dpi=80)
     print(f"\n{args.shape}, {args.points} points, batch {args.batch} + {args.batch}, mesh at {args.resolution}^3; "
           f"torch {torch.__version__}, {torch.get_num_threads()} threads, {platform.processor() or platform.machine()}")
     print("\n| model | steps | train s | s / step | Chamfer (bbox diag) | normal consistency | F-score @1% |")
@@ -136,6 +148,7 @@ def main() -> None:
     p.add_argument("--resolution", type=int, default=128, help="mesh grid for scoring")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--keep", help="copy the siren run folder here (e.g. for --meshing)")
+    p.add_argument("--figure", help="PNG with each model's mesh, one row per model")
     p.add_argument("--meshing", help="a trained `siren sdf` run folder: time dense vs coarse-to-fine meshing")
     p.add_argument("--resolutions", default="256,512")
     args = p.parse_args()
