@@ -16,6 +16,15 @@ def device(request):
 
 
 @pytest.fixture
+def one_thread():
+    """One intra-op thread for tiny, overhead-bound problems (much faster than two on busy cores)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture
 def cli_error(capsys):
     """Run the CLI on bad input: assert exit code 2 and exactly one line `error: ...` on stderr; return it."""
     def run(argv: list[str]) -> str:

@@ -19,13 +19,7 @@ from siren.train import TrainConfig, fit
 TINY = ["--hidden-features", "16", "--hidden-layers", "1", "--no-progress"]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """These problems are tiny and overhead-bound: one intra-op thread is ~100x faster than two on busy cores."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tiny problems: one thread is much faster on busy cores
 
 
 class Analytic(nn.Module):

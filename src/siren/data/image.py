@@ -138,6 +138,18 @@ def image_files(folder: str | Path) -> list[Path]:
                    if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in IMAGE_SUFFIXES), key=natural)
 
 
+def require_image_files(folder: str | Path, hint: str = "") -> list[Path]:
+    """`image_files(folder)`, or a SirenError when `folder` is not a folder or holds no image file (`hint`: what
+    to pass instead, e.g. "or --demo")."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise SirenError(f"not a folder: {folder} (pass a folder of images{' ' + hint if hint else ''})")
+    files = image_files(folder)
+    if not files:
+        raise SirenError(f"no images in {folder} (expected files ending in {', '.join(IMAGE_SUFFIXES)})")
+    return files
+
+
 def load_image_folder(folder: str | Path, size: int | None = None) -> tuple[list[Signal], list[str]]:
     """Every image of a folder -> (Signals, file names), in natural name order (`image_files`).
 
@@ -145,12 +157,7 @@ def load_image_folder(folder: str | Path, size: int | None = None) -> tuple[list
     (aspect kept); shapes may differ (see `siren.tasks.fit_batch`). Channels: if any image is RGB, gray images are repeated
     to 3 channels, so one model output size fits all.
     """
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise SirenError(f"not a folder: {folder} (pass a folder of images)")
-    files = image_files(folder)
-    if not files:
-        raise SirenError(f"no images in {folder} (expected files ending in {', '.join(IMAGE_SUFFIXES)})")
+    files = require_image_files(folder)
     images = [resize_image(load_image(f), size) for f in files]
     channels = max(img.shape[-1] for img in images)
     images = [np.repeat(img, channels, axis=-1) if img.shape[-1] < channels else img for img in images]

@@ -15,6 +15,7 @@ from ..options import option
 
 from .encodings import FourierFeatures, PositionalEncoding, RBFLayer, nyquist_frequencies
 from .batched import BatchedSiren
+from .hyper import PRIOR_BUILDERS
 from .mlp import ACTIVATIONS, MLP
 from .sine import SineLayer, Siren
 
@@ -63,6 +64,7 @@ _BUILDERS = {"siren": _siren, "relu_pe": _relu_pe, "rff": _rff, "rbf": _rbf,
              **{a: _plain(a) for a in ACTIVATIONS}}
 MODEL_NAMES = tuple(_BUILDERS)  # coords (N, d) -> (N, C)
 _BUILDERS["siren_batch"] = _siren_batch  # B signals at once: (B, N, d) -> (B, N, C), see batched.BatchedSiren
+_BUILDERS.update(PRIOR_BUILDERS)  # hyper_set, hyper_cnn, cnp: image context -> function, see hyper.py
 
 
 def _allowed(name: str) -> set[str]:

@@ -11,7 +11,12 @@ from .fit_video import VideoFitTask
 from .helmholtz import HelmholtzTask
 from .poisson import PoissonTask
 from .sdf import SDFTask
+from .prior import PriorTask  # registers "prior train"; prior.COMMANDS: inpaint, interpolate
+from . import wave
+from .wave import WaveTask
 
 __all__ = ["Task", "Output", "OUTPUT_KINDS", "REGISTRY", "register", "get_task", "MAX_BATCH", "SignalFitTask",
            "ImageFitTask", "AudioFitTask", "VideoFitTask", "BatchFitTask", "PoissonTask", "EditTask", "SDFTask", "HelmholtzTask",
            "edit", "fit_audio", "fit_image", "fit_video", "helmholtz", "poisson", "sdf"]
+__all__ += ["PriorTask", "prior"]
+__all__ += ["WaveTask", "wave"]
