@@ -26,7 +26,7 @@ class _Parser(argparse.ArgumentParser):
 
 def _command(args) -> dict:
     """The parsed arguments as stored in config.json (everything but the handler)."""
-    return {k: v for k, v in vars(args).items() if k not in ("func", "task")}
+    return {k: v for k, v in vars(args).items() if k not in ("func", "task", "parser")}
 
 
 def _cmd_task(args) -> None:
@@ -92,6 +92,22 @@ def _task_parser(sub, groups: dict, name: str, help: str) -> argparse.ArgumentPa
     return groups[group].add_parser(leaf, help=help)
 
 
+def _shown(preset: dict) -> str:
+    """{"lr": 1e-4, "schedule": None} -> "--lr 0.0001 --schedule constant"."""
+    return " ".join(f"--{k.replace('_', '-')} {'constant' if v is None and k == 'schedule' else v}" for k, v in preset.items())
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    """Parse the command line; with --preset NAME, parse again with that preset's values as the defaults, so flags
+    given explicitly still win."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "preset", None):
+        args.parser.set_defaults(**args.task.presets[args.preset])
+        args = parser.parse_args(argv)
+    return args
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="siren", description="Implicit neural representations with periodic activations.")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
@@ -106,7 +122,10 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--overwrite", action="store_true", help="replace an existing run folder")
         p.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
         p.add_argument("--no-report", action="store_true", help="do not write report.html at the end")
-        p.set_defaults(func=_cmd_task, task=get_task(name))
+        if task.presets:
+            p.add_argument("--preset", choices=sorted(task.presets), help="named defaults for every flag not given: "
+                           + "; ".join(f"{k}: {_shown(v)}" for k, v in task.presets.items()))
+        p.set_defaults(func=_cmd_task, task=get_task(name), parser=p)
 
     ren = sub.add_parser("render", help="render a trained checkpoint at any resolution")
     ren.add_argument("checkpoint", help="checkpoint.pt or its run folder")
@@ -147,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     warnings.showwarning = lambda msg, *a, **k: print(f"warning: {msg}", file=sys.stderr)
     tune_allocator()  # a CLI run trains: reuse freed heap blocks instead of fresh zeroed pages (about 2x on CPU)
     try:
-        args = build_parser().parse_args(argv)
+        args = parse(argv)
         args.func(args)
     except SirenError as e:
         if debug:

@@ -14,7 +14,7 @@ import math
 import os
 import shutil
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -33,16 +33,19 @@ MATMUL_PRECISIONS = ("highest", "high", "medium")
 
 @dataclass
 class TrainConfig:
-    """Optimisation settings (Adam). schedule: None | "cosine" | "step" (x0.1 at 50% and 75% of steps).
+    """Optimisation settings (Adam). schedule: None (= "constant") | "cosine" (to 0 at the last step) | "step" (x0.1
+    at 50% and 75% of steps).
     matmul_precision: torch.set_float32_matmul_precision during training: "highest" (float32, the default),
     "high" (TF32 on NVIDIA GPUs) or "medium" (also bfloat16 products on CPUs that have bfloat16 kernels, see
     `siren.diff.gemm`; elsewhere float32 with a warning)."""
     steps: int = option(500, "optimisation steps")
     lr: float = option(1e-4, "Adam learning rate")
-    schedule: str | None = option(None, "learning-rate schedule (default constant)", choices=["cosine", "step"])
+    schedule: str | None = option(None, "learning-rate schedule", choices=["constant", "cosine", "step"])
     clip_grad: float | None = option(None, "clip the gradient norm to this value")
     log_every: int = option(25, "evaluate and log every N steps")
     checkpoint_every: int = option(100, "save a checkpoint every N steps")
+    target: float | None = option(None, "stop at the first log step where the task's progress metric reaches this "
+                                  "value (e.g. --target 30: 30 dB PSNR; an error metric such as rel_l2: at most it)")
     seed: int = option(0, "random seed")
     device: str = option("auto", "auto, cpu, cuda or cuda:N")
     progress: bool = option(True, "hide the progress bar", flag="--no-progress")
@@ -59,6 +62,8 @@ class TrainConfig:
             if getattr(self, name) <= 0:
                 raise SirenError(f"{name} must be positive, got {getattr(self, name)} "
                                  f"(pass --{name.replace('_', '-')} N with N >= 1)")
+        if self.schedule == "constant":
+            self.schedule = None
         if self.schedule not in (None, "cosine", "step"):
             raise SirenError(f"unknown schedule {self.schedule!r} (choose cosine or step)")
         if self.matmul_precision not in MATMUL_PRECISIONS:
@@ -230,6 +235,8 @@ def fit(model: nn.Module, task, cfg: TrainConfig, out_dir: str | os.PathLike | N
                     bar.set_postfix(loss=f"{loss_value:.3g}", **{task.metric_name: f"{record.get(task.metric_name, float('nan')):.2f}"})
                 if callback is not None:
                     callback(step, record)
+                if reached(task, record, cfg.target):
+                    cfg = replace(cfg, steps=step)            # stop here: checkpoint, outputs as at the last step
             if step % cfg.checkpoint_every == 0 or step == cfg.steps:
                 checkpoint(step)
             if bar is not None:
@@ -246,6 +253,15 @@ def fit(model: nn.Module, task, cfg: TrainConfig, out_dir: str | os.PathLike | N
         if log is not None:
             log.close()
     return TrainResult(step, loss_value, history)
+
+
+def reached(task, record: dict, target: float | None) -> bool:
+    """Whether a log record's progress metric (task.metric_name) has reached `target`: at least it when the task's
+    metric_goal is "max" (PSNR, SNR), at most it when "min" (errors)."""
+    value = record.get(task.metric_name)
+    if target is None or value is None:
+        return False
+    return value >= target if task.metric_goal == "max" else value <= target
 
 
 def _evaluate(task, model) -> dict:

@@ -13,7 +13,7 @@ from .signal import Signal
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif", ".webp")
 DEMOS = {"cameraman": "camera", "astronaut": "astronaut", "coffee": "coffee", "chelsea": "chelsea",
-         "moon": "moon", "text": "text", "brick": "brick", "rocket": "rocket"}
+         "moon": "moon", "text": "text", "brick": "brick", "rocket": "rocket", "retina": "retina"}
 
 
 def load_image(path: str | Path) -> np.ndarray:

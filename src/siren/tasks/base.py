@@ -8,7 +8,10 @@ A problem is a set of constraints on a network and its derivatives, sampled over
     train_defaults    the task's overrides of `TrainConfig` defaults, e.g. {"steps": 1000}
     from_config(cfg)  build the task (load files, make targets) from its Config
     in_features, out_features   the network's input and output sizes
-    metric_name       the metric shown in the progress bar (a key of evaluate())
+    metric_name       the metric shown in the progress bar (a key of evaluate()); metric_goal "max" (PSNR) or
+                      "min" (errors): the direction of --target, which stops training once it is reached
+    presets           named sets of defaults, {"paper": {flag field: value}} over the Config's and TrainConfig's
+                      fields: `--preset paper` applies them to every flag not given (the paper's settings)
     model_options(model_name) -> dict   what the task suggests for build_model (e.g. relu_pe's sidelength)
     to(device)        move its tensors
     loss(model, step, generator) -> {name: (raw term, weight)}
@@ -69,6 +72,8 @@ class Task:
     Config: ClassVar[type] = NoOptions
     train_defaults: ClassVar[dict] = {}
     metric_name: ClassVar[str] = "psnr"
+    metric_goal: ClassVar[str] = "max"
+    presets: ClassVar[dict] = {}
     in_features: int
     out_features: int
 

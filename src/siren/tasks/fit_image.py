@@ -16,7 +16,7 @@ from ..errors import SirenError
 from ..metrics import to_unit, unit_psnr
 from ..options import option
 from ..rendering import render, render_derivatives
-from .base import Output, register
+from .base import MAX_BATCH, Output, register
 from .fit import SignalFitTask
 
 
@@ -26,6 +26,8 @@ class ImageConfig:
                               "one batched siren (under torchrun: split across the processes)", positional=True)
     demo: str | None = option(None, "bundled image: cameraman, astronaut, coffee, ...")
     size: int | None = option(None, "resize so the longer side has this many pixels")
+    batch: int = option(16_384, "pixels per step, drawn at random without replacement (0: every pixel, the paper's "
+                        "full batch, up to 262,144)")
 
 
 @register
@@ -35,11 +37,15 @@ class ImageFitTask(SignalFitTask):
     name = "fit image"
     help = "fit an image file, a bundled demo image, or a folder of images"
     Config = ImageConfig
+    train_defaults = {"steps": 300, "lr": 1e-3, "schedule": "cosine"}
+    presets = {"paper": {"batch": 0, "lr": 1e-4, "schedule": None, "steps": 500}}
 
     @classmethod
     def from_config(cls, config: ImageConfig):
+        if config.batch < 0:
+            raise SirenError(f"--batch must be 0 (every pixel) or positive, got {config.batch}")
         return cls(image_signal(input_image(config.path, config.demo, config.size),
-                                source=config.demo or str(config.path)))
+                                source=config.demo or str(config.path)), max_batch=config.batch or MAX_BATCH)
 
     @classmethod
     def launch(cls, config: ImageConfig, model, train, out, overwrite=False, resume=False, command=None,
@@ -57,8 +63,7 @@ class ImageFitTask(SignalFitTask):
         return {"sidelength": min(self.signal.shape)} if model_name == "relu_pe" else {}
 
     def evaluate(self, model) -> dict:
-        pred = render(model, self.signal.shape)
-        return {"psnr": unit_psnr(pred, self.values.reshape(pred.shape))}
+        return {"psnr": unit_psnr(*self.eval_prediction(model))}
 
     def write_outputs(self, model, out_dir: Path, history: list):
         out_dir = Path(out_dir)

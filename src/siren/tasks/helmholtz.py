@@ -95,7 +95,7 @@ class HelmholtzTask(Task):
     help = "the Helmholtz equation with a PML (k, velocity model, source), scored against an FD solver"
     Config = HelmholtzConfig
     train_defaults = {"steps": 2000, "lr": 2e-4, "schedule": "cosine"}
-    metric_name = "rel_l2"
+    metric_name, metric_goal = "rel_l2", "min"
     in_features, out_features = 2, 2
 
     def __init__(self, k: float, c: np.ndarray, source=(0.0, 0.0), formulation: str = "scattered",

@@ -68,7 +68,7 @@ class SDFTask(Task):
     help = "a signed distance function from a point cloud with normals (Eikonal), and its mesh"
     Config = SDFConfig
     train_defaults = {"steps": 500, "lr": 5e-4, "schedule": "cosine"}   # the reference: 1e-4 constant (README)
-    metric_name = "surface"
+    metric_name, metric_goal = "surface", "min"
     in_features, out_features = 3, 1
 
     def __init__(self, cloud, reference: tuple[np.ndarray, np.ndarray | None] | None = None, batch: int = 5_000,

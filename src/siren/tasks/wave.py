@@ -203,7 +203,7 @@ class WaveTask(Task):
     help = "solve the wave equation from its initial conditions, scored against FDTD (networks 128 wide)"
     Config = WaveConfig
     train_defaults = {"steps": 6000, "lr": 3e-4, "schedule": "cosine", "log_every": 100}
-    metric_name = "rel_l2"
+    metric_name, metric_goal = "rel_l2", "min"
     in_features, out_features = 3, 1
     hidden_features = 128      # the suggested width of every network (3 hidden layers as usual): see model_options
 
