@@ -20,17 +20,16 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import time
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from siren.data.audio import audio_signal, tones_and_chirp
 from siren.data.image import demo_image, resize_image
 from siren.data.video import moving_pattern, video_signal
 from siren.models import build_model
+from siren.runtime import tune_allocator
 from siren.tasks import AudioFitTask, ImageFitTask, PoissonTask, VideoFitTask
 from siren.tasks.fit_image import ImageConfig
 from siren.tasks.fit_video import VideoConfig
@@ -176,6 +175,7 @@ def main() -> None:
     p.add_argument("--json", type=Path)
     args = p.parse_args()
     torch.set_num_threads(args.threads)
+    tune_allocator()                                  # as the CLI does
     budgets = [float(b) for b in args.budgets.split(",")]
     print(f"time to quality on {platform.processor() or platform.machine()}, torch {torch.__version__}, "
           f"{args.threads} thread(s), cap {args.cap:g} s", flush=True)

@@ -127,6 +127,12 @@ def build_parser() -> argparse.ArgumentParser:
                            + "; ".join(f"{k}: {_shown(v)}" for k, v in task.presets.items()))
         p.set_defaults(func=_cmd_task, task=get_task(name), parser=p)
 
+    from .tasks.prior import COMMANDS as PRIOR_COMMANDS     # `siren prior inpaint|interpolate`: not training runs
+    for name, (help, add, handler) in PRIOR_COMMANDS.items():
+        p = _task_parser(sub, groups, name, help)
+        add(p)
+        p.set_defaults(func=handler)
+
     ren = sub.add_parser("render", help="render a trained checkpoint at any resolution")
     ren.add_argument("checkpoint", help="checkpoint.pt or its run folder")
     ren.add_argument("--size", type=int, help="image, video: longer side of the output in pixels (default as trained)")

@@ -36,9 +36,9 @@ def checkpoint(tmp_path_factory):
 
 @pytest.fixture
 def prior_error(capsys):
-    """Run `prior.main` (inpaint / interpolate) on bad input: exit code 2 and one line `error: ...`."""
+    """Run `siren prior inpaint / interpolate` on bad input: exit code 2 and one line `error: ...`."""
     def run(argv):
-        code, err = prior.main(argv), capsys.readouterr().err.strip().splitlines()
+        code, err = main(["prior", *argv]), capsys.readouterr().err.strip().splitlines()
         assert code == 2 and len(err) == 1 and err[0].startswith("error: "), (code, err)
         return err[0]
     return run
@@ -126,7 +126,7 @@ def test_train_bad_input_is_one_line_error(tmp_path, cli_error):
 
 def test_inpaint_writes_context_reconstruction_truth(checkpoint, tmp_path):
     image = _photo(tmp_path / "face.png")
-    assert prior.main(["inpaint", str(checkpoint), str(image), "--context", "10", "--render-size", "16",
+    assert main(["prior", "inpaint", str(checkpoint), str(image), "--context", "10", "--render-size", "16",
                        "--out", str(tmp_path / "in")]) == 0
     summary = json.loads((tmp_path / "in" / "metrics.json").read_text())
     assert summary["task"] == "prior inpaint" and summary["metrics"]["context"] == 10
@@ -136,7 +136,7 @@ def test_inpaint_writes_context_reconstruction_truth(checkpoint, tmp_path):
     assert ctx.shape == (8, 8, 3)
     listed = {e["path"] for e in json.loads((tmp_path / "in" / "outputs.json").read_text())}
     assert {"inpainting.png", "context.png", "reconstruction.png", "metrics.json"} <= listed
-    assert prior.main(["inpaint", str(checkpoint), str(image), "--context", "half", "--out",
+    assert main(["prior", "inpaint", str(checkpoint), str(image), "--context", "half", "--out",
                        str(tmp_path / "half")]) == 0
     assert json.loads((tmp_path / "half" / "metrics.json").read_text())["metrics"]["context"] == 32
 
@@ -144,7 +144,7 @@ def test_inpaint_writes_context_reconstruction_truth(checkpoint, tmp_path):
 def test_interpolate_writes_a_strip(checkpoint, tmp_path):
     a, b = _photo(tmp_path / "a.png", 1), _photo(tmp_path / "b.png", 2, (9, 9))
     out = tmp_path / "strip.png"
-    assert prior.main(["interpolate", str(checkpoint), str(a), str(b), "--frames", "3", "--render-size", "16",
+    assert main(["prior", "interpolate", str(checkpoint), str(a), str(b), "--frames", "3", "--render-size", "16",
                        "--out", str(out)]) == 0
     strip = iio.imread(out)
     assert strip.shape == (16, 5 * 16 + 2 * 2, 3)              # A, gap, 3 frames, gap, B

@@ -23,14 +23,13 @@ in the image); "psnr" = PSNR (dB) on [0, 1] from 100 context pixels (half of the
 pixels). At each log step on 32 held-out images; at the end on up to 1,000 (`write_outputs`).
 
 Inpainting and interpolation are not training runs: `inpaint` and `interpolate` (and their command-line forms in
-`COMMANDS`, run by `main`) read a checkpoint of `siren prior train` and write pictures.
+`COMMANDS`, subcommands of `siren prior` in `siren.cli`) read a checkpoint of `siren prior train` and write pictures.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import math
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,7 +46,7 @@ from ..options import option
 from .base import Output, Task, register
 
 __all__ = ["PriorConfig", "PriorTask", "ENCODERS", "LATENT_WEIGHT", "PARAM_WEIGHT", "context_masks", "fixed_masks",
-           "half_mask", "mse_at", "load_prior", "prior_image", "inpaint", "interpolate", "COMMANDS", "main"]
+           "half_mask", "mse_at", "load_prior", "prior_image", "inpaint", "interpolate", "COMMANDS"]
 
 ENCODERS = {"set": "hyper_set", "cnn": "hyper_cnn", "cnp": "cnp"}       # --encoder -> registry model name
 LATENT_WEIGHT = 0.1                 # the paper's weight of mean(z^2)
@@ -126,8 +125,8 @@ class PriorConfig:
                                       "(default 256)")
     encoder_hidden: int | None = option(None, "encoder width: set/cnp MLP units or CNN channels (default 256; cnp "
                                         "128)")
-    encoder_layers: int | None = option(None, "set/cnp: hidden layers of the point MLP; cnn: residual blocks "
-                                        "(default 2)")
+    encoder_layers: int | None = option(None, "set/cnp: hidden layers of the point MLP; cnn: residual convs "
+                                        "per downsampling stage (default 2)")
     workers: int = option(2, "processes reading a folder's images (0: read them in the training process)")
 
 
@@ -480,27 +479,3 @@ COMMANDS = {
     "prior interpolate": ("render the latent interpolation between two images as a strip", _add_interpolate,
                           _run_interpolate),
 }
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):
-        raise SirenError(f"{message} (see {self.prog} --help)")
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`inpaint ...` / `interpolate ...` (the COMMANDS without their "prior" group) -> exit code: 0, or 2 with one
-    line `error: ...` on bad input."""
-    argv = sys.argv[1:] if argv is None else argv
-    parser = _Parser(prog="siren prior")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    for name, (help, add, handler) in COMMANDS.items():
-        p = sub.add_parser(name.split()[-1], help=help)
-        add(p)
-        p.set_defaults(func=handler)
-    try:
-        args = parser.parse_args(argv)
-        args.func(args)
-    except SirenError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    return 0
