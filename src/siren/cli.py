@@ -16,6 +16,7 @@ from .models import ModelConfig
 from .options import add_arguments, from_args
 from .runtime import tune_allocator
 from .tasks import REGISTRY, get_task
+from .tasks.prior import COMMANDS as PRIOR_COMMANDS  # `siren prior inpaint|interpolate`: not training runs
 from .train import TrainConfig
 
 
@@ -94,7 +95,8 @@ def _task_parser(sub, groups: dict, name: str, help: str) -> argparse.ArgumentPa
 
 def _shown(preset: dict) -> str:
     """{"lr": 1e-4, "schedule": None} -> "--lr 0.0001 --schedule constant"."""
-    return " ".join(f"--{k.replace('_', '-')} {'constant' if v is None and k == 'schedule' else v}" for k, v in preset.items())
+    shown = {k: "constant" if k == "schedule" and v is None else v for k, v in preset.items()}
+    return " ".join(f"--{k.replace('_', '-')} {v}" for k, v in shown.items())
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -127,7 +129,6 @@ def build_parser() -> argparse.ArgumentParser:
                            + "; ".join(f"{k}: {_shown(v)}" for k, v in task.presets.items()))
         p.set_defaults(func=_cmd_task, task=get_task(name), parser=p)
 
-    from .tasks.prior import COMMANDS as PRIOR_COMMANDS     # `siren prior inpaint|interpolate`: not training runs
     for name, (help, add, handler) in PRIOR_COMMANDS.items():
         p = _task_parser(sub, groups, name, help)
         add(p)

@@ -46,6 +46,15 @@ def check_source(source) -> tuple[float, float]:
     return x0, y0
 
 
+def parse_point(text: str, flag: str = "--source") -> tuple[float, float]:
+    """A command-line point 'X,Y' -> (x, y) floats (`check_source` then checks where it lies)."""
+    try:
+        x, y = (float(v) for v in str(text).split(","))
+    except ValueError:
+        raise SirenError(f"{flag} {text!r} must be two numbers X,Y (e.g. {flag} 0.2,-0.1)") from None
+    return x, y
+
+
 def on_grid(value, X: np.ndarray, Y: np.ndarray, name: str) -> np.ndarray:
     """A scalar, an array of X's shape, or a callable f(X, Y) -> float array of X's shape (finite)."""
     out = value(X, Y) if callable(value) else value
@@ -87,16 +96,22 @@ def velocity_preset(name: str, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
     return np.where(inside, 2.0, 1.0)
 
 
+def bilinear(c: np.ndarray, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
+    """c, given on linspace(-1, 1, a) x linspace(-1, 1, b), read bilinearly at the points (X, Y) (arrays of one
+    shape, clipped into [-1, 1]^2) -> float array of X's shape."""
+    interp = RegularGridInterpolator((np.linspace(-1, 1, c.shape[0]), np.linspace(-1, 1, c.shape[1])), c)
+    return interp(np.stack([np.clip(X, -1, 1), np.clip(Y, -1, 1)], axis=-1))
+
+
 def resample(c: np.ndarray, n: int) -> np.ndarray:
     """Bilinear interpolation of c, given on linspace(-1, 1, a) x linspace(-1, 1, b), to the n x n grid."""
-    interp = RegularGridInterpolator((np.linspace(-1, 1, c.shape[0]), np.linspace(-1, 1, c.shape[1])), c)
     _, X, Y = mesh(n)
-    return interp(np.stack([X, Y], axis=-1))
+    return bilinear(c, X, Y)
 
 
-def load_velocity(path: str | Path, n: int) -> np.ndarray:
-    """Speed c (n, n) from a .npy file holding a 2-D array of c over [-1, 1]^2 (axis 0 = x, grid with
-    endpoints), bilinearly interpolated to linspace(-1, 1, n) per axis. Raises SirenError on a bad file."""
+def read_velocity(path: str | Path) -> np.ndarray:
+    """The 2-D array of speed c over [-1, 1]^2 in a .npy file (axis 0 = x, grid with endpoints), checked: a real
+    2-D array of at least 2 x 2, finite, within [C_MIN, C_MAX]. Raises SirenError on a bad file."""
     try:
         c = np.load(path, allow_pickle=False)
     except (OSError, ValueError) as e:
@@ -107,5 +122,9 @@ def load_velocity(path: str | Path, n: int) -> np.ndarray:
     if c.ndim != 2 or min(c.shape) < 2 or not np.issubdtype(c.dtype, np.number) or np.iscomplexobj(c):
         raise SirenError(f"velocity file {path} holds a {c.dtype} array of shape {c.shape}: it must be a real "
                          f"2-D array of at least 2 x 2")
-    return resample(check_speed(c.astype(float), f"speed c in {path}"), n)
+    return check_speed(c.astype(float), f"speed c in {path}")
 
+
+def load_velocity(path: str | Path, n: int) -> np.ndarray:
+    """Speed c (n, n) from a .npy file (`read_velocity`), bilinearly interpolated to linspace(-1, 1, n) per axis."""
+    return resample(read_velocity(path), n)

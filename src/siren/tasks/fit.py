@@ -5,8 +5,9 @@ in [-1, 1]. Full batch when the signal has at most `max_batch` samples, random c
 registered tasks `fit image`, `fit audio` and `fit video` (fit_image.py, fit_audio.py, fit_video.py) add their
 inputs, metrics and files.
 
-Cheap evaluation: the metrics logged while training (and --target) are computed on all samples of a signal of at
-most EVAL_POINTS samples, else on a fixed random subset of EVAL_POINTS of them (seed 0: the same subset at every
+Cheap evaluation (`eval_prediction`, used by `fit image`; audio and video score their own way): the metrics logged
+while training (and --target) are computed on all samples of a signal of at most EVAL_POINTS samples, else on a
+fixed random subset of EVAL_POINTS of them (seed 0: the same subset at every
 log step and in every run; a PSNR estimated from 65,536 pixels is within ~0.05 dB of the whole image's). The final
 metrics (`write_outputs`) use every sample.
 """

@@ -36,7 +36,7 @@ from .. import diff, viz
 from ..errors import SirenError
 from ..options import option
 from ..solvers import helmholtz_fd, load_velocity, velocity_preset
-from ..solvers.grid import PRESETS, check_source, mesh
+from ..solvers.grid import PRESETS, check_source, mesh, parse_point
 from ..solvers.helmholtz import SIGMA2, _green_gaussian, gaussian_source
 from .base import Output, Task, register
 
@@ -123,12 +123,7 @@ class HelmholtzTask(Task):
     def from_config(cls, config: HelmholtzConfig):
         if config.n < 32:
             raise SirenError(f"--n must be at least 32, got {config.n}")
-        try:
-            source = tuple(float(v) for v in config.source.split(","))
-        except ValueError:
-            source = ()
-        if len(source) != 2:
-            raise SirenError(f"--source takes X,Y, e.g. --source 0.1,-0.2 (got {config.source!r})")
+        source = parse_point(config.source)
         _, X, Y = mesh(config.n)
         if config.velocity in PRESETS:
             c = velocity_preset(config.velocity, X, Y)

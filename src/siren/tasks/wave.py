@@ -64,8 +64,8 @@ import torch
 from .. import diff, viz
 from ..errors import SirenError
 from ..options import option
-from ..solvers import load_velocity, wave_solve
-from ..solvers.grid import check_source, check_speed, mesh
+from ..solvers import wave_solve
+from ..solvers.grid import bilinear, check_source, check_speed, mesh, parse_point, read_velocity
 from .base import Output, Task, register
 
 DEFAULT_TIMES = (0.1, 0.2, 0.4)          # frame times the issue scores (kept when within [0, T])
@@ -92,15 +92,6 @@ class WaveConfig:
     solver_points: int = option(512, "the FDTD reference runs on a grid refined to at least this many points per axis")
 
 
-def parse_point(text: str, flag: str = "--source") -> tuple[float, float]:
-    """'X,Y' -> (x, y) floats."""
-    try:
-        x, y = (float(v) for v in str(text).split(","))
-    except ValueError:
-        raise SirenError(f"{flag} {text!r} must be two numbers X,Y (e.g. {flag} 0.2,-0.1)") from None
-    return x, y
-
-
 def parse_times(text: str | None) -> list[float] | None:
     """'0.1,0.2' -> [0.1, 0.2]; None -> None."""
     if text is None:
@@ -112,7 +103,7 @@ def parse_times(text: str | None) -> list[float] | None:
 
 
 def parse_speed(text: str) -> float | np.ndarray:
-    """--speed: a number (constant c) or the path of a .npy file of c (checked by `solvers.load_velocity`)."""
+    """--speed: a number (constant c) or the path of a .npy file of c (checked by `solvers.grid.read_velocity`)."""
     try:
         value = float(text)
     except ValueError:
@@ -120,8 +111,7 @@ def parse_speed(text: str) -> float | np.ndarray:
         if not path.is_file():
             raise SirenError(f"--speed {text!r} is neither a number nor an existing .npy file (pass e.g. --speed 1 "
                              f"or --speed c.npy)") from None
-        load_velocity(path, 8)                                  # validates: 2-D, finite, c in [0.1, 10]
-        return np.load(path, allow_pickle=False).astype(float)
+        return read_velocity(path)                              # checked: 2-D, finite, c in [0.1, 10]
     if not math.isfinite(value):
         raise SirenError(f"--speed {text!r} must be a finite number or a .npy file")
     return value
@@ -153,12 +143,7 @@ class Speed:
 
     def on_mesh(self, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
         """c at the points (X, Y) (arrays of one shape) -> float64 array of that shape."""
-        if self.array is None:
-            return np.full(X.shape, self.constant)
-        from scipy.interpolate import RegularGridInterpolator
-        a, b = self.array.shape
-        interp = RegularGridInterpolator((np.linspace(-1, 1, a), np.linspace(-1, 1, b)), self.array)
-        return interp(np.stack([np.clip(X, -1, 1), np.clip(Y, -1, 1)], axis=-1))
+        return np.full(X.shape, self.constant) if self.array is None else bilinear(self.array, X, Y)
 
     def at(self, xy: torch.Tensor) -> torch.Tensor:
         """xy (N, 2) in [-1, 1]^2 -> c (N, 1), bilinear (torch, on xy's device)."""
