@@ -1,16 +1,24 @@
 """PDE benchmarks: neural solutions scored against the numerical reference solvers, one table per problem.
 
     python benchmarks/pde.py wave [--models siren,tanh,relu] [--steps N] [--threads 1] [--figure PNG] [--json PATH]
+    python benchmarks/pde.py helmholtz [--velocities circle,uniform] [--k 20] [--models siren,tanh] [--figure PNG]
 
 Each problem is a function in PROBLEMS that trains every model on the problem at its task's defaults, scores it
-against the reference solver and returns table rows; the script prints one markdown table per problem (a Helmholtz
-table can join as another entry of PROBLEMS).
+against the reference solver and returns table rows and the columns to print; the script prints one markdown
+table per problem.
 
 wave: `siren wave` with its defaults (c = 1, source (0, 0), sigma 0.1, T = 0.5; 2,000 residual + 1,000
 initial-condition points a step, the time-window curriculum, Adam 3e-4 with cosine decay, networks 128 wide with 3
 hidden layers) for every model at the same settings. Columns: relative L2 against FDTD on the 256 x 256 grid at
 t = 0.1, 0.2, 0.4; steps; seconds per step; wall and CPU minutes of the training (CPU = process time, all threads);
 intra-op threads. --figure writes a frame strip: FDTD and every model at t = 0.1, 0.2, 0.4.
+
+helmholtz: `siren helmholtz` at its defaults (k = 20, source (0, 0), scattered formulation, 4,096 uniform points a
+step, Adam 5e-4 with cosine decay, networks 128 wide with 3 hidden layers) for every velocity and model, plus the
+paper's route (siren, total formulation) on each velocity. Columns: relative L2 against the FD solver over the
+non-PML square [-0.5, 0.5]^2 (on the 256 x 256 grid) at the end, the step and the wall / CPU minutes at which the
+error (scored every --log-every steps on every 4th grid point) first reached 10%, s/step, wall and CPU minutes.
+--figure writes the error-vs-step curves.
 """
 from __future__ import annotations
 
@@ -29,12 +37,19 @@ from siren.train import TrainConfig, fit
 WAVE_TIMES = (0.1, 0.2, 0.4)
 
 
-def train_timed(model, task, cfg) -> dict:
+def train_timed(model, task, cfg, callback=None) -> dict:
     """Train; wall and CPU (process) seconds of the training."""
     wall, cpu = time.perf_counter(), time.process_time()
-    fit(model, task, cfg)
+    fit(model, task, cfg, callback=callback)
     return {"wall_min": (time.perf_counter() - wall) / 60, "cpu_min": (time.process_time() - cpu) / 60,
             "s_per_step": (time.perf_counter() - wall) / cfg.steps}
+
+
+def train_config(task_cls, steps: int, args) -> TrainConfig:
+    """The task's training defaults, quiet, no checkpoints."""
+    d = task_cls.train_defaults
+    return TrainConfig(steps=steps, lr=d["lr"], schedule=d["schedule"], log_every=args.log_every,
+                       checkpoint_every=steps + 1, seed=args.seed, progress=False)
 
 
 def bench_wave(args) -> dict:
@@ -48,9 +63,7 @@ def bench_wave(args) -> dict:
     for name in args.models.split(","):
         torch.manual_seed(args.seed)
         model = build_model(name, 3, 1, **task.model_options(name))
-        cfg = TrainConfig(steps=steps, lr=defaults["lr"], schedule=defaults["schedule"], log_every=args.log_every,
-                          checkpoint_every=steps + 1, seed=args.seed, progress=False)
-        cost = train_timed(model, task, cfg)
+        cost = train_timed(model, task, train_config(WaveTask, steps, args))
         model.eval()
         u = task.predict(model, WAVE_TIMES, task.n).numpy()
         errs = [relative_l2(a, b) for a, b in zip(u, ref)]
@@ -59,23 +72,79 @@ def bench_wave(args) -> dict:
                      "width": model.spec["options"].get("hidden_features", 256)})
         frames[name] = u
         print(f"  {name}: " + ", ".join(f"{e:.1%}" for e in errs) + f" ({cost['wall_min']:.1f} min)", flush=True)
-    return {"rows": rows, "frames": frames, "times": WAVE_TIMES,
+    columns = [("model", "model", "{}"), *((f"t={t:g}", f"rel. L2 t={t:g}", "{:.1%}") for t in WAVE_TIMES), *COSTS]
+    return {"rows": rows, "frames": frames, "times": WAVE_TIMES, "columns": columns, "figure": strip,
             "title": f"wave equation, relative L2 vs FDTD ({task.n} x {task.n} grid), defaults of `siren wave`"}
 
 
-PROBLEMS = {"wave": bench_wave}
+def bench_helmholtz(args) -> dict:
+    """Every velocity x model (scattered formulation) and siren on the paper's total formulation, at the defaults
+    of `siren helmholtz`: final error, the step and time it first reached 10%, costs, and the error curves."""
+    from siren.tasks.helmholtz import HelmholtzConfig, HelmholtzTask
+    steps = args.steps or HelmholtzTask.train_defaults["steps"]
+    runs = [(v, name, "scattered") for v in args.velocities.split(",") for name in args.models.split(",")]
+    runs += [(v, "siren", "total") for v in args.velocities.split(",")]
+    rows = []
+    for velocity, name, formulation in runs:
+        task = HelmholtzTask.from_config(HelmholtzConfig(velocity=velocity, k=args.k, formulation=formulation))
+        torch.manual_seed(args.seed)
+        model = build_model(name, 2, 2, **task.model_options(name))
+        curve, start = [], (time.perf_counter(), time.process_time())
+
+        def log(step, record):
+            curve.append((step, record["rel_l2"], (time.perf_counter() - start[0]) / 60,
+                          (time.process_time() - start[1]) / 60))
+
+        cost = train_timed(model, task, train_config(HelmholtzTask, steps, args), log)
+        model.eval()
+        err = task.write_outputs(model, Path(args.out) / f"{velocity}_{name}_{formulation}", [])[0]["rel_l2"] \
+            if args.out else task._scores(task.field(model), np.arange(task.n))["rel_l2"]
+        hit = next((c for c in curve if c[1] <= 0.1), None)
+        rows.append({"velocity": velocity, "model": name, "formulation": formulation, "rel_l2": err,
+                     "step_10": hit[0] if hit else None, "wall_10": hit[2] if hit else None,
+                     "cpu_10": hit[3] if hit else None, "steps": steps, **cost, "threads": torch.get_num_threads(),
+                     "curve": curve})
+        print(f"  {velocity} {name} {formulation}: {err:.1%} ({cost['wall_min']:.1f} min)", flush=True)
+    never = "not reached"
+    columns = [("velocity", "velocity", "{}"), ("model", "model", "{}"), ("formulation", "formulation", "{}"),
+               ("rel_l2", "rel. L2", "{:.1%}"), ("step_10", "step to 10%", "{}"),
+               ("wall_10", "wall min to 10%", "{:.1f}"), ("cpu_10", "CPU min to 10%", "{:.1f}"), *COSTS]
+    return {"rows": rows, "columns": columns, "missing": never, "figure": curves,
+            "title": f"Helmholtz k = {args.k:g}, source (0, 0): relative L2 vs the FD solver over [-0.5, 0.5]^2, "
+                     "defaults of `siren helmholtz`"}
+
+
+PROBLEMS = {"wave": bench_wave, "helmholtz": bench_helmholtz}
+COSTS = [("steps", "steps", "{}"), ("s_per_step", "s/step", "{:.3f}"), ("wall_min", "wall min", "{:.1f}"),
+         ("cpu_min", "CPU min", "{:.1f}"), ("threads", "threads", "{}")]
 
 
 def table(result: dict) -> str:
-    """Markdown table of a problem's rows."""
-    times = [k for k in result["rows"][0] if k.startswith("t=")]
-    head = ["model", *(f"rel. L2 {t}" for t in times), "steps", "s/step", "wall min", "CPU min", "threads"]
-    lines = [f"**{result['title']}**", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    """Markdown table of a problem's rows over its columns (key, header, format); None prints as 'missing'."""
+    cols = result["columns"]
+    lines = [f"**{result['title']}**", "", "| " + " | ".join(h for _, h, _ in cols) + " |", "|" + "---|" * len(cols)]
     for r in result["rows"]:
-        cells = [r["model"], *(f"{r[t]:.1%}" for t in times), str(r["steps"]), f"{r['s_per_step']:.3f}",
-                 f"{r['wall_min']:.1f}", f"{r['cpu_min']:.1f}", str(r["threads"])]
+        cells = [result.get("missing", "-") if r[key] is None else fmt.format(r[key]) for key, _, fmt in cols]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def curves(result: dict, path: Path) -> None:
+    """Relative L2 against the solver by training step, one line per row, log scale, the 10% target dashed."""
+    from siren import viz
+    plt = viz.pyplot()
+    fig, ax = plt.subplots(figsize=(7, 4.5), constrained_layout=True)
+    for r in result["rows"]:
+        steps, errs = zip(*((c[0], c[1]) for c in r["curve"]))
+        ax.semilogy(steps, errs, label=f"{r['model']}, {r['formulation']}, {r['velocity']}")
+    ax.axhline(0.1, color="k", ls="--", lw=0.8)
+    ax.set_xlabel("step")
+    ax.set_ylabel("relative L2 vs FD solver")
+    ax.set_title(result["title"].split(":")[0])
+    ax.legend(fontsize=8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
 
 
 def strip(result: dict, path: Path) -> None:
@@ -112,7 +181,11 @@ def main() -> None:
     p.add_argument("--log-every", type=int, default=500, help="score on the coarse grid every N steps")
     p.add_argument("--threads", type=int, default=1, help="torch intra-op threads (1: one core of a shared CPU)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--figure", type=Path, help="write the frame strip to this PNG")
+    p.add_argument("--figure", type=Path, help="write the problem's figure (wave: frame strip; helmholtz: error "
+                   "curves) to this PNG")
+    p.add_argument("--velocities", default="circle,uniform", help="helmholtz: comma-separated velocity models")
+    p.add_argument("--k", type=float, default=20.0, help="helmholtz: wavenumber")
+    p.add_argument("--out", help="helmholtz: write each run's outputs (figures, wavefield.npz) under this folder")
     p.add_argument("--json", type=Path, help="also write the rows to this JSON file")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
@@ -121,10 +194,10 @@ def main() -> None:
     result = PROBLEMS[args.problem](args)
     print(table(result))
     if args.figure:
-        strip(result, args.figure)
+        result["figure"](result, args.figure)
         print(f"wrote {args.figure}")
     if args.json:
-        args.json.write_text(json.dumps(result["rows"], indent=2))
+        args.json.write_text(json.dumps(result["rows"], indent=2, default=float))
 
 
 if __name__ == "__main__":

@@ -10,7 +10,8 @@ import torch
 
 from siren.cli import main
 from siren.solvers.helmholtz import SIGMA2, _green_gaussian
-from siren.tasks.helmholtz import HelmholtzTask, _background, _stretch, pml_operator
+from siren.solvers import helmholtz_fd
+from siren.tasks.helmholtz import HelmholtzTask, _stretch, background, pml_operator
 
 
 def test_pml_operator_equals_the_divergence_form_by_autograd():
@@ -39,27 +40,40 @@ def test_pml_operator_equals_the_divergence_form_by_autograd():
     assert (x.detach().abs() > 0.5).any()                 # some points are in the PML
 
 
-def test_background_derivatives_match_finite_differences():
-    k, source, h = 20.0, (0.1, -0.05), 1e-5
-    x, y = np.array([0.7, -0.8, 0.3, 0.9]), np.array([0.6, 0.2, -0.75, -0.9])
-    u0, ux, uy, uxx, uyy = _background(x, y, k, source)
-    f = lambda a, b: _green_gaussian(np.hypot(a - source[0], b - source[1]), k, SIGMA2)  # noqa: E731
-    assert np.allclose(u0, f(x, y), rtol=1e-12)
-    assert np.allclose(ux, (f(x + h, y) - f(x - h, y)) / (2 * h), rtol=1e-6)
-    assert np.allclose(uy, (f(x, y + h) - f(x, y - h)) / (2 * h), rtol=1e-6)
-    h = 1e-4
-    assert np.allclose(uxx, (f(x + h, y) - 2 * u0 + f(x - h, y)) / h ** 2, rtol=1e-5)
-    assert np.allclose(uyy, (f(x, y + h) - 2 * u0 + f(x, y - h)) / h ** 2, rtol=1e-5)
+def test_background_solves_the_pml_equation_in_a_uniform_medium():
+    """u0 continued into the PML: its PML residual L u0 (derivatives by central differences) vanishes away from
+    the source, inside and in the PML, and it equals the FD solver's field over the whole square."""
+    k, source, h = 12.0, (0.1, -0.05), 1e-4
+    g = np.random.default_rng(0)
+    x, y = g.uniform(-0.98, 0.98, 300), g.uniform(-0.98, 0.98, 300)
+    keep = np.hypot(x - source[0], y - source[1]) > 0.1
+    x, y = x[keep], y[keep]
+    f = lambda a, b: background(a, b, k, source)  # noqa: E731
+    u = f(x, y)
+    ux, uy = (f(x + h, y) - f(x - h, y)) / (2 * h), (f(x, y + h) - f(x, y - h)) / (2 * h)
+    uxx, uyy = (f(x + h, y) - 2 * u + f(x - h, y)) / h ** 2, (f(x, y + h) - 2 * u + f(x, y - h)) / h ** 2
+    t = lambda v: torch.from_numpy(v)  # noqa: E731
+    residual = pml_operator(t(u), t(ux), t(uy), t(uxx), t(uyy), t(x), t(y), torch.ones(len(x), dtype=torch.float64), k)
+    scale = k ** 2 * np.abs(u).mean()
+    assert (np.abs(np.maximum(np.abs(x), np.abs(y))) > 0.5).sum() > 50     # many points in the PML
+    assert residual.abs().max() < 1e-4 * scale
+    n = 161
+    xs, us = helmholtz_fd(n, k, 1.0, source)[::2]
+    X, Y = np.meshgrid(xs, xs, indexing="ij")
+    u0 = background(X.ravel(), Y.ravel(), k, source).reshape(n, n)
+    assert np.linalg.norm(u0 - us) < 0.02 * np.linalg.norm(us)
+    inner = np.maximum(np.abs(X), np.abs(Y)) <= 0.5
+    assert np.allclose(u0[inner], _green_gaussian(np.hypot(X - source[0], Y - source[1]), k, SIGMA2)[inner])
 
 
-def test_scattered_forcing_vanishes_inside_a_uniform_medium_and_scales_with_the_contrast():
+def test_scattered_forcing_vanishes_in_a_uniform_medium_and_scales_with_the_contrast():
     n = 64
     uniform = HelmholtzTask(10.0, np.ones((n, n)), points=64)
     xy = torch.tensor([[0.2, 0.1], [-0.3, 0.4], [0.8, 0.0]])
     forcing = uniform._forcing(xy)
-    assert forcing[:2].abs().max() < 1e-12 and forcing[2].abs() > 1e-3      # only the PML point is forced
+    assert forcing.abs().max() < 1e-12                # m = 1 everywhere: nothing forced, PML included
     slow = HelmholtzTask(10.0, np.full((n, n), 0.5), points=64)            # m = 4 everywhere
-    u0 = _background(xy[:2, 0].double().numpy(), xy[:2, 1].double().numpy(), 10.0, (0.0, 0.0))[0]
+    u0 = background(xy[:2, 0].double().numpy(), xy[:2, 1].double().numpy(), 10.0, (0.0, 0.0))
     assert np.allclose(slow._forcing(xy)[:2].numpy(), 3 * 100 * u0)
 
 
