@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from siren.diff import autograd as ag
-from siren.diff import Request, derivatives, forward_derivatives, supports_forward, value_and_derivatives
+from siren.diff import Request, derivatives, forward_derivatives, inference, supports_forward, value_and_derivatives
 from siren.models import MODEL_NAMES, Siren, build_model
 
 SMALL = {"hidden_features": 24, "hidden_layers": 1}
@@ -315,3 +315,17 @@ def test_request_errors():
         derivatives(model, x, Request(gradient=True), gradient=True)
     out = derivatives(model, x, hessian_diagonal=True)    # any Laplacian follows from the diagonal
     assert torch.allclose(out.laplacian(), out.hessian_diagonal.sum(-1))
+
+
+@pytest.mark.parametrize("name", ["siren", "relu_pe", "tanh"])
+def test_inference_equals_the_module_without_a_graph(name):
+    """diff.inference: in place through gemm on SIREN chains (every layer, sine-last included), the module's own
+    forward otherwise; no graph either way; leading dimensions kept."""
+    torch.manual_seed(0)
+    model = build_model(name, 3, 2, hidden_features=32, hidden_layers=2)
+    x = torch.rand(5, 40, 3) * 2 - 1
+    got = inference(model, x)
+    assert got.shape == (5, 40, 2) and not got.requires_grad
+    assert torch.allclose(got, model(x.reshape(-1, 3)).reshape(5, 40, 2), rtol=1e-5, atol=1e-6)
+    sine_last = Siren(3, 32, 1, 1, outermost_linear=False)
+    assert torch.allclose(inference(sine_last, x), sine_last(x), rtol=1e-5, atol=1e-6)

@@ -14,11 +14,11 @@ import torch
 from torch import nn
 
 from .autograd import autograd_derivatives, divergence, gradient, hessian, jacobian, laplacian
-from .forward import forward_derivatives, supports_forward
+from .forward import forward_derivatives, inference, supports_forward
 from .request import Derivatives, Request
 
 __all__ = ["gradient", "divergence", "laplacian", "jacobian", "hessian", "derivatives", "value_and_derivatives",
-           "Request", "Derivatives", "forward_derivatives", "autograd_derivatives", "supports_forward", "MODES"]
+           "Request", "Derivatives", "forward_derivatives", "autograd_derivatives", "supports_forward", "inference", "MODES"]
 
 MODES = ("auto", "forward", "autograd")
 

@@ -50,7 +50,7 @@ from ..models.sine import SineLayer
 from . import gemm
 from .request import Derivatives, Pairs, Request
 
-__all__ = ["supports_forward", "forward_derivatives"]
+__all__ = ["supports_forward", "forward_derivatives", "inference"]
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
@@ -620,3 +620,21 @@ def forward_derivatives(model: nn.Module, coords: torch.Tensor, request: Request
         S = _RULES[type(m)](m, S, jet)
     return Derivatives(S[0], S[1:1 + d].permute(1, 2, 0) if request.gradient else None,
                        {pairs: S[1 + nj + k] for k, pairs in enumerate(blocks)}, d)
+
+
+def inference(model: nn.Module, coords: torch.Tensor) -> torch.Tensor:
+    """model(coords) without a graph, for rendering and meshing: a chain of SineLayer / nn.Linear layers runs in
+    place (h = W h + b through `siren.diff.gemm`, then h *= omega, sin in place: one buffer a layer, oneDNN's
+    products on CPU); any other model is simply called. Same numbers as model(coords) up to round-off."""
+    with torch.no_grad():
+        layers = _layers(model)
+        spec = _sine_chain_spec(layers) if layers else None
+        if spec is None:
+            return model(coords)
+        h = coords.reshape(-1, coords.shape[-1])
+        for m, (sine, omega) in zip(layers, spec):
+            lin = m.linear if sine else m
+            h = gemm.linear(h.contiguous(), lin.weight, lin.bias)
+            if sine:
+                h.mul_(omega).sin_()
+        return h.reshape(*coords.shape[:-1], h.shape[-1])

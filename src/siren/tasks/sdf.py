@@ -186,4 +186,4 @@ class SDFTask(Task):
 def _values(model):
     """The network as a function (M, 3) -> (M,) for meshing, on its own device and dtype."""
     p = next(model.parameters())
-    return lambda x: model(x.to(p.device, p.dtype))[:, 0]
+    return lambda x: diff.inference(model, x.to(p.device, p.dtype))[:, 0]
