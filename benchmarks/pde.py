@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import tempfile
 import time
 from pathlib import Path
 
@@ -60,7 +61,7 @@ def bench_wave(args) -> dict:
     task = WaveTask.from_config(WaveConfig(), steps=steps)
     ref = task.solve_fdtd(task.n, WAVE_TIMES).numpy()
     rows, frames = [], {"FDTD": ref}
-    for name in args.models.split(","):
+    for name in (args.models or "siren,tanh").split(","):
         torch.manual_seed(args.seed)
         model = build_model(name, 3, 1, **task.model_options(name))
         cost = train_timed(model, task, train_config(WaveTask, steps, args))
@@ -82,8 +83,8 @@ def bench_helmholtz(args) -> dict:
     of `siren helmholtz`: final error, the step and time it first reached 10%, costs, and the error curves."""
     from siren.tasks.helmholtz import HelmholtzConfig, HelmholtzTask
     steps = args.steps or HelmholtzTask.train_defaults["steps"]
-    runs = [(v, name, "scattered") for v in args.velocities.split(",") for name in args.models.split(",")]
-    runs += [(v, "siren", "total") for v in args.velocities.split(",")]
+    runs = [(v, *(name.split(":") + ["scattered"])[:2]) for v in args.velocities.split(",")
+            for name in (args.models or "siren,tanh,siren:total").split(",")]
     rows = []
     for velocity, name, formulation in runs:
         task = HelmholtzTask.from_config(HelmholtzConfig(velocity=velocity, k=args.k, formulation=formulation))
@@ -97,8 +98,9 @@ def bench_helmholtz(args) -> dict:
 
         cost = train_timed(model, task, train_config(HelmholtzTask, steps, args), log)
         model.eval()
-        err = task.write_outputs(model, Path(args.out) / f"{velocity}_{name}_{formulation}", [])[0]["rel_l2"] \
-            if args.out else task._scores(task.field(model), np.arange(task.n))["rel_l2"]
+        out = Path(args.out or tempfile.mkdtemp()) / f"{velocity}_{name}_{formulation}"
+        out.mkdir(parents=True, exist_ok=True)
+        err = task.write_outputs(model, out, [{"step": c[0], "rel_l2": c[1]} for c in curve])[0]["rel_l2"]
         hit = next((c for c in curve if c[1] <= 0.1), None)
         rows.append({"velocity": velocity, "model": name, "formulation": formulation, "rel_l2": err,
                      "step_10": hit[0] if hit else None, "wall_10": hit[2] if hit else None,
@@ -176,7 +178,8 @@ def strip(result: dict, path: Path) -> None:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("problem", choices=sorted(PROBLEMS))
-    p.add_argument("--models", default="siren,tanh", help="comma-separated model names (e.g. siren,tanh,relu)")
+    p.add_argument("--models", help="comma-separated model names (wave default siren,tanh; helmholtz default "
+                   "siren,tanh,siren:total, NAME:FORMULATION picking the formulation, scattered by default)")
     p.add_argument("--steps", type=int, help="training steps (default: the task's)")
     p.add_argument("--log-every", type=int, default=500, help="score on the coarse grid every N steps")
     p.add_argument("--threads", type=int, default=1, help="torch intra-op threads (1: one core of a shared CPU)")
