@@ -107,16 +107,21 @@ def bench_helmholtz(args) -> dict:
                      "cpu_10": hit[3] if hit else None, "steps": steps, **cost, "threads": torch.get_num_threads(),
                      "curve": curve})
         print(f"  {velocity} {name} {formulation}: {err:.1%} ({cost['wall_min']:.1f} min)", flush=True)
-    never = "not reached"
+    return helmholtz_result(rows, args)
+
+
+def helmholtz_result(rows: list, args) -> dict:
+    """Table columns, title and figure of Helmholtz rows (from this run or --merge'd JSON files)."""
     columns = [("velocity", "velocity", "{}"), ("model", "model", "{}"), ("formulation", "formulation", "{}"),
                ("rel_l2", "rel. L2", "{:.1%}"), ("step_10", "step to 10%", "{}"),
                ("wall_10", "wall min to 10%", "{:.1f}"), ("cpu_10", "CPU min to 10%", "{:.1f}"), *COSTS]
-    return {"rows": rows, "columns": columns, "missing": never, "figure": curves,
+    return {"rows": rows, "columns": columns, "missing": "not reached", "figure": curves,
             "title": f"Helmholtz k = {args.k:g}, source (0, 0): relative L2 vs the FD solver over [-0.5, 0.5]^2, "
                      "defaults of `siren helmholtz`"}
 
 
 PROBLEMS = {"wave": bench_wave, "helmholtz": bench_helmholtz}
+MERGE = {"helmholtz": helmholtz_result}
 COSTS = [("steps", "steps", "{}"), ("s_per_step", "s/step", "{:.3f}"), ("wall_min", "wall min", "{:.1f}"),
          ("cpu_min", "CPU min", "{:.1f}"), ("threads", "threads", "{}")]
 
@@ -188,13 +193,20 @@ def main() -> None:
                    "curves) to this PNG")
     p.add_argument("--velocities", default="circle,uniform", help="helmholtz: comma-separated velocity models")
     p.add_argument("--k", type=float, default=20.0, help="helmholtz: wavenumber")
+    p.add_argument("--merge", type=Path, nargs="+", help="helmholtz: print the table (and --figure) of the rows in "
+                   "these --json files instead of running")
     p.add_argument("--out", help="helmholtz: write each run's outputs (figures, wavefield.npz) under this folder")
     p.add_argument("--json", type=Path, help="also write the rows to this JSON file")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     print(f"{args.problem} on {platform.processor() or platform.machine()}, torch {torch.__version__}, "
           f"{args.threads} thread(s)", flush=True)
-    result = PROBLEMS[args.problem](args)
+    if args.merge and args.problem not in MERGE:
+        p.error(f"--merge is for {', '.join(MERGE)}")
+    if args.merge:
+        result = MERGE[args.problem]([r for path in args.merge for r in json.loads(path.read_text())], args)
+    else:
+        result = PROBLEMS[args.problem](args)
     print(table(result))
     if args.figure:
         result["figure"](result, args.figure)
