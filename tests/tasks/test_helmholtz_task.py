@@ -95,7 +95,12 @@ def test_bad_inputs_are_one_line_errors(tmp_path, cli_error):
     assert "--k" in cli_error(["helmholtz", "--k", "-1", *o])
     assert "PML" in cli_error(["helmholtz", "--source", "0.7,0", *o])
     assert "--source" in cli_error(["helmholtz", "--source", "zero", *o])
+
+
+@pytest.mark.parametrize("command", ["helmholtz", "fwi"])
+def test_velocity_files_with_nans_or_the_wrong_shape_are_one_line_errors(tmp_path, cli_error, command):
+    o = ["--out", str(tmp_path / "o")]
     np.save(tmp_path / "nan.npy", np.full((8, 8), np.nan))
-    assert "non-finite" in cli_error(["helmholtz", "--velocity", str(tmp_path / "nan.npy"), *o])
+    assert "non-finite" in cli_error([command, "--velocity", str(tmp_path / "nan.npy"), *o])
     np.save(tmp_path / "flat.npy", np.ones(8))
-    assert "2-D" in cli_error(["helmholtz", "--velocity", str(tmp_path / "flat.npy"), *o])
+    assert "2-D" in cli_error([command, "--velocity", str(tmp_path / "flat.npy"), *o])

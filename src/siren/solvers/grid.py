@@ -128,3 +128,16 @@ def read_velocity(path: str | Path) -> np.ndarray:
 def load_velocity(path: str | Path, n: int) -> np.ndarray:
     """Speed c (n, n) from a .npy file (`read_velocity`), bilinearly interpolated to linspace(-1, 1, n) per axis."""
     return resample(read_velocity(path), n)
+
+
+def speed_model(spec: str, n: int) -> np.ndarray:
+    """A command-line speed model on linspace(-1, 1, n)^2 -> c (n, n): a preset name (`velocity_preset`) or a
+    .npy file (`load_velocity`)."""
+    if spec in PRESETS:
+        _, X, Y = mesh(n)
+        return velocity_preset(spec, X, Y)
+    if Path(spec).suffix == ".npy":
+        if not Path(spec).is_file():
+            raise SirenError(f"velocity file not found: {spec}")
+        return load_velocity(spec, n)
+    raise SirenError(f"--velocity takes {', '.join(PRESETS)} or a .npy file, got {spec!r}")

@@ -65,15 +65,15 @@ def _check(k: float, pml_width: float, a0: float) -> None:
         raise SirenError(f"PML strength a0={a0} must be >= 0 (5 in the paper)")
 
 
-def helmholtz_solve(k: float, m: np.ndarray, f: np.ndarray, pml_width: float = 0.5, a0: float = 5.0) -> np.ndarray:
-    """Solve the PML equation above for u (n, n) complex128 on the grid linspace(-1, 1, n)^2.
-
-    m: (n, n) squared slowness, f: (n, n) right side (real or complex) on that grid; u = 0 on the border.
-    """
+def helmholtz_matrix(k: float, m: np.ndarray, pml_width: float = 0.5, a0: float = 5.0):
+    """The discrete PML operator of `helmholtz_solve` on the interior nodes: (A, exey). A: complex symmetric
+    sparse CSC ((n-2)^2, (n-2)^2), unknowns u[1:-1, 1:-1] raveled in C order; its diagonal holds
+    -(sum of the four stencil weights) / h^2 + e_x e_y m k^2. exey: e_x e_y (n, n), the factor of the right side.
+    m: (n, n) squared slowness on linspace(-1, 1, n)^2."""
     _check(k, pml_width, a0)
-    m, f = np.asarray(m, float), np.asarray(f)
-    if m.ndim != 2 or m.shape[0] != m.shape[1] or f.shape != m.shape:
-        raise SirenError(f"m {m.shape} and f {f.shape} must be the same square (n, n) grid")
+    m = np.asarray(m, float)
+    if m.ndim != 2 or m.shape[0] != m.shape[1]:
+        raise SirenError(f"m {m.shape} must be a square (n, n) grid")
     n = m.shape[0]
     x = axis(n)
     h2 = (x[1] - x[0]) ** 2
@@ -91,6 +91,19 @@ def helmholtz_solve(k: float, m: np.ndarray, f: np.ndarray, pml_width: float = 0
     vals = [diag.ravel()] + [v.ravel() for *_, v in pairs] * 2
     A = sparse.csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
                           shape=(idx.size, idx.size))
+    return A, exey
+
+
+def helmholtz_solve(k: float, m: np.ndarray, f: np.ndarray, pml_width: float = 0.5, a0: float = 5.0) -> np.ndarray:
+    """Solve the PML equation above for u (n, n) complex128 on the grid linspace(-1, 1, n)^2.
+
+    m: (n, n) squared slowness, f: (n, n) right side (real or complex) on that grid; u = 0 on the border.
+    """
+    m, f = np.asarray(m, float), np.asarray(f)
+    if m.ndim != 2 or m.shape[0] != m.shape[1] or f.shape != m.shape:
+        raise SirenError(f"m {m.shape} and f {f.shape} must be the same square (n, n) grid")
+    A, exey = helmholtz_matrix(k, m, pml_width, a0)
+    n = m.shape[0]
     u = np.zeros((n, n), complex)
     u[1:-1, 1:-1] = spsolve(A, (exey * f)[1:-1, 1:-1].ravel()).reshape(n - 2, n - 2)
     return u

@@ -1,6 +1,6 @@
 """Applications, one module each, behind one contract (`siren.tasks.base.Task`) and one registry (REGISTRY: CLI
 command name -> Task class). Importing this package registers every task."""
-from . import edit, fit_audio, fit_image, fit_video, helmholtz, poisson, sdf
+from . import edit, fit_audio, fit_image, fit_video, fwi, helmholtz, poisson, sdf
 from .base import MAX_BATCH, OUTPUT_KINDS, REGISTRY, Output, Task, get_task, register
 from .edit import EditTask
 from .fit import SignalFitTask
@@ -8,6 +8,7 @@ from .fit_audio import AudioFitTask
 from .fit_batch import BatchFitTask
 from .fit_image import ImageFitTask
 from .fit_video import VideoFitTask
+from .fwi import FWITask
 from .helmholtz import HelmholtzTask
 from .poisson import PoissonTask
 from .sdf import SDFTask
@@ -20,3 +21,4 @@ __all__ = ["Task", "Output", "OUTPUT_KINDS", "REGISTRY", "register", "get_task",
            "edit", "fit_audio", "fit_image", "fit_video", "helmholtz", "poisson", "sdf"]
 __all__ += ["PriorTask", "prior"]
 __all__ += ["WaveTask", "wave"]
+__all__ += ["FWITask", "fwi"]

@@ -38,8 +38,8 @@ from scipy import special
 from .. import diff, viz
 from ..errors import SirenError
 from ..options import option
-from ..solvers import helmholtz_fd, load_velocity, velocity_preset
-from ..solvers.grid import PRESETS, check_source, mesh, parse_point
+from ..solvers import helmholtz_fd
+from ..solvers.grid import PRESETS, check_source, mesh, parse_point, speed_model
 from ..solvers.helmholtz import SIGMA2, _green_gaussian, gaussian_source, pml_stretch
 from .base import Output, Task, register
 
@@ -145,16 +145,8 @@ class HelmholtzTask(Task):
         if config.n < 32:
             raise SirenError(f"--n must be at least 32, got {config.n}")
         source = parse_point(config.source)
-        _, X, Y = mesh(config.n)
-        if config.velocity in PRESETS:
-            c = velocity_preset(config.velocity, X, Y)
-        elif Path(config.velocity).suffix == ".npy":
-            if not Path(config.velocity).is_file():
-                raise SirenError(f"velocity file not found: {config.velocity}")
-            c = load_velocity(config.velocity, config.n)
-        else:
-            raise SirenError(f"--velocity takes {', '.join(PRESETS)} or a .npy file, got {config.velocity!r}")
-        return cls(config.k, c, source, config.formulation, config.points, config.velocity)
+        return cls(config.k, speed_model(config.velocity, config.n), source, config.formulation, config.points,
+                   config.velocity)
 
     def model_options(self, model_name: str) -> dict:
         """Networks 128 wide by default (--hidden-features overrides): at k = 20 this width reaches 10% relative L2
@@ -192,12 +184,8 @@ class HelmholtzTask(Task):
 
     def field(self, model, idx: np.ndarray | None = None) -> np.ndarray:
         """The network's total field u on the grid points x[idx] x x[idx] (default all) -> complex (len, len)."""
-        idx = np.arange(self.n) if idx is None else idx
-        X, Y = np.meshgrid(self.x[idx], self.x[idx], indexing="ij")
-        p = next(model.parameters())
-        xy = torch.from_numpy(np.stack([X.ravel(), Y.ravel()], -1)).to(p)
-        with torch.no_grad():
-            out = torch.cat([model(c) for c in xy.split(65_536)]).double().cpu().numpy()
+        X, Y, _, out = network_on_grid(model, self.x if idx is None else self.x[idx])
+        out = out.numpy()
         u = (out[:, 0] + 1j * out[:, 1]).reshape(X.shape)
         if self.formulation == "scattered":
             u = u + background(X.ravel(), Y.ravel(), self.k, self.source).reshape(X.shape)
@@ -234,6 +222,16 @@ class HelmholtzTask(Task):
     @classmethod
     def example_args(cls, folder: Path) -> list[str]:
         return ["--k", "6", "--n", "41", "--points", "64", "--velocity", "circle"]
+
+
+def network_on_grid(model, points: np.ndarray):
+    """The network on the grid points x `points` (P,), axis 0 = x -> X, Y (P, P) arrays, xy (P^2, 2) and the
+    outputs (P^2, C), both float64 CPU tensors (graph-free, 65,536 points at a time)."""
+    X, Y = np.meshgrid(points, points, indexing="ij")
+    xy = torch.from_numpy(np.stack([X.ravel(), Y.ravel()], -1))
+    p = next(model.parameters())
+    out = torch.cat([diff.inference(model, c.to(p)).double().cpu() for c in xy.split(65_536)])
+    return X, Y, xy, out
 
 
 def field_figure(x: np.ndarray, u: np.ndarray, ref: np.ndarray, path: Path, title: str) -> None:
