@@ -17,7 +17,7 @@ def render(model, shape, chunk: int = 65_536) -> torch.Tensor:
     """Evaluate the model on a regular grid of `shape` over [-1, 1]^d, in chunks -> (*shape, C)."""
     p = next(model.parameters())
     coords = grid(shape, device=p.device, dtype=p.dtype)
-    out = torch.cat([diff.derivatives(model, c).value for c in coords.split(chunk)])
+    out = torch.cat([diff.inference(model, c) for c in coords.split(chunk)])
     return out.reshape(*shape, -1)
 
 
@@ -46,4 +46,4 @@ def render_frames(model, shape, frames=None, chunk: int = 65_536):
     times, space = grid((t,), device=p.device, dtype=p.dtype)[:, 0], grid((h, w), device=p.device, dtype=p.dtype)
     for i in range(t) if frames is None else frames:
         coords = torch.cat([times[i].expand(h * w, 1), space], dim=1)
-        yield i, torch.cat([model(c) for c in coords.split(chunk)]).reshape(h, w, -1)
+        yield i, torch.cat([diff.inference(model, c) for c in coords.split(chunk)]).reshape(h, w, -1)

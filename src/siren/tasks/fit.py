@@ -50,7 +50,7 @@ class SignalFitTask(Task):
         else:
             idx = self.eval_index.to(self.coords.device)
             coords, values = self.coords[idx], self.values[idx]
-        return torch.cat([diff.derivatives(model, c).value for c in coords.split(chunk)]), values
+        return torch.cat([diff.inference(model, c) for c in coords.split(chunk)]), values
 
     def batch_indices(self, n: int, generator: torch.Generator) -> torch.Tensor:
         """max_batch distinct random sample indices of the n (a subclass may sample otherwise)."""

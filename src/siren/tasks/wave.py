@@ -364,7 +364,7 @@ class WaveTask(Task):
         frames = []
         for t in times:
             coords = self.inputs(torch.full_like(xy[:, :1], float(t)), xy)
-            frames.append(torch.cat([model(c) for c in coords.split(chunk)])[:, 0].reshape(n, n))
+            frames.append(torch.cat([diff.inference(model, c) for c in coords.split(chunk)])[:, 0].reshape(n, n))
         return torch.stack(frames)
 
     def evaluate(self, model) -> dict:
