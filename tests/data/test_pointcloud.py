@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import trimesh
 
-from siren.data.pointcloud import demo_bunny, demo_bunny_cloud, estimate_normals, load_points, point_cloud
+from siren.data.pointcloud import demo_bunny, estimate_normals, load_points, point_cloud
 from siren.errors import SirenError
 from siren.shapes import Sphere, Torus, sample_surface
 
@@ -120,16 +120,6 @@ def test_ply_point_cloud_with_and_without_normals(tmp_path):
         assert within_30_degrees(load_points(tmp_path / "p.ply").normals, normals) >= 0.99
 
 
-def test_demo_bunny_has_its_holes_filled():
-    """The demo cloud comes from the scan closed by pymeshfix: points lie on a watertight surface whose face
-    normals point out (a positive volume), so the SDF has an inside."""
-    pytest.importorskip("pymeshfix")
-    pc = demo_bunny_cloud(3_000)
-    assert pc.points.shape == (3_000, 3) and np.allclose(np.linalg.norm(pc.normals, axis=1), 1, atol=1e-6)
-    center = pc.points.mean(0)
-    assert np.mean(np.sum((pc.points - center) * pc.normals, axis=1) > 0) > 0.8        # mostly outward
-
-
 def test_demo_bunny(monkeypatch):
     if importlib.util.find_spec("pymeshfix") is not None:
         pc = load_points(demo_bunny(), samples=20_000)
@@ -137,5 +127,4 @@ def test_demo_bunny(monkeypatch):
         agree = np.sum(estimate_normals(pc.points) * pc.normals, axis=1)  # face normals of the scan are outward
         assert np.mean(agree > np.cos(np.radians(30))) > 0.98 and np.mean(agree < 0) < 0.001  # measured 0.994, 5e-5
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
-    assert "install the shapes extra: pip install -e '.[shapes]'" in error(demo_bunny_cloud)
     assert "install the shapes extra: pip install -e '.[shapes]'" in error(demo_bunny)

@@ -136,28 +136,6 @@ def demo_bunny() -> Path:
     return path
 
 
-def demo_bunny_cloud(samples: int = 20_000, seed: int = 0) -> PointCloud:
-    """The bunny demo: the range scan (`demo_bunny`) with its holes filled by pymeshfix (MeshFix.repair: 71 open
-    boundaries, the bottom the largest, closed into one watertight surface of ~102k faces), then `samples`
-    area-uniform points with face normals. A scan with holes has no inside: an SDF fitted to it leaks through the
-    open bottom (regions of negative f reaching the border of the box)."""
-    path = demo_bunny()                               # a one-line error without the shapes extra
-    import pymeshfix
-    import trimesh
-    scan = trimesh.load(path, process=False)
-    fix = pymeshfix.MeshFix(np.asarray(scan.vertices), np.asarray(scan.faces))
-    fix.repair()
-    points, normals = _sample_mesh(trimesh.Trimesh(fix.points, fix.faces), samples, seed)
-    return point_cloud(points, normals, name="bunny (holes filled)")
-
-
-def _sample_mesh(mesh, samples: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """`samples` area-uniform surface points of a trimesh.Trimesh and their face normals."""
-    import trimesh
-    points, face = trimesh.sample.sample_surface(mesh, samples, seed=seed)
-    return points, mesh.face_normals[face]
-
-
 def _read_xyz(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
     """'x y z [nx ny nz]' per line (whitespace or commas; blank and '#' lines skipped) -> points, normals."""
     rows, lines, width = [], [], None
@@ -202,7 +180,8 @@ def _read_mesh(path: Path, samples: int, seed: int) -> tuple[np.ndarray, np.ndar
             raise SirenError(f"{path.name} holds no mesh or points (empty or not a {path.suffix.lower()} file)")
         geometry = geometry.to_geometry()
     if isinstance(geometry, trimesh.Trimesh) and len(geometry.faces) and geometry.area > 0:
-        return _sample_mesh(geometry, samples, seed)
+        points, face = trimesh.sample.sample_surface(geometry, samples, seed=seed)
+        return points, geometry.face_normals[face]
     if not hasattr(geometry, "vertices") or len(geometry.vertices) == 0:
         raise SirenError(f"{path.name} holds no mesh or points; check the file")
     raw = geometry.metadata.get("_ply_raw", {}).get("vertex", {}).get("data", {})  # a dict or a structured array

@@ -89,7 +89,7 @@ class SDFTask(Task):
 
     @classmethod
     def from_config(cls, config: SDFConfig):
-        from ..data.pointcloud import demo_bunny_cloud, load_points, point_cloud
+        from ..data.pointcloud import demo_bunny, load_points, point_cloud
         from ..shapes import Sphere, Torus, sample_surface
         if (config.path is None) == (config.demo is None):
             raise SirenError(f"give a point cloud PATH or --demo ({', '.join(DEMOS)}), not both or neither")
@@ -102,8 +102,8 @@ class SDFTask(Task):
             exact, normals = sample_surface(shape, 100_000, seed=1)
             reference = (cloud.to_model_units(exact), normals)
         else:
-            cloud = demo_bunny_cloud(config.points) if config.demo else \
-                load_points(config.path, samples=config.points, estimate=config.normals)
+            cloud = load_points(demo_bunny() if config.demo else config.path, samples=config.points,
+                                estimate=config.normals)
         if config.reference is not None:
             ref = load_points(config.reference, estimate=False)
             reference = (cloud.to_model_units(ref.to_input_units(ref.points)), ref.normals)
