@@ -11,7 +11,7 @@ import torch
 from siren.cli import main
 from siren.solvers.helmholtz import SIGMA2, _green_gaussian
 from siren.solvers import helmholtz_fd
-from siren.tasks.helmholtz import HelmholtzTask, _stretch, background, pml_operator
+from siren.tasks.helmholtz import HelmholtzTask, _stretch, background, forcing, pml_operator
 
 
 def test_pml_operator_equals_the_divergence_form_by_autograd():
@@ -70,11 +70,12 @@ def test_scattered_forcing_vanishes_in_a_uniform_medium_and_scales_with_the_cont
     n = 64
     uniform = HelmholtzTask(10.0, np.ones((n, n)), points=64)
     xy = torch.tensor([[0.2, 0.1], [-0.3, 0.4], [0.8, 0.0]])
-    forcing = uniform._forcing(xy)
-    assert forcing.abs().max() < 1e-12                # m = 1 everywhere: nothing forced, PML included
+    x, y = xy[:, 0].double().numpy(), xy[:, 1].double().numpy()
+    known = forcing(x, y, uniform.m_at(xy).double().numpy(), 10.0, (0.0, 0.0))
+    assert np.abs(known).max() < 1e-12                # m = 1 everywhere: nothing forced, PML included
     slow = HelmholtzTask(10.0, np.full((n, n), 0.5), points=64)            # m = 4 everywhere
-    u0 = background(xy[:2, 0].double().numpy(), xy[:2, 1].double().numpy(), 10.0, (0.0, 0.0))
-    assert np.allclose(slow._forcing(xy)[:2].numpy(), 3 * 100 * u0)
+    u0 = background(x[:2], y[:2], 10.0, (0.0, 0.0))
+    assert np.allclose(forcing(x, y, slow.m_at(xy).double().numpy(), 10.0, (0.0, 0.0))[:2], 3 * 100 * u0)
 
 
 def test_cli_writes_the_wavefield_and_scores_against_the_solver(tmp_path):

@@ -40,7 +40,7 @@ from ..errors import SirenError
 from ..options import option
 from ..solvers import helmholtz_fd
 from ..solvers.grid import PRESETS, check_source, mesh, parse_point, speed_model
-from ..solvers.helmholtz import SIGMA2, _green_gaussian, gaussian_source, pml_stretch
+from ..solvers.helmholtz import SIGMA2, _green_gaussian, gaussian_source
 from .base import Output, Task, register
 
 PML_WIDTH, A0 = 0.5, 5.0
@@ -98,13 +98,16 @@ def background(x: np.ndarray, y: np.ndarray, k: float, source, amplitude: comple
 
 def forcing(x: np.ndarray, y: np.ndarray, m: np.ndarray, k: float, source, formulation: str = "scattered",
             amplitude: complex = 1.0) -> np.ndarray:
-    """The known part F of the residual L u + F, complex128 (N,) at points (N,) with squared slowness m (N,).
-    total: the network is u and F = -e_x e_y f. scattered: the network is u_s = u - u0 (u0 = `background`) and
-    F = L u0 - e_x e_y f = e_x e_y (m - 1) k^2 u0, zero wherever m = 1."""
-    exy = pml_stretch(x) * pml_stretch(y)
+    """The known part F of the stretched-form residual L u / (e_x e_y) + F, complex128 (N,) at points (N,) with
+    squared slowness m (N,). total: the network is u and F = -f. scattered: the network is u_s = u - u0
+    (u0 = `background`) and F = (L u0 - e_x e_y f) / (e_x e_y) = (m - 1) k^2 u0, zero wherever m = 1 (u0 is
+    only evaluated where m != 1)."""
     if formulation == "total":
-        return -exy * gaussian_source(x, y, source, SIGMA2, amplitude)
-    return exy * (m - 1) * k ** 2 * background(x, y, k, source, amplitude)
+        return -gaussian_source(x, y, source, SIGMA2, amplitude).astype(complex)
+    out = np.zeros(len(x), complex)
+    hit = m != 1
+    out[hit] = (m[hit] - 1) * k ** 2 * background(x[hit], y[hit], k, source, amplitude)
+    return out
 
 
 @register
@@ -173,14 +176,13 @@ class HelmholtzTask(Task):
         u, ux, uy = cplx(out.value), cplx(out.gradient[..., 0]), cplx(out.gradient[..., 1])
         uxx, uyy = cplx(out.hessian_diagonal[..., 0]), cplx(out.hessian_diagonal[..., 1])
         x, y = xy[:, 0].double().to(p.device), xy[:, 1].double().to(p.device)
-        m = self.m_at(xy).double().to(p.device)
-        residual = pml_operator(u, ux, uy, uxx, uyy, x, y, m, self.k) + self._forcing(xy).to(p.device)
-        residual = residual / (_stretch(x)[0] * _stretch(y)[0])       # the stretched form: weight 1 everywhere
+        m = self.m_at(xy).double()
+        known = forcing(xy[:, 0].double().numpy(), xy[:, 1].double().numpy(), m.numpy(), self.k, self.source,
+                        self.formulation)
+        m, known = m.to(p.device), torch.from_numpy(known).to(p.device)
+        exey = _stretch(x)[0] * _stretch(y)[0]           # the stretched form: every point weighs the same
+        residual = pml_operator(u, ux, uy, uxx, uyy, x, y, m, self.k) / exey + known
         return {"residual": (((residual.abs() ** 2).mean() / self.k ** 4).to(p.dtype), 1.0)}
-
-    def _forcing(self, xy: torch.Tensor) -> torch.Tensor:
-        x, y = xy[:, 0].double().numpy(), xy[:, 1].double().numpy()
-        return torch.from_numpy(forcing(x, y, self.m_at(xy).double().numpy(), self.k, self.source, self.formulation))
 
     def field(self, model, idx: np.ndarray | None = None) -> np.ndarray:
         """The network's total field u on the grid points x[idx] x x[idx] (default all) -> complex (len, len)."""
