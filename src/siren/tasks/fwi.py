@@ -193,7 +193,7 @@ class FWITask(Task):
         ex_ey = _stretch(x)[0] * _stretch(y)[0]
         residual = pml_operator(us, grad[..., 0], grad[..., 1], hess[..., 0], hess[..., 1], x, y, m, self.k) \
             + ex_ey * (m - 1) * self.k ** 2 * self.u0_pool[idx]
-        misfit = self._split(model(self.rec.to(p))) - self.target
+        misfit = self._receiver_residual(model)
         return {"residual": (((residual.abs() ** 2).mean() / (self.k ** 4 * self.scale)).to(p.dtype), 1.0),
                 "data": (((misfit.abs() ** 2).mean() / self.scale).to(p.dtype), self.data_weight)}
 
@@ -205,15 +205,22 @@ class FWITask(Task):
     def _mse(self, c: np.ndarray, idx: np.ndarray) -> float:
         return float(np.mean((c - self.c_true[np.ix_(idx, idx)]) ** 2))
 
+    def _receiver_residual(self, model) -> torch.Tensor:
+        """u(r) - d = u_s(r) - (d - u0(r)) at the receivers -> complex128 (R, S)."""
+        return self._split(model(self.rec.to(next(model.parameters())))) - self.target
+
     def misfit(self, model) -> np.ndarray:
         """u(r) - d at the receivers -> complex (R, S)."""
-        p = next(model.parameters())
         with torch.no_grad():
-            return (self._split(model(self.rec.to(p))) - self.target).cpu().numpy()
+            return self._receiver_residual(model).cpu().numpy()
+
+    def relative_misfit(self, residual: np.ndarray) -> float:
+        """sum |r|^2 / sum |d|^2 of receiver residuals r (R, S)."""
+        return float(np.mean(np.abs(residual) ** 2) / self.scale)
 
     def data_misfit(self, model) -> float:
         """sum |u(r) - d|^2 / sum |d|^2 over receivers and sources."""
-        return float(np.mean(np.abs(self.misfit(model)) ** 2) / self.scale)
+        return self.relative_misfit(self.misfit(model))
 
     def evaluate(self, model) -> dict:
         scores = {"data_misfit": self.data_misfit(model)}
@@ -245,8 +252,7 @@ class FWITask(Task):
         c_true = np.full_like(c_siren, np.nan) if self.c_true is None else self.c_true
         box = np.ix_(self.inner, self.inner)
         result = {"data_misfit_siren": self.data_misfit(model),
-                  "data_misfit_baseline": float(np.sum(np.abs(data_base - self.data) ** 2) /
-                                                np.sum(np.abs(self.data) ** 2)),
+                  "data_misfit_baseline": self.relative_misfit(data_base - self.data),
                   "wavefield_rel_l2": float(np.linalg.norm((u - u_solver)[(slice(None), *box)]) /
                                             np.linalg.norm(u_solver[(slice(None), *box)])),
                   "baseline_seconds": seconds, "k": self.k, "velocity": self.velocity}
