@@ -6,6 +6,7 @@ import trimesh
 from scipy.spatial import cKDTree
 from torch import nn
 
+import siren.mesh
 from siren.errors import SirenError
 from siren.mesh import _decimate, extract_mesh, render_mesh_png, save_mesh, sdf_slice_png, to_units
 from siren.shapes import Sphere, Torus
@@ -55,6 +56,29 @@ def test_coarse_to_fine_equals_dense(fn, lipschitz, n):
     assert face_set(fine) == face_set(dense) and fine.is_watertight
     assert dense.metadata["evaluations"] == n ** 3
     assert fine.metadata["evaluations"] < 0.3 * n ** 3  # cells were pruned
+
+
+@pytest.mark.parametrize("tile_points", [None, 1])
+def test_coarse_to_fine_evaluates_in_batches_each_point_once(monkeypatch, tile_points):
+    """One call of fn per tile and level (plus one per `chunk` points), never one per block; each grid point at
+    most once, also across tiles that share a face: x-slabs of blocks, or single blocks (tile_points 1). 61 clips
+    the last block."""
+    if tile_points:
+        monkeypatch.setattr(siren.mesh, "TILE_POINTS", tile_points)
+    batches = []
+
+    def fn(p):
+        batches.append(p.numpy().copy())
+        return bumpy_sphere(p)
+    n, block, chunk = 61, 8, 4096
+    fine = extract_mesh(fn, n, lipschitz=1.45, block=block, chunk=chunk)
+    points = np.concatenate(batches)
+    assert len(np.unique(points, axis=0)) == len(points) == fine.metadata["evaluations"]
+    tiles, levels = 8 if tile_points is None else 8 * 8, 3  # 8 x-slabs of blocks or 8 x 8 columns; steps 4, 2, 1
+    assert len(batches) <= 1 + tiles * levels + len(points) // chunk
+    dense = extract_mesh(bumpy_sphere, n, method="dense")
+    np.testing.assert_array_equal(fine.vertices, dense.vertices)
+    assert face_set(fine) == face_set(dense)
 
 
 def test_coarse_to_fine_equals_dense_for_a_network():

@@ -15,12 +15,16 @@ up to 4096):
                   side s (grid steps) when all its corner values lie on one side of the level by more than
                   lipschitz * margin * (sqrt(3) / 2) * s * h: every point of a cube is within (sqrt(3) / 2) s h of a
                   corner, so if |grad f| <= lipschitz the level set cannot enter the cell (margin >= 1 is the safety
-                  factor for a learned SDF whose |grad f| only approximates 1). Only corners of surviving cells are
-                  evaluated; marching cubes runs per surviving block, where unevaluated points (all inside pruned
-                  cells) get a value of their cell's sign. Memory: one block, the coarse grid of block corners,
-                  the values on faces between surviving blocks (shared, so each point is evaluated once) and the
-                  mesh.
-Stitching and the watertight check take memory in proportion to the mesh (about 270 MiB for 745k faces).
+                  factor for a learned SDF whose |grad f| only approximates 1). The grid is cut into tiles of
+                  whole blocks (one block thick in x, all of z, as much of y as TILE_POINTS points allow) that are
+                  refined level by level: the new corners of a tile's surviving cells are evaluated in one batch
+                  per level (`chunk` points per call of fn), each point once (the points evaluated in an x-slab of
+                  blocks are kept until the next slab is done: a later tile reuses those on a face it shares),
+                  and every other point carries the value of a corner of the pruned cell it lies in (the sign is
+                  what matters); marching cubes then runs per tile. Memory: one tile (TILE_POINTS float32 values
+                  and a few masks), the coarse grid of block corners, the points evaluated in one x-slab of blocks
+                  (int64 index and float32 value each), the network's activations on `chunk` points, the mesh.
+Stitching and the watertight check take memory in proportion to the mesh (about 500 MiB for 1.3M faces).
 """
 from __future__ import annotations
 
@@ -37,17 +41,20 @@ Mesh = trimesh.Trimesh
 MESH_SUFFIXES = (".ply", ".obj", ".glb")
 METHODS = ("coarse_to_fine", "dense")
 SLAB_POINTS = 1 << 22  # points per dense slab: 16 MiB of float32
+TILE_POINTS = 1 << 24  # grid points per coarse_to_fine tile, as far as whole blocks allow: 64 MiB of float32
 SNAP = 2.0 ** -12  # grid steps: a vertex this close to a grid point is put on it
 
 
 def extract_mesh(fn, resolution: int = 256, bounds: tuple[float, float] = (-1.0, 1.0), level: float = 0.0,
-                 chunk: int = 65536, method: str = "coarse_to_fine", lipschitz: float = 1.0, margin: float = 2.0,
+                 chunk: int = 32768, method: str = "coarse_to_fine", lipschitz: float = 1.0, margin: float = 2.0,
                  block: int = 32, device=None) -> Mesh:
     """The `level` set of fn on a resolution^3 grid over bounds^3 -> Mesh (trimesh.Trimesh, model units).
 
     coarse_to_fine assumes |grad f| <= lipschitz (times the safety factor `margin`); `block` (a power of two) is the
-    coarsest cell side in grid steps. device: where points are sent (default: the device of fn's parameters when
-    fn is a torch module, else CPU). mesh.metadata["evaluations"] counts the points fn was evaluated at.
+    coarsest cell side in grid steps. chunk: points per call of fn; a network's activations take memory in
+    proportion (about 200 MiB for 32768 points through a 256-wide SIREN); fewer calls matter most when other
+    processes share the CPU. device: where points are sent (default: the device of fn's parameters when fn is a torch module, else
+    CPU). mesh.metadata["evaluations"] counts the points fn was evaluated at.
     Raises SirenError when the level set does not cross the grid; warns when the mesh is not watertight."""
     if method not in METHODS:
         raise SirenError(f"unknown meshing method {method!r} (use one of {', '.join(METHODS)})")
@@ -224,90 +231,91 @@ def _dense(grid: _Grid, level: float) -> list:
 
 
 def _coarse_to_fine(grid: _Grid, level: float, bound, block: int) -> list:
-    """Prune blocks on the coarse grid of block corners, then refine each surviving block (`_refine`)."""
+    """Prune blocks on the coarse grid of block corners, then refine (`_refine`) and march tiles of blocks: a tile
+    is one block thick in x, spans z and takes as many blocks in y as TILE_POINTS allows (in equal parts).
+    `shared` (sorted int64 flat grid indices, float32 values) keeps the points evaluated in the current x-slab and
+    on its lower face, so that a point on the face between two tiles is evaluated once (a model's output can
+    differ in the last bits between batches, which would crack the mesh)."""
     edges = _breaks(grid.n - 1, block)
     coarse = grid.box(edges, edges, edges)
-    alive, _ = _prune(coarse - level, bound(block))
-    parts, shared = [], {}
-    for b in np.argwhere(alive):
-        start = edges[b]
-        size = edges[b + 1] - start
-        corners = coarse[np.ix_(*np.stack([b, b + 1], axis=1))]
-        values = _refine(grid, level, bound, block, start, size, corners, shared)
-        parts.append(_march(values, level, start))
+    alive = _prune(coarse - level, bound(block))
+    blocks = len(edges) - 1
+    rows = min(blocks, max(1, TILE_POINTS // ((block + 1) * block * grid.n)))
+    rows = -(-blocks // -(-blocks // rows))  # the same number of tiles, evened out
+    parts, shared = [], (np.zeros(0, np.int64), np.zeros(0, np.float32))
+    for x in range(blocks):
+        for y in range(0, blocks, rows):
+            if alive[x, y:y + rows].any():
+                corners = [edges[x:x + 2], edges[y:y + rows + 1], edges]
+                values, shared = _refine(grid, level, bound, block, corners, coarse[x:x + 2, y:y + rows + 1],
+                                         alive[x:x + 1, y:y + rows], shared)
+                parts.append(_march(values, level, [e[0] for e in corners]))
     return parts
 
 
-def _refine(grid: _Grid, level: float, bound, block: int, start, size, corners: np.ndarray,
-            shared: dict) -> np.ndarray:
-    """Values (size + 1) of one block of side `block` (clipped to `size` at the grid's end) whose 8 corner values
-    are known: halve the cell side level by level, evaluate the corners of the cells alive, prune cells that pass
-    the Lipschitz test (`_prune`), and give every point left unevaluated the sign of its pruned cells.
-    shared: flat grid index -> value of points on block faces, so that neighbouring blocks see one evaluation
-    (a model's output can differ in the last bits between batches, which would crack the mesh)."""
-    values = np.full(tuple(size + 1), np.nan, np.float32)
-    values[np.ix_(*[[0, s] for s in size])] = corners
-    sign = np.zeros(tuple(size), np.int8)  # per single cell: +1 / -1 once pruned above / below the level
-    alive, edges, step = np.ones((1, 1, 1), bool), [np.array([0, s]) for s in size], block // 2
+def _refine(grid: _Grid, level: float, bound, block: int, corners: list, values: np.ndarray, alive: np.ndarray,
+            shared: tuple) -> tuple[np.ndarray, tuple]:
+    """Values on every point of a tile of blocks: `corners` its block edges per axis (grid indices), `values` fn
+    there, `alive` its blocks that `_prune` kept. Level by level the cell side halves: the values are carried to
+    the finer lattice (each point takes the value of the coarse point at or below it on every axis), then the new
+    corners of the cells alive are evaluated, all in one batch (`chunk` points per call of fn) or taken from
+    `shared`, and cells that pass the Lipschitz test are pruned. A point never evaluated thus holds the value of a
+    corner of a pruned cell around it: the sign of its cell. -> (values, shared updated)."""
+    start, size = np.array([e[0] for e in corners]), [int(e[-1] - e[0]) for e in corners]
+    edges = [e - e[0] for e in corners]
+    keys, known = shared
+    keep = keys // grid.n ** 2 >= start[0]  # x-slabs go in increasing x: earlier slabs are done with
+    keys, known, added = keys[keep], known[keep], []
+    step = block // 2
     while step >= 1:
         finer = [_breaks(s, step) for s in size]
-        for ax in range(3):  # each cell's children: 2 per axis, 1 where the block is clipped
-            alive = np.repeat(alive, np.diff(np.searchsorted(finer[ax], edges[ax])), axis=ax)
-        edges, lattice = finer, np.ix_(*finer)
-        sub = values[lattice]
-        need = np.isnan(sub) & _cells_to_points(alive)
-        if need.any():
-            sub[need] = _lookup(grid, shared, [e[i] for e, i in zip(edges, np.nonzero(need))], start, size)
-            values[lattice] = sub
+        old = [np.searchsorted(f, e) for f, e in zip(finer, edges)]  # the coarser lattice within the finer
+        for ax, o in enumerate(old):
+            children = np.diff(o)  # per cell: 2, 1 where the grid's last block is clipped
+            alive = np.repeat(alive, children, axis=ax)
+            values = np.repeat(values, np.append(children, 1), axis=ax)
+        need = _cells_to_points(alive)
+        need[np.ix_(*old)] = False
+        i, j, k = (f[n] + s for f, n, s in zip(finer, np.nonzero(need), start))
+        key = (i * grid.n + j) * grid.n + k
+        pos = np.searchsorted(keys, key).clip(max=len(keys) - 1)
+        hit = keys[pos] == key if len(keys) else np.zeros(len(key), bool)
+        new = np.empty(len(key), np.float32)
+        new[hit], new[~hit] = known[pos[hit]], grid.at(i[~hit], j[~hit], k[~hit])
+        values[need] = new
+        added.append((key[~hit], new[~hit]))
         if step > 1:
-            alive, pruned = _prune(sub - level, bound(step), alive)
-            for ax in range(3):
-                pruned = np.repeat(pruned, np.diff(edges[ax]), axis=ax)
-            sign += pruned
-        step //= 2
-    hole = np.isnan(values)
-    if hole.any():
-        side = np.where(_cells_to_points(sign.astype(np.float32), np.add)[hole] >= 0, 1.0, -1.0)
-        values[hole] = level + side * bound(block)
-    return values
+            alive = _prune(values - level, bound(step), alive)
+        edges, step = finer, step // 2
+    keys, known = np.concatenate([keys] + [a for a, _ in added]), np.concatenate([known] + [v for _, v in added])
+    order = np.argsort(keys)
+    return values, (keys[order], known[order])
 
 
-def _lookup(grid: _Grid, shared: dict, local: list, start, size) -> np.ndarray:
-    """Values at block-local indices (3 arrays): points on the block's faces from/into `shared`, the rest from fn."""
-    (i, j, k), n = (loc + s for loc, s in zip(local, start)), grid.n
-    key = (i * n + j) * n + k
-    face = np.flatnonzero(np.any([(loc == 0) | (loc == s) for loc, s in zip(local, size)], axis=0))
-    out = np.full(len(key), np.nan, np.float32)
-    out[face] = [shared.get(q, np.nan) for q in key[face].tolist()]
-    todo = np.isnan(out)
-    out[todo] = grid.at(i[todo], j[todo], k[todo])
-    new = face[todo[face]]
-    shared.update(zip(key[new].tolist(), out[new].tolist()))
-    return out
+def _prune(d: np.ndarray, bound: float, alive: np.ndarray | None = None) -> np.ndarray:
+    """Corner values d - level on a lattice (a+1, b+1, c+1) -> the cells (a, b, c) the level set may enter (within
+    `alive`): not all corners above the level by more than bound, nor all below it by more than bound."""
+    keep = (_pairs(d, np.minimum) <= bound) & (_pairs(d, np.maximum) >= -bound)
+    return keep if alive is None else keep & alive
 
 
-def _prune(d: np.ndarray, bound: float, alive: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Corner values d - level on a lattice (a+1, b+1, c+1) -> (alive cells (a, b, c) bool, pruned int8: +1 where
-    every corner is above the level by more than bound, -1 where every corner is below by more than bound)."""
-    views = [d[x:x + d.shape[0] - 1, y:y + d.shape[1] - 1, z:z + d.shape[2] - 1]
-             for x in (0, 1) for y in (0, 1) for z in (0, 1)]
-    lo, hi = np.minimum.reduce(views), np.maximum.reduce(views)
-    pruned = (lo > bound).astype(np.int8) - (hi < -bound).astype(np.int8)
-    if alive is not None:
-        pruned *= alive
-    keep = pruned == 0 if alive is None else alive & (pruned == 0)
-    return keep, pruned
+def _pairs(a: np.ndarray, op) -> np.ndarray:
+    """op over the 8 corners of every cell: point array (a+1, b+1, c+1) -> cell array (a, b, c)."""
+    for ax in range(3):
+        m = np.moveaxis(a, ax, 0)
+        a = np.moveaxis(op(m[:-1], m[1:]), 0, ax)
+    return a
 
 
-def _cells_to_points(cells: np.ndarray, op=np.logical_or) -> np.ndarray:
-    """Cell array (a, b, c) -> point array (a+1, b+1, c+1) combining the (up to 8) cells around each point."""
-    out = np.zeros(tuple(s + 1 for s in cells.shape), cells.dtype)
-    for x in (0, 1):
-        for y in (0, 1):
-            for z in (0, 1):
-                view = out[x:x + cells.shape[0], y:y + cells.shape[1], z:z + cells.shape[2]]
-                view[...] = op(view, cells)
-    return out
+def _cells_to_points(cells: np.ndarray) -> np.ndarray:
+    """Cell mask (a, b, c) -> point mask (a+1, b+1, c+1): the corners of the cells in the mask."""
+    for ax in range(3):
+        out = np.zeros(tuple(s + (a == ax) for a, s in enumerate(cells.shape)), bool)
+        m, c = np.moveaxis(out, ax, 0), np.moveaxis(cells, ax, 0)
+        m[:-1] = c
+        m[1:] |= c
+        cells = out
+    return cells
 
 
 def _breaks(cells: int, step: int) -> np.ndarray:
