@@ -4,17 +4,19 @@
     python benchmarks/sdf.py --shape bunny --steps 2000      # the Stanford bunny scan (pip install -e '.[shapes]')
     python benchmarks/sdf.py --meshing runs/sdf --resolutions 256,512   # dense vs coarse-to-fine on a trained run
 
-Training table: every model trains with the task's defaults (`siren sdf`: its loss, sampler and `siren.diff`),
-the same steps, seed and points; then the zero level set is meshed at --resolution by `siren.mesh` and scored
-(Chamfer and F-score at 1% in units of the reference's bounding-box diagonal, normal consistency) against the exact
-surface (analytic shapes) or the input points (bunny).
+Training table: every model trains with the task's defaults (`siren sdf`: its loss, sampler and `siren.diff`;
+SIREN with the task's first-layer omega_0, SIREN_FIRST_OMEGA in siren.tasks.sdf), the same steps, seed and points;
+then the zero level set is meshed at --resolution by `siren.mesh` and scored (Chamfer and F-score at 1% in units of
+the reference's bounding-box diagonal, normal consistency) against the exact surface (analytic shapes) or the input
+points (bunny).
 
-The "reference way" row is the same SIREN and loss written as the reference code does it (experiment_scripts/
-train_sdf.py with loss_functions.sdf): the sampler draws surface indices with numpy (with replacement) and uniform
-points on the CPU each step, the gradient comes from torch.autograd.grad(create_graph=True), every term is a mean
-over the whole 2B batch with the other half zeroed and weights 3e3, 1e2, 1e2, 5e1, Adam at lr 1e-4. It runs in the
-same process, on the same points and seed, for --reference-steps steps (default: the steps the reference code's
-quality needs here), and its mesh is scored the same way, so the table shows time to the same quality.
+The "reference way" row is the same loss and the reference code's SIREN (first omega_0 30) written as the reference
+code does it (experiment_scripts/train_sdf.py with loss_functions.sdf): the sampler draws surface indices with numpy
+(with replacement) and uniform points on the CPU each step, the gradient comes from
+torch.autograd.grad(create_graph=True), every term is a mean over the whole 2B batch with the other half zeroed and
+weights 3e3, 1e2, 1e2, 5e1, Adam at lr 1e-4. It runs in the same process, on the same points and seed, for
+--reference-steps steps (default: the steps the reference code's quality needs here), and its mesh is scored the same
+way, so the table shows time to the same quality.
 
 Meshing table: wall time and peak resident memory of `siren mesh` (a fresh process each, GNU-time style
 ru_maxrss of the child) for dense and coarse-to-fine marching cubes of the same trained SDF.
@@ -39,7 +41,7 @@ from siren.metrics import mesh_metrics
 from siren.mesh import extract_mesh
 from siren.models import build_model
 from siren.runtime import tune_allocator
-from siren.tasks.sdf import SDFConfig, SDFTask
+from siren.tasks.sdf import SIREN_FIRST_OMEGA, SDFConfig, SDFTask
 
 
 def reference_way(task: SDFTask, steps: int, seed: int, lr: float = 1e-4):
@@ -109,7 +111,8 @@ def train_table(args) -> None:
             ax.axis("off")
         fig.tight_layout()
         fig.savefig(args.figure, dpi=80)
-    print(f"\n{args.shape}, {args.points} points, batch {args.batch} + {args.batch}, mesh at {args.resolution}^3; "
+    print(f"\n{args.shape}, {args.points} points, batch {args.batch} + {args.batch}, mesh at {args.resolution}^3, "
+          f"siren first omega_0 {SIREN_FIRST_OMEGA:g} (the reference way's 30); "
           f"torch {torch.__version__}, {torch.get_num_threads()} threads, {platform.processor() or platform.machine()}")
     print("\n| model | steps | train s | s / step | Chamfer (bbox diag) | normal consistency | F-score @1% |")
     print("|---|---|---|---|---|---|---|")

@@ -1,6 +1,7 @@
 """Task defaults, `--preset paper`, --target early stopping and cheap evaluation of large signals."""
 import json
 
+import imageio.v3 as imageio
 import numpy as np
 import pytest
 import torch
@@ -19,7 +20,7 @@ TINY = ["--hidden-features", "16", "--hidden-layers", "1", "--no-progress"]
 def test_preset_paper_sets_the_papers_settings_and_explicit_flags_win():
     base = ["fit", "image", "--demo", "cameraman", "--out", "x"]
     args = parse(base)
-    assert (args.batch, args.lr, args.schedule, args.steps) == (16_384, 1e-3, "cosine", 300)
+    assert (args.batch, args.lr, args.schedule, args.steps) == (None, 5e-4, "cosine", 800)
     args = parse(base + ["--preset", "paper"])
     assert (args.batch, args.lr, args.schedule, args.steps) == (0, 1e-4, None, 500)
     args = parse(base + ["--preset", "paper", "--steps", "300", "--lr", "3e-4"])
@@ -78,3 +79,12 @@ def test_large_signals_are_scored_on_a_fixed_subset_close_to_the_whole():
     full = unit_psnr(render(model, (side, side)), task.values.reshape(side, side, 1))
     assert task.evaluate(model)["psnr"] == pytest.approx(full, abs=0.1)
     assert task.evaluate(model) == task.evaluate(model)          # the same subset at every log step
+
+
+def test_default_batch_is_an_eighth_of_the_pixels_within_bounds(tmp_path):
+    from siren.tasks.fit_image import ImageConfig, default_batch
+    assert [default_batch(n) for n in (1_000, 65_536, 100_000, 1 << 20)] == [8_192, 8_192, 12_500, 16_384]
+    img = tmp_path / "img.png"
+    imageio.imwrite(img, (np.random.default_rng(0).random((400, 300)) * 255).astype(np.uint8))
+    assert ImageFitTask.from_config(ImageConfig(path=str(img))).max_batch == 15_000
+    assert ImageFitTask.from_config(ImageConfig(path=str(img), batch=0)).max_batch == 262_144

@@ -7,6 +7,7 @@ image), psnr.png.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,8 +27,16 @@ class ImageConfig:
                               "one batched siren (under torchrun: split across the processes)", positional=True)
     demo: str | None = option(None, "bundled image: cameraman, astronaut, coffee, ...")
     size: int | None = option(None, "resize so the longer side has this many pixels")
-    batch: int = option(16_384, "pixels per step, drawn at random without replacement (0: every pixel, the paper's "
-                        "full batch, up to 262,144)")
+    batch: int | None = option(None, "pixels per step, drawn at random without replacement (default: an eighth of the "
+                               "pixels, at least 8,192 and at most 16,384; 0: every pixel, the paper's full batch, up "
+                               "to 262,144)")
+
+
+def default_batch(pixels: int) -> int:
+    """Pixels per step of the defaults: pixels / 8 within [8192, 16384]. Measured (README, Time to quality): on
+    256 px images 8,192 pixels a step at lr 5e-4 reach 30 dB in about half the time of 16,384 at 1e-3 on a texture
+    and on text, and about as soon on a photo; on a 1 M pixel image 16,384 reach it at step 75."""
+    return min(16_384, max(8_192, pixels // 8))
 
 
 @register
@@ -37,15 +46,16 @@ class ImageFitTask(SignalFitTask):
     name = "fit image"
     help = "fit an image file, a bundled demo image, or a folder of images"
     Config = ImageConfig
-    train_defaults = {"steps": 300, "lr": 1e-3, "schedule": "cosine"}
+    train_defaults = {"steps": 800, "lr": 5e-4, "schedule": "cosine"}    # measured: README, Time to quality
     presets = {"paper": {"batch": 0, "lr": 1e-4, "schedule": None, "steps": 500}}
 
     @classmethod
     def from_config(cls, config: ImageConfig):
-        if config.batch < 0:
+        if config.batch is not None and config.batch < 0:
             raise SirenError(f"--batch must be 0 (every pixel) or positive, got {config.batch}")
-        return cls(image_signal(input_image(config.path, config.demo, config.size),
-                                source=config.demo or str(config.path)), max_batch=config.batch or MAX_BATCH)
+        signal = image_signal(input_image(config.path, config.demo, config.size), source=config.demo or str(config.path))
+        batch = default_batch(math.prod(signal.shape)) if config.batch is None else config.batch
+        return cls(signal, max_batch=batch or MAX_BATCH)
 
     @classmethod
     def launch(cls, config: ImageConfig, model, train, out, overwrite=False, resume=False, command=None,
