@@ -53,8 +53,8 @@ def extract_mesh(fn, resolution: int = 256, bounds: tuple[float, float] = (-1.0,
     coarse_to_fine assumes |grad f| <= lipschitz (times the safety factor `margin`); `block` (a power of two) is the
     coarsest cell side in grid steps. chunk: points per call of fn; a network's activations take memory in
     proportion (about 200 MiB for 32768 points through a 256-wide SIREN); fewer calls matter most when other
-    processes share the CPU. device: where points are sent (default: the device of fn's parameters when fn is a torch module, else
-    CPU). mesh.metadata["evaluations"] counts the points fn was evaluated at.
+    processes share the CPU. device: where points are sent (default: the device of fn's parameters when fn is a
+    torch module, else CPU). mesh.metadata["evaluations"] counts the points fn was evaluated at.
     Raises SirenError when the level set does not cross the grid; warns when the mesh is not watertight."""
     if method not in METHODS:
         raise SirenError(f"unknown meshing method {method!r} (use one of {', '.join(METHODS)})")

@@ -53,7 +53,8 @@ class ImageFitTask(SignalFitTask):
     def from_config(cls, config: ImageConfig):
         if config.batch is not None and config.batch < 0:
             raise SirenError(f"--batch must be 0 (every pixel) or positive, got {config.batch}")
-        signal = image_signal(input_image(config.path, config.demo, config.size), source=config.demo or str(config.path))
+        signal = image_signal(input_image(config.path, config.demo, config.size),
+                              source=config.demo or str(config.path))
         batch = default_batch(math.prod(signal.shape)) if config.batch is None else config.batch
         return cls(signal, max_batch=batch or MAX_BATCH)
 
