@@ -1,14 +1,15 @@
 """Shapes from oriented points (Eikonal SDF): quality per model, speed against the reference code's way, meshing.
 
-    python benchmarks/sdf.py                                 # torus, 20k points: siren vs relu vs relu_pe + reference way
-    python benchmarks/sdf.py --shape bunny --steps 2000      # the Stanford bunny scan (pip install -e '.[shapes]')
+    python benchmarks/sdf.py                         # torus, 20k points: siren vs relu vs relu_pe + reference way
+    python benchmarks/sdf.py --shape bunny --seeds 0,1,2 --reference-steps 0   # the Stanford bunny scan ('.[shapes]')
     python benchmarks/sdf.py --meshing runs/sdf --resolutions 256,512   # dense vs coarse-to-fine on a trained run
 
 Training table: every model trains with the task's defaults (`siren sdf`: its loss, sampler and `siren.diff`;
 SIREN with the task's first-layer omega_0, SIREN_FIRST_OMEGA in siren.tasks.sdf), the same steps, seed and points;
 then the zero level set is meshed at --resolution by `siren.mesh` and scored (Chamfer and F-score at 1% in units of
 the reference's bounding-box diagonal, normal consistency) against the exact surface (analytic shapes) or the input
-points (bunny).
+points (bunny). As `siren sdf` writes it, the mesh keeps only the pieces that come within KEEP_WITHIN of the bbox
+diagonal of an input point; the table also gives the scores with every piece kept, and how much was dropped.
 
 The "reference way" row is the same loss and the reference code's SIREN (first omega_0 30) written as the reference
 code does it (experiment_scripts/train_sdf.py with loss_functions.sdf): the sampler draws surface indices with numpy
@@ -37,11 +38,9 @@ import numpy as np
 import torch
 
 from siren.cli import main as cli
-from siren.metrics import mesh_metrics
-from siren.mesh import extract_mesh
 from siren.models import build_model
 from siren.runtime import tune_allocator
-from siren.tasks.sdf import SIREN_FIRST_OMEGA, SDFConfig, SDFTask
+from siren.tasks.sdf import KEEP_WITHIN, SIREN_FIRST_OMEGA, SDFConfig, SDFTask
 
 
 def reference_way(task: SDFTask, steps: int, seed: int, lr: float = 1e-4):
@@ -74,51 +73,66 @@ def reference_way(task: SDFTask, steps: int, seed: int, lr: float = 1e-4):
     return model.eval(), time.perf_counter() - t0
 
 
-def score(model, task: SDFTask, resolution: int) -> dict:
-    mesh = extract_mesh(lambda x: model(x)[:, 0], resolution)
-    return mesh_metrics(mesh, *task.reference)
 
 
 def train_table(args) -> None:
     config = SDFConfig(demo=args.shape, points=args.points, batch=args.batch, resolution=args.resolution)
     from siren.viz import pyplot
     plt = pyplot()
+    seeds = [int(s) for s in str(args.seeds).split(",")]
     rows, pictures = [], {}
     with tempfile.TemporaryDirectory() as tmp:
-        for name in args.models.split(","):
-            out = Path(tmp) / name
-            argv = ["sdf", "--demo", args.shape, "--points", str(args.points), "--batch", str(args.batch),
-                    "--resolution", str(args.resolution), "--model", name, "--seed", str(args.seed),
-                    "--no-progress", "--out", str(out)] + (["--steps", str(args.steps)] if args.steps else [])
-            assert cli(argv) == 0
-            summary = json.loads((out / "metrics.json").read_text())
-            m = summary["metrics"]
-            rows.append((f"{name} (siren sdf)", summary["steps"], summary["seconds"], m))
-            if (out / "mesh.png").is_file():
-                pictures[name] = plt.imread(out / "mesh.png")
-            if name == "siren" and args.keep:
-                import shutil
-                shutil.copytree(out, args.keep, dirs_exist_ok=True)
+        for seed in seeds:
+            for name in args.models.split(","):
+                out = Path(tmp) / f"{name}_{seed}"
+                argv = ["sdf", "--demo", args.shape, "--points", str(args.points), "--batch", str(args.batch),
+                        "--resolution", str(args.resolution), "--model", name, "--seed", str(seed),
+                        "--no-progress", "--out", str(out)] + (["--steps", str(args.steps)] if args.steps else [])
+                assert cli(argv) == 0
+                summary = json.loads((out / "metrics.json").read_text())
+                rows.append((f"{name} (siren sdf)", seed, summary["steps"], summary["seconds"], summary["metrics"]))
+                if seed == seeds[0] and (out / "mesh.png").is_file():
+                    pictures[name] = (plt.imread(out / "mesh.png"), summary["metrics"])
+                if name == "siren" and seed == seeds[0] and args.keep:
+                    import shutil
+                    shutil.copytree(out, args.keep, dirs_exist_ok=True)
         if args.reference_steps:
             task = SDFTask.from_config(config)
-            model, seconds = reference_way(task, args.reference_steps, args.seed)
-            rows.append(("siren (reference way)", args.reference_steps, seconds, score(model, task, args.resolution)))
+            model, seconds = reference_way(task, args.reference_steps, seeds[0])
+            rows.append(("siren (reference way)", seeds[0], args.reference_steps, seconds,
+                         task.scored_mesh(lambda x: model(x)[:, 0])[1]))
     if args.figure and pictures:
         fig, axes = plt.subplots(len(pictures), 1, figsize=(10, 5 * len(pictures)), squeeze=False)
-        for ax, (name, img), row in zip(axes[:, 0], pictures.items(), rows):
+        for ax, (name, (img, m)) in zip(axes[:, 0], pictures.items()):
             ax.imshow(img)
-            ax.set_title(f"{name}: Chamfer {row[3]['chamfer']:.4f}, normal consistency {row[3]['normal_consistency']:.3f}")
+            ax.set_title(f"{name}: Chamfer {m['chamfer']:.4f}, normal consistency {m['normal_consistency']:.3f}")
             ax.axis("off")
         fig.tight_layout()
         fig.savefig(args.figure, dpi=80)
     print(f"\n{args.shape}, {args.points} points, batch {args.batch} + {args.batch}, mesh at {args.resolution}^3, "
-          f"siren first omega_0 {SIREN_FIRST_OMEGA:g} (the reference way's 30); "
+          f"siren first omega_0 {SIREN_FIRST_OMEGA:g} (the reference way's 30), pieces farther than {KEEP_WITHIN:g} "
+          f"of the bbox diagonal from every point dropped (the all-pieces Chamfer / normal consistency beside); "
           f"torch {torch.__version__}, {torch.get_num_threads()} threads, {platform.processor() or platform.machine()}")
-    print("\n| model | steps | train s | s / step | Chamfer (bbox diag) | normal consistency | F-score @1% |")
-    print("|---|---|---|---|---|---|---|")
-    for name, steps, seconds, m in rows:
-        print(f"| {name} | {steps} | {seconds:.0f} | {seconds / steps:.3f} | {m['chamfer']:.4f} | "
-              f"{m['normal_consistency']:.3f} | {m['f_score']:.3f} |")
+    print("\n| model | seed | steps | train s | s / step | Chamfer (bbox diag) | normal consistency | F-score @1% "
+          "| pieces dropped (area) | all pieces: Chamfer / NC |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for name, seed, steps, seconds, m in rows:
+        dropped = m.get("pieces_dropped", 0)
+        whole = (f"{m['chamfer_all_pieces']:.4f} / {m['normal_consistency_all_pieces']:.3f}" if dropped
+                 else "same")
+        print(f"| {name} | {seed} | {steps} | {seconds:.0f} | {seconds / steps:.3f} | {m['chamfer']:.4f} | "
+              f"{m['normal_consistency']:.3f} | {m['f_score']:.3f} | {dropped} ({100 * m.get('area_dropped', 0):.1f}%) "
+              f"| {whole} |")
+    models = {row[0] for row in rows if row[0] != "siren (siren sdf)" and row[0] != "siren (reference way)"}
+    for other in sorted(models):
+        wins = sum(1 for seed in seeds if _beats(rows, "siren (siren sdf)", other, seed))
+        print(f"\nsiren beats {other} on both Chamfer and normal consistency with {wins} of {len(seeds)} seeds")
+
+
+def _beats(rows, a: str, b: str, seed: int) -> bool:
+    """Row a has the lower Chamfer and the higher normal consistency than row b, same seed."""
+    ma, mb = ([m for name, s, _, _, m in rows if name == which and s == seed][0] for which in (a, b))
+    return ma["chamfer"] < mb["chamfer"] and ma["normal_consistency"] > mb["normal_consistency"]
 
 
 def meshing_table(args) -> None:
@@ -148,7 +162,7 @@ def main() -> None:
     p.add_argument("--reference-steps", type=int, default=1000, help="steps of the reference-way run (0: skip)")
     p.add_argument("--models", default="siren,relu,relu_pe")
     p.add_argument("--resolution", type=int, default=128, help="mesh grid for scoring")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seeds", default="0", help="comma-separated training seeds: a row per model and seed")
     p.add_argument("--keep", help="copy the siren run folder here (e.g. for --meshing)")
     p.add_argument("--figure", help="PNG with each model's mesh, one row per model")
     p.add_argument("--meshing", help="a trained `siren sdf` run folder: time dense vs coarse-to-fine meshing")

@@ -8,7 +8,7 @@ from torch import nn
 
 import siren.mesh
 from siren.errors import SirenError
-from siren.mesh import _decimate, extract_mesh, render_mesh_png, save_mesh, sdf_slice_png, to_units
+from siren.mesh import _decimate, extract_mesh, keep_supported, render_mesh_png, save_mesh, sdf_slice_png, to_units
 from siren.shapes import Sphere, Torus
 
 
@@ -121,6 +121,24 @@ def test_errors_and_warnings():
         extract_mesh(lambda p: p[:, :2], 17)
     with pytest.raises(SirenError, match="NaN or infinite"):
         extract_mesh(lambda p: p[:, 0] / 0 * 0, 17)
+
+
+def test_keep_supported_drops_the_pieces_far_from_the_points():
+    """Two spheres and a torus as one mesh; points near the big sphere and the torus only: the small sphere (no
+    vertex within the tolerance) goes, with its share of the area; one point near it keeps everything."""
+    big = trimesh.creation.icosphere(3, radius=0.5)
+    small = trimesh.creation.icosphere(3, radius=0.1).apply_translation([0.8, 0.8, 0.8])
+    ring = trimesh.creation.torus(0.3, 0.05).apply_translation([-0.6, 0.0, -0.6])
+    whole = trimesh.util.concatenate([big, small, ring])
+    points = np.vstack([big.sample(500, seed=0) * 1.01, ring.sample(300, seed=1)])   # off the mesh by 0.005
+    kept, dropped, area = keep_supported(whole, points, tolerance=0.02)
+    assert dropped == 1 and area == pytest.approx(small.area / whole.area, rel=1e-9)
+    assert len(kept.faces) == len(big.faces) + len(ring.faces) and kept.area == pytest.approx(big.area + ring.area)
+    assert np.linalg.norm(kept.vertices - [0.8, 0.8, 0.8], axis=1).min() > 0.5
+    same, none, zero = keep_supported(whole, np.vstack([points, small.vertices[:1]]), tolerance=0.02)
+    assert same is whole and none == 0 and zero == 0.0
+    with pytest.raises(SirenError, match=r"no piece of the mesh comes within 0\.01 of an input point \(3 pieces\)"):
+        keep_supported(whole, np.full((5, 3), 3.0), tolerance=0.01)
 
 
 def test_units_and_export(tmp_path):

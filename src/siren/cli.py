@@ -54,7 +54,8 @@ def _cmd_render(args) -> None:
     model = model_from_checkpoint(ckpt).to(resolve_device(args.device)).eval()
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    task.render(model, meta, out, size=args.size, rate=args.rate, fps=args.fps)
+    task.render(model, {**meta, "state": ckpt.get("task_state") or {}}, out, size=args.size, rate=args.rate,
+                fps=args.fps)
     print(f"wrote {out}")
 
 
@@ -144,7 +145,8 @@ def build_parser() -> argparse.ArgumentParser:
     ren.add_argument("--device", default="auto")
     ren.set_defaults(func=_cmd_render)
 
-    me = sub.add_parser("mesh", help="mesh the zero level set of a trained SDF (bounded memory, coarse to fine)")
+    me = sub.add_parser("mesh", help="mesh the zero level set of a trained SDF (bounded memory, coarse to fine; "
+                                           "pieces far from the input points dropped as in training)")
     me.add_argument("checkpoint", help="checkpoint.pt or its run folder (of `siren sdf`)")
     me.add_argument("--resolution", type=int, default=256, help="grid points per axis (default 256)")
     me.add_argument("--out", required=True, help="mesh file: .ply, .obj or .glb (in the input's units)")

@@ -78,6 +78,32 @@ def extract_mesh(fn, resolution: int = 256, bounds: tuple[float, float] = (-1.0,
     return mesh
 
 
+def keep_supported(mesh: Mesh, points, tolerance: float) -> tuple[Mesh, int, float]:
+    """Drop the connected pieces of mesh (faces joined by shared edges) that have no vertex within `tolerance` of
+    any of `points` (N, 3), same units -> (kept mesh, pieces dropped, fraction of the area dropped).
+
+    A learned SDF is only constrained near its data; far from it the field may cross zero (bubbles inside a shape,
+    pockets in the box's corners), and those pieces are surface the data never asked for. Raises SirenError when no
+    piece comes within tolerance (the mesh is nowhere near the points)."""
+    from scipy.spatial import cKDTree
+    faces = np.asarray(mesh.faces)
+    labels = trimesh.graph.connected_component_labels(mesh.face_adjacency, node_count=len(faces))
+    near = np.isfinite(cKDTree(np.asarray(points, np.float64)).query(
+        np.asarray(mesh.vertices), distance_upper_bound=tolerance)[0])    # inf beyond the bound
+    supported = np.zeros(labels.max() + 1, bool)
+    supported[labels[near[faces].any(axis=1)]] = True
+    if not supported.any():
+        raise SirenError(f"no piece of the mesh comes within {tolerance:.4g} of an input point ({len(supported)} "
+                         f"pieces): the surface is not the data's (train longer or check the input)")
+    keep = supported[labels]
+    if keep.all():
+        return mesh, 0, 0.0
+    area = mesh.area_faces
+    kept = Mesh(mesh.vertices, faces[keep], process=False)
+    kept.remove_unreferenced_vertices()
+    return kept, int((~supported).sum()), float(area[~keep].sum() / area.sum())
+
+
 def to_units(mesh: Mesh, center, scale: float) -> Mesh:
     """A copy of mesh with vertices mapped from model units to input units: v * scale + center (a PointCloud's)."""
     out = mesh.copy()

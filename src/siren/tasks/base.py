@@ -22,7 +22,8 @@ A problem is a set of constraints on a network and its derivatives, sampled over
     write_outputs(model, out_dir, history) -> (final metrics dict, [Output])   files for people to look at
     state_dict() / load_state_dict(state)      the task's own state (sampler, curriculum), kept in the checkpoint
     meta() -> dict    what `render` needs to rebuild outputs from a checkpoint (its "task" key is `name`)
-    render(model, meta, out, size, rate, fps)  (classmethod) `siren render` of this task's checkpoints
+    render(model, meta, out, size, rate, fps)  (classmethod) `siren render` of this task's checkpoints; meta's
+                      "state" key holds the checkpoint's state_dict()
     example_args(folder) -> [str]              (classmethod) CLI arguments of a tiny run, for the smoke test
     launch(...)       (classmethod) how the CLI runs it: by default build the task and `siren.train.run` it
 

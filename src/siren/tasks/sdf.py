@@ -32,6 +32,14 @@ Metrics at log steps: mean |f| on 2,000 fixed surface points and the mean Eikona
 points. At the end: a mesh by coarse-to-fine marching cubes (`siren.mesh`, bounded memory), scored against the
 reference (the exact surface for analytic demos, `--reference` when given, else the input points): Chamfer distance
 and F-score (1% threshold) in units of the reference's bounding-box diagonal, normal consistency.
+
+Pieces the data never asked for: the loss pins f only near the points (and keeps |f| off zero elsewhere), so far
+from them the field's sign is whatever training left there, and its zero set can hold closed pieces with no input
+point anywhere near (bubbles inside, pockets in the box's corners). The mesh keeps the connected pieces that come
+within keep_within (default KEEP_WITHIN = 2%) of the points' bounding-box diagonal of an input point and drops the
+others, for every model alike, with a warning; metrics.json says how many pieces and how much area went, and
+the scores of the whole zero set ("*_all_pieces"). `--keep-within 0` keeps every piece. `siren mesh` does the same
+with the points kept in the checkpoint (at most SUPPORT_POINTS).
 """
 from __future__ import annotations
 
@@ -53,6 +61,8 @@ WEIGHTS = {"sdf": 3e3 / 2, "inter": 1e2 / 2, "normal": 1e2 / 2, "eikonal": 5e1}
 INTER_ALPHA = 100.0        # exp(-alpha |f|) off the surface
 PROBES = 2_000             # fixed points for the metrics at log steps
 SIREN_FIRST_OMEGA = 5.0    # SIREN's first-layer omega_0 here (the module docstring says why)
+KEEP_WITHIN = 0.02         # mesh pieces farther than this x the points' bbox diagonal from every point are dropped
+SUPPORT_POINTS = 100_000   # at most this many input points are kept in the checkpoint for `siren mesh`
 
 
 @dataclass
@@ -68,6 +78,8 @@ class SDFConfig:
     resolution: int = option(256, "marching-cubes grid of the final mesh (points per axis)")
     reference: str | None = option(None, "reference point cloud or mesh to score against, in the input's units "
                                    "(default: the exact surface of a demo, else the input points)")
+    keep_within: float = option(KEEP_WITHIN, "keep the mesh pieces that come within this fraction of the points' "
+                                "bounding-box diagonal of an input point, drop the others (0: keep every piece)")
 
 
 @register
@@ -82,10 +94,13 @@ class SDFTask(Task):
     in_features, out_features = 3, 1
 
     def __init__(self, cloud, reference: tuple[np.ndarray, np.ndarray | None] | None = None, batch: int = 5_000,
-                 use_normals: bool = True, resolution: int = 256, source: str = ""):
+                 use_normals: bool = True, resolution: int = 256, source: str = "", keep_within: float = KEEP_WITHIN):
         """cloud: a `siren.data.pointcloud.PointCloud`; reference: (points, normals or None) in model units."""
         if batch < 1 or resolution < 8:
             raise SirenError(f"--batch must be >= 1 and --resolution >= 8, got {batch} and {resolution}")
+        if not 0 <= keep_within < float("inf"):
+            raise SirenError(f"--keep-within must be >= 0, got {keep_within}")
+        self.keep_within = keep_within
         if use_normals and cloud.normals is None:
             raise SirenError("the point cloud has no normals (estimate them or pass --no-normals)")
         self.cloud, self.batch, self.use_normals, self.resolution = cloud, batch, use_normals, resolution
@@ -118,7 +133,7 @@ class SDFTask(Task):
             ref = load_points(config.reference, estimate=False)
             reference = (cloud.to_model_units(ref.to_input_units(ref.points)), ref.normals)
         return cls(cloud, reference, batch=config.batch, use_normals=config.normals, resolution=config.resolution,
-                   source=config.demo or str(config.path))
+                   source=config.demo or str(config.path), keep_within=config.keep_within)
 
     def model_options(self, model_name: str) -> dict:
         """siren: first omega_0 = SIREN_FIRST_OMEGA (the paper's 30 leaves spurious sign flips far from the surface)."""
@@ -152,9 +167,20 @@ class SDFTask(Task):
         grad = diff.derivatives(model, self.probe_volume, gradient=True).gradient.detach()
         return {"surface": float(surface), "eikonal_error": float((grad.norm(dim=-1) - 1).abs().mean())}
 
-    def _mesh(self, model, resolution: int):
+
+    def scored_mesh(self, fn):
+        """The zero level set of fn ((M, 3) -> (M,), model units) at the task's resolution, without the pieces
+        farther than keep_within of the bbox diagonal from every input point -> (mesh, scores against the
+        reference; with "pieces_dropped", "area_dropped" and, when a piece went, the "*_all_pieces" scores)."""
         from ..mesh import extract_mesh
-        return extract_mesh(_values(model), resolution)
+        whole = extract_mesh(fn, self.resolution)
+        mesh, dropped, area = _supported(whole, self.cloud.points, self.keep_within)
+        result = {**mesh_metrics(mesh, *self.reference), "vertices": len(mesh.vertices), "faces": len(mesh.faces),
+                  "watertight": bool(mesh.is_watertight), "resolution": self.resolution, "pieces_dropped": dropped,
+                  "area_dropped": area}
+        if dropped:
+            result.update({f"{k}_all_pieces": v for k, v in mesh_metrics(whole, *self.reference).items()})
+        return mesh, result
 
     def write_outputs(self, model, out_dir: Path, history: list):
         from ..mesh import render_mesh_png, save_mesh, sdf_slice_png, to_units
@@ -164,12 +190,10 @@ class SDFTask(Task):
         files = [Output("sdf_slice.png", "figure", "the SDF on the plane z = 0 with its zero level set"),
                  Output("surface.png", "figure", "mean |f| at surface points against training step")]
         try:
-            mesh = self._mesh(model, self.resolution)
+            mesh, result = self.scored_mesh(_values(model))
         except SirenError as e:            # an untrained or diverged field: keep the run, say why there is no mesh
             warnings.warn(f"no mesh written: {e}", stacklevel=2)
             return {"mesh": None}, files
-        result = {**mesh_metrics(mesh, *self.reference), "vertices": len(mesh.vertices), "faces": len(mesh.faces),
-                  "watertight": bool(mesh.is_watertight), "resolution": self.resolution}
         save_mesh(to_units(mesh, self.cloud.center, self.cloud.scale), out_dir / "mesh.ply")
         render_mesh_png(mesh, out_dir / "mesh.png", title=f"{self.source}: Chamfer {result['chamfer']:.4f}")
         return result, [Output("mesh.ply", "mesh", f"zero level set at {self.resolution}^3, input units; Chamfer "
@@ -179,22 +203,47 @@ class SDFTask(Task):
 
     def meta(self) -> dict:
         return {"task": self.name, "center": [float(c) for c in self.cloud.center], "scale": float(self.cloud.scale),
-                "source": self.source}
+                "source": self.source, "keep_within": self.keep_within}
+
+    def state_dict(self) -> dict:
+        """The input points (model units, at most SUPPORT_POINTS, seeded choice) for `siren mesh` to drop pieces."""
+        points = self.cloud.points
+        if len(points) > SUPPORT_POINTS:
+            points = points[np.random.default_rng(0).choice(len(points), SUPPORT_POINTS, replace=False)]
+        return {"support": torch.as_tensor(np.asarray(points, np.float32))}
 
     @classmethod
     def render(cls, model, meta, out, size=None, rate=None, fps=None) -> None:
-        """The zero level set as a mesh file (.ply, .obj, .glb) at `size`^3 grid points (default 256), input units."""
+        """The zero level set as a mesh file (.ply, .obj, .glb) at `size`^3 grid points (default 256), input units,
+        without the pieces far from the input points as in training (checkpoints that keep the points)."""
         from ..mesh import MESH_SUFFIXES, extract_mesh, save_mesh, to_units
         if rate is not None or fps is not None:
             raise SirenError("--rate and --fps apply to audio and video; an SDF takes --resolution")
         if Path(out).suffix.lower() not in MESH_SUFFIXES:
             raise SirenError(f"an SDF renders to a mesh file, got {Path(out).name} (use {', '.join(MESH_SUFFIXES)})")
         mesh = extract_mesh(_values(model), 256 if size is None else size)
+        support = meta.get("state", {}).get("support")
+        if support is not None:
+            mesh = _supported(mesh, support.numpy(), meta.get("keep_within", KEEP_WITHIN))[0]
         save_mesh(to_units(mesh, meta["center"], meta["scale"]), out)
 
     @classmethod
     def example_args(cls, folder: Path) -> list[str]:
         return ["--demo", "sphere", "--points", "200", "--batch", "64", "--resolution", "16"]
+
+
+def _supported(mesh, points, keep_within: float):
+    """`siren.mesh.keep_supported` at keep_within x the points' bbox diagonal (0: the mesh as it is), with a warning
+    that says what was dropped -> (mesh, pieces dropped, area fraction dropped)."""
+    from ..mesh import keep_supported
+    if keep_within == 0:
+        return mesh, 0, 0.0
+    points = np.asarray(points)
+    kept, dropped, area = keep_supported(mesh, points, keep_within * np.linalg.norm(np.ptp(points, axis=0)))
+    if dropped:
+        warnings.warn(f"dropped {dropped} mesh piece(s) ({100 * area:.2f}% of the area) farther than {keep_within:g} "
+                      f"of the bbox diagonal from every input point (--keep-within 0 keeps them)", stacklevel=3)
+    return kept, dropped, area
 
 
 def _values(model):
