@@ -47,7 +47,7 @@ SNAP = 2.0 ** -12  # grid steps: a vertex this close to a grid point is put on i
 
 def extract_mesh(fn, resolution: int = 256, bounds: tuple[float, float] = (-1.0, 1.0), level: float = 0.0,
                  chunk: int = 32768, method: str = "coarse_to_fine", lipschitz: float = 1.0, margin: float = 2.0,
-                 block: int = 32, device=None) -> Mesh:
+                 block: int = 32, device=None, check_watertight: bool = True) -> Mesh:
     """The `level` set of fn on a resolution^3 grid over bounds^3 -> Mesh (trimesh.Trimesh, model units).
 
     coarse_to_fine assumes |grad f| <= lipschitz (times the safety factor `margin`); `block` (a power of two) is the
@@ -55,7 +55,8 @@ def extract_mesh(fn, resolution: int = 256, bounds: tuple[float, float] = (-1.0,
     proportion (about 200 MiB for 32768 points through a 256-wide SIREN); fewer calls matter most when other
     processes share the CPU. device: where points are sent (default: the device of fn's parameters when fn is a
     torch module, else CPU). mesh.metadata["evaluations"] counts the points fn was evaluated at.
-    Raises SirenError when the level set does not cross the grid; warns when the mesh is not watertight."""
+    Raises SirenError when the level set does not cross the grid; warns when the mesh is not watertight (unless
+    check_watertight is False: callers that drop pieces first check what they keep)."""
     if method not in METHODS:
         raise SirenError(f"unknown meshing method {method!r} (use one of {', '.join(METHODS)})")
     if resolution < 3 or bounds[1] <= bounds[0]:
@@ -72,10 +73,16 @@ def extract_mesh(fn, resolution: int = 256, bounds: tuple[float, float] = (-1.0,
         raise SirenError(f"no surface: the SDF ranges over [{grid.vmin:.4g}, {grid.vmax:.4g}] on the grid, level "
                          f"{level:g} is outside it (train longer or check the input)")
     mesh.metadata["evaluations"] = grid.evaluations
+    if check_watertight:
+        warn_if_open(mesh, stacklevel=3)
+    return mesh
+
+
+def warn_if_open(mesh: Mesh, stacklevel: int = 2) -> None:
+    """Warn (UserWarning) when mesh is not watertight, saying why a level set comes out open."""
     if not mesh.is_watertight:
         warnings.warn(f"mesh is not watertight ({len(mesh.faces)} faces): the surface leaves the bounds or has "
-                      f"features finer than the grid; raise the resolution or check the bounds", stacklevel=2)
-    return mesh
+                      f"features finer than the grid; raise the resolution or check the bounds", stacklevel=stacklevel)
 
 
 def keep_supported(mesh: Mesh, points, tolerance: float) -> tuple[Mesh, int, float]:

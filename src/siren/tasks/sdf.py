@@ -172,9 +172,10 @@ class SDFTask(Task):
         """The zero level set of fn ((M, 3) -> (M,), model units) at the task's resolution, without the pieces
         farther than keep_within of the bbox diagonal from every input point -> (mesh, scores against the
         reference; with "pieces_dropped", "area_dropped" and, when a piece went, the "*_all_pieces" scores)."""
-        from ..mesh import extract_mesh
-        whole = extract_mesh(fn, self.resolution)
+        from ..mesh import extract_mesh, warn_if_open
+        whole = extract_mesh(fn, self.resolution, check_watertight=False)
         mesh, dropped, area = _supported(whole, self.cloud.points, self.keep_within)
+        warn_if_open(mesh, stacklevel=3)
         result = {**mesh_metrics(mesh, *self.reference), "vertices": len(mesh.vertices), "faces": len(mesh.faces),
                   "watertight": bool(mesh.is_watertight), "resolution": self.resolution, "pieces_dropped": dropped,
                   "area_dropped": area}
@@ -216,15 +217,16 @@ class SDFTask(Task):
     def render(cls, model, meta, out, size=None, rate=None, fps=None) -> None:
         """The zero level set as a mesh file (.ply, .obj, .glb) at `size`^3 grid points (default 256), input units,
         without the pieces far from the input points as in training (checkpoints that keep the points)."""
-        from ..mesh import MESH_SUFFIXES, extract_mesh, save_mesh, to_units
+        from ..mesh import MESH_SUFFIXES, extract_mesh, save_mesh, to_units, warn_if_open
         if rate is not None or fps is not None:
             raise SirenError("--rate and --fps apply to audio and video; an SDF takes --resolution")
         if Path(out).suffix.lower() not in MESH_SUFFIXES:
             raise SirenError(f"an SDF renders to a mesh file, got {Path(out).name} (use {', '.join(MESH_SUFFIXES)})")
-        mesh = extract_mesh(_values(model), 256 if size is None else size)
+        mesh = extract_mesh(_values(model), 256 if size is None else size, check_watertight=False)
         support = meta.get("state", {}).get("support")
         if support is not None:
             mesh = _supported(mesh, support.numpy(), meta.get("keep_within", KEEP_WITHIN))[0]
+        warn_if_open(mesh, stacklevel=3)
         save_mesh(to_units(mesh, meta["center"], meta["scale"]), out)
 
     @classmethod
