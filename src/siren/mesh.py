@@ -86,29 +86,43 @@ def warn_if_open(mesh: Mesh, stacklevel: int = 2) -> None:
 
 
 def keep_supported(mesh: Mesh, points, tolerance: float) -> tuple[Mesh, int, float]:
-    """Drop the connected pieces of mesh (faces joined by shared edges) that have no vertex within `tolerance` of
+    """Drop the connected pieces of mesh (faces joined by shared vertices) that have no vertex within `tolerance` of
     any of `points` (N, 3), same units -> (kept mesh, pieces dropped, fraction of the area dropped).
 
     A learned SDF is only constrained near its data; far from it the field may cross zero (bubbles inside a shape,
     pockets in the box's corners), and those pieces are surface the data never asked for. Raises SirenError when no
-    piece comes within tolerance (the mesh is nowhere near the points)."""
+    piece comes within tolerance (the mesh is nowhere near the points). Memory: a few integers per face (a sparse
+    vertex graph), not trimesh's cached adjacency."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
     from scipy.spatial import cKDTree
-    faces = np.asarray(mesh.faces)
-    labels = trimesh.graph.connected_component_labels(mesh.face_adjacency, node_count=len(faces))
-    near = np.isfinite(cKDTree(np.asarray(points, np.float64)).query(
-        np.asarray(mesh.vertices), distance_upper_bound=tolerance)[0])    # inf beyond the bound
-    supported = np.zeros(labels.max() + 1, bool)
-    supported[labels[near[faces].any(axis=1)]] = True
-    if not supported.any():
-        raise SirenError(f"no piece of the mesh comes within {tolerance:.4g} of an input point ({len(supported)} "
-                         f"pieces): the surface is not the data's (train longer or check the input)")
-    keep = supported[labels]
+    verts, faces = np.asarray(mesh.vertices), np.asarray(mesh.faces)
+    edges = (faces[:, :2].ravel(), faces[:, 1:].ravel())
+    count, labels = connected_components(coo_matrix((np.ones(len(edges[0]), np.int8), edges),
+                                                    shape=(len(verts),) * 2), directed=False)
+    near = np.isfinite(cKDTree(np.asarray(points, np.float64)).query(verts, distance_upper_bound=tolerance)[0])
+    supported = np.zeros(count, bool)
+    supported[labels[near]] = True
+    if not supported[labels[faces[:, 0]]].any():
+        raise SirenError(f"no piece of the mesh comes within {tolerance:.4g} of an input point "
+                         f"({len(np.unique(labels[faces[:, 0]]))} pieces): the surface is not the data's (train "
+                         f"longer or check the input)")
+    keep = supported[labels[faces[:, 0]]]
     if keep.all():
         return mesh, 0, 0.0
-    area = mesh.area_faces
-    kept = Mesh(mesh.vertices, faces[keep], process=False)
+    kept = Mesh(verts, faces[keep], process=False)
     kept.remove_unreferenced_vertices()
-    return kept, int((~supported).sum()), float(area[~keep].sum() / area.sum())
+    dropped_area = _area(verts, faces[~keep])
+    return kept, len(np.unique(labels[faces[~keep, 0]])), dropped_area / (dropped_area + _area(verts, faces[keep]))
+
+
+def _area(verts: np.ndarray, faces: np.ndarray, chunk: int = 1 << 20) -> float:
+    """Total area of the triangles verts[faces], a chunk of faces at a time."""
+    total = 0.0
+    for f in np.array_split(faces, max(1, -(-len(faces) // chunk))):
+        a, b, c = verts[f[:, 0]], verts[f[:, 1]], verts[f[:, 2]]
+        total += float(np.linalg.norm(np.cross(b - a, c - a), axis=1).sum()) / 2
+    return total
 
 
 def to_units(mesh: Mesh, center, scale: float) -> Mesh:
