@@ -20,13 +20,12 @@ logged as the mean over its own points. (The paper's text gives the terms withou
 The gradient comes from `siren.diff` (forward mode, fused for SIREN).
 
 SIREN's first layer: omega_0 = SIREN_FIRST_OMEGA = 5 (`model_options`; --first-omega overrides). With the paper's
-30 the field far from the points is noisy, high-frequency and within +-0.2 of zero, and its sign flips leave
-spurious pieces in the mesh (pockets in the box's corners, bubbles inside). Measured on the bunny demo (README
-table): at 500 steps first omega_0 30 / 10 / 5 gives Chamfer 0.029 / 0.0085 / 0.0063 and normal consistency
-0.892 / 0.971 / 0.980 (relu 0.0040 / 0.919); at 1,000 steps omega_0 5 gives 0.0032 / 0.988 (relu 0.0034 /
-0.947), with seed 1 0.0057 / 0.976 (relu 0.0032 / 0.960). At 500 steps which seed leaves a bubble is luck
-(omega_0 5, seed 1: Chamfer 0.0198). The torus keeps its Chamfer (0.0033) and gains normal consistency (0.989 ->
-0.998).
+30 the field far from the points is noisy, high-frequency and within +-0.2 of zero, and its sign flips leave more
+spurious pieces in the mesh (pockets in the box's corners, bubbles inside). Measured on the bunny demo at 500 steps
+with every piece kept (README table): first omega_0 30 / 10 / 5 gives Chamfer 0.029 / 0.0085 / 0.0063 and normal
+consistency 0.892 / 0.971 / 0.980 (relu 0.0040 / 0.919). Even at 5 such pieces remain (7% to 37% of the area over
+three seeds), hence the dropping below; then SIREN's bunny scores 0.0026 / 0.991 with each seed. The torus keeps its
+Chamfer (0.0033) and gains normal consistency (0.989 -> 0.998).
 
 Metrics at log steps: mean |f| on 2,000 fixed surface points and the mean Eikonal error at 2,000 fixed uniform
 points. At the end: a mesh by coarse-to-fine marching cubes (`siren.mesh`, bounded memory), scored against the
