@@ -73,8 +73,6 @@ def reference_way(task: SDFTask, steps: int, seed: int, lr: float = 1e-4):
     return model.eval(), time.perf_counter() - t0
 
 
-
-
 def train_table(args) -> None:
     config = SDFConfig(demo=args.shape, points=args.points, batch=args.batch, resolution=args.resolution)
     from siren.viz import pyplot
@@ -123,7 +121,7 @@ def train_table(args) -> None:
         print(f"| {name} | {seed} | {steps} | {seconds:.0f} | {seconds / steps:.3f} | {m['chamfer']:.4f} | "
               f"{m['normal_consistency']:.3f} | {m['f_score']:.3f} | {dropped} ({100 * m.get('area_dropped', 0):.1f}%) "
               f"| {whole} |")
-    models = {row[0] for row in rows if row[0] != "siren (siren sdf)" and row[0] != "siren (reference way)"}
+    models = {row[0] for row in rows} - {"siren (siren sdf)", "siren (reference way)"}
     for other in sorted(models):
         wins = sum(1 for seed in seeds if _beats(rows, "siren (siren sdf)", other, seed))
         print(f"\nsiren beats {other} on both Chamfer and normal consistency with {wins} of {len(seeds)} seeds")

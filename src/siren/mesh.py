@@ -103,17 +103,18 @@ def keep_supported(mesh: Mesh, points, tolerance: float) -> tuple[Mesh, int, flo
     near = np.isfinite(cKDTree(np.asarray(points, np.float64)).query(verts, distance_upper_bound=tolerance)[0])
     supported = np.zeros(count, bool)
     supported[labels[near]] = True
-    if not supported[labels[faces[:, 0]]].any():
+    piece = labels[faces[:, 0]]                                      # per face
+    keep = supported[piece]
+    if not keep.any():
         raise SirenError(f"no piece of the mesh comes within {tolerance:.4g} of an input point "
-                         f"({len(np.unique(labels[faces[:, 0]]))} pieces): the surface is not the data's (train "
-                         f"longer or check the input)")
-    keep = supported[labels[faces[:, 0]]]
+                         f"({len(np.unique(piece))} pieces): the surface is not the data's (train longer or check "
+                         f"the input)")
     if keep.all():
         return mesh, 0, 0.0
     kept = Mesh(verts, faces[keep], process=False)
     kept.remove_unreferenced_vertices()
     dropped_area = _area(verts, faces[~keep])
-    return kept, len(np.unique(labels[faces[~keep, 0]])), dropped_area / (dropped_area + _area(verts, faces[keep]))
+    return kept, len(np.unique(piece[~keep])), dropped_area / (dropped_area + _area(verts, faces[keep]))
 
 
 def _area(verts: np.ndarray, faces: np.ndarray, chunk: int = 1 << 20) -> float:

@@ -166,15 +166,11 @@ class SDFTask(Task):
         grad = diff.derivatives(model, self.probe_volume, gradient=True).gradient.detach()
         return {"surface": float(surface), "eikonal_error": float((grad.norm(dim=-1) - 1).abs().mean())}
 
-
     def scored_mesh(self, fn):
         """The zero level set of fn ((M, 3) -> (M,), model units) at the task's resolution, without the pieces
         farther than keep_within of the bbox diagonal from every input point -> (mesh, scores against the
         reference; with "pieces_dropped", "area_dropped" and, when a piece went, the "*_all_pieces" scores)."""
-        from ..mesh import extract_mesh, warn_if_open
-        whole = extract_mesh(fn, self.resolution, check_watertight=False)
-        mesh, dropped, area = _supported(whole, self.cloud.points, self.keep_within)
-        warn_if_open(mesh, stacklevel=3)
+        whole, mesh, dropped, area = _kept_mesh(fn, self.resolution, self.cloud.points, self.keep_within)
         result = {**mesh_metrics(mesh, *self.reference), "vertices": len(mesh.vertices), "faces": len(mesh.faces),
                   "watertight": bool(mesh.is_watertight), "resolution": self.resolution, "pieces_dropped": dropped,
                   "area_dropped": area}
@@ -216,16 +212,14 @@ class SDFTask(Task):
     def render(cls, model, meta, out, size=None, rate=None, fps=None) -> None:
         """The zero level set as a mesh file (.ply, .obj, .glb) at `size`^3 grid points (default 256), input units,
         without the pieces far from the input points as in training (checkpoints that keep the points)."""
-        from ..mesh import MESH_SUFFIXES, extract_mesh, save_mesh, to_units, warn_if_open
+        from ..mesh import MESH_SUFFIXES, save_mesh, to_units
         if rate is not None or fps is not None:
             raise SirenError("--rate and --fps apply to audio and video; an SDF takes --resolution")
         if Path(out).suffix.lower() not in MESH_SUFFIXES:
             raise SirenError(f"an SDF renders to a mesh file, got {Path(out).name} (use {', '.join(MESH_SUFFIXES)})")
-        mesh = extract_mesh(_values(model), 256 if size is None else size, check_watertight=False)
         support = meta.get("state", {}).get("support")
-        if support is not None:
-            mesh = _supported(mesh, support.numpy(), meta.get("keep_within", KEEP_WITHIN))[0]
-        warn_if_open(mesh, stacklevel=3)
+        mesh = _kept_mesh(_values(model), 256 if size is None else size, None if support is None else support.numpy(),
+                          meta.get("keep_within", KEEP_WITHIN))[1]
         save_mesh(to_units(mesh, meta["center"], meta["scale"]), out)
 
     @classmethod
@@ -233,18 +227,22 @@ class SDFTask(Task):
         return ["--demo", "sphere", "--points", "200", "--batch", "64", "--resolution", "16"]
 
 
-def _supported(mesh, points, keep_within: float):
-    """`siren.mesh.keep_supported` at keep_within x the points' bbox diagonal (0: the mesh as it is), with a warning
-    that says what was dropped -> (mesh, pieces dropped, area fraction dropped)."""
-    from ..mesh import keep_supported
-    if keep_within == 0:
-        return mesh, 0, 0.0
-    points = np.asarray(points)
-    kept, dropped, area = keep_supported(mesh, points, keep_within * np.linalg.norm(np.ptp(points, axis=0)))
+def _kept_mesh(fn, resolution: int, points, keep_within: float):
+    """The zero level set of fn on a resolution^3 grid (`siren.mesh.extract_mesh`) without the pieces that come no
+    nearer than keep_within x the points' bbox diagonal to any of points (`siren.mesh.keep_supported`; points None
+    or keep_within 0: every piece kept), with warnings that say what was dropped and whether the kept mesh is open
+    -> (whole mesh, kept mesh, pieces dropped, area fraction dropped)."""
+    from ..mesh import extract_mesh, keep_supported, warn_if_open
+    whole = extract_mesh(fn, resolution, check_watertight=False)
+    kept, dropped, area = whole, 0, 0.0
+    if points is not None and keep_within > 0:
+        points = np.asarray(points)
+        kept, dropped, area = keep_supported(whole, points, keep_within * np.linalg.norm(np.ptp(points, axis=0)))
     if dropped:
         warnings.warn(f"dropped {dropped} mesh piece(s) ({100 * area:.2f}% of the area) farther than {keep_within:g} "
                       f"of the bbox diagonal from every input point (--keep-within 0 keeps them)", stacklevel=3)
-    return kept, dropped, area
+    warn_if_open(kept, stacklevel=3)
+    return whole, kept, dropped, area
 
 
 def _values(model):
