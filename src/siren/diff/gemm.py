@@ -14,10 +14,16 @@ float32 accumulation, the result rounded to bfloat16 and returned as float32); a
 coordinates always stay float32. That needs a CPU whose oneDNN has bfloat16 kernels (AVX512-BF16 or AMX; not an
 AVX2-only CPU): `bfloat16_available()` checks once per process, and `effective_precision` turns "medium" into
 "highest" with one warning where it is missing. On GPUs "high" and "medium" select TF32 in cuBLAS as usual.
+
+PyTorch's own oneDNN kernels read the same switch: on a CPU with bfloat16 kernels (AMX, AVX512-BF16), "medium"
+makes `torch.mm` and oneDNN's linear compute float32 products in bfloat16 too. So every product that
+`reduced_precision` keeps in float32 (skinny ones, or all of them where our probe says no) runs under a
+temporary "highest" (`_float32`): the decision is this module's, on every CPU.
 """
 from __future__ import annotations
 
 import warnings
+from contextlib import contextmanager, nullcontext
 
 import torch
 
@@ -93,15 +99,36 @@ def reduced_precision(A: torch.Tensor, k: int, n: int) -> bool:
             and torch.get_float32_matmul_precision() == "medium" and bfloat16_available())
 
 
+@contextmanager
+def _highest():
+    precision = torch.get_float32_matmul_precision()
+    torch.set_float32_matmul_precision("highest")
+    try:
+        yield
+    finally:
+        torch.set_float32_matmul_precision(precision)
+
+
+def _float32(A: torch.Tensor):
+    """A context in which a float32 CPU product is computed in float32 whatever the global precision (PyTorch's
+    oneDNN would otherwise round it to bfloat16 under "medium" on CPUs with bfloat16 kernels)."""
+    if A.device.type == "cpu" and A.dtype == torch.float32 and torch.get_float32_matmul_precision() != "highest":
+        return _highest()
+    return nullcontext()
+
+
 def linear(A: torch.Tensor, W: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
     """A (M, k) @ W (n, k)^T (+ bias (n,)) -> (M, n). W may be a transposed view (pass B.t() to get A @ B)."""
-    if (A.device.type == "cpu" and A.dtype == torch.float32 and W.dtype == torch.float32 and A.dim() == 2
-            and W.shape[0] >= _MIN_OUT and A.is_contiguous() and not torch.is_grad_enabled() and onednn_available()):
-        if reduced_precision(A, A.shape[1], W.shape[0]):
-            bias = None if bias is None else bias.bfloat16()
-            return torch.ops.mkldnn._linear_pointwise(A.bfloat16(), W.bfloat16(), bias, "none", [None], "").float()
-        return torch.ops.mkldnn._linear_pointwise(A, W, bias, "none", [None], "")
-    return torch.mm(A, W.t()) if bias is None else torch.addmm(bias, A, W.t())
+    if torch.is_grad_enabled():   # autograd records the product: PyTorch's own kernels and precision switch
+        return torch.mm(A, W.t()) if bias is None else torch.addmm(bias, A, W.t())
+    if reduced_precision(A, A.shape[1], W.shape[0]) and A.dim() == 2 and A.is_contiguous() and onednn_available():
+        bias = None if bias is None else bias.bfloat16()
+        return torch.ops.mkldnn._linear_pointwise(A.bfloat16(), W.bfloat16(), bias, "none", [None], "").float()
+    with _float32(A):
+        if (A.device.type == "cpu" and A.dtype == torch.float32 and W.dtype == torch.float32 and A.dim() == 2
+                and W.shape[0] >= _MIN_OUT and A.is_contiguous() and onednn_available()):
+            return torch.ops.mkldnn._linear_pointwise(A, W, bias, "none", [None], "")
+        return torch.mm(A, W.t()) if bias is None else torch.addmm(bias, A, W.t())
 
 
 def linear_tn(A: torch.Tensor, B: torch.Tensor) -> torch.Tensor:
@@ -114,6 +141,9 @@ def linear_tn(A: torch.Tensor, B: torch.Tensor) -> torch.Tensor:
         return linear(A.t().contiguous(), B.t())
     if q < _MIN_OUT <= p:
         return linear(B.t().contiguous(), A.t()).t()
-    if reduced_precision(A, A.shape[0], min(p, q)) and not torch.is_grad_enabled():
+    if torch.is_grad_enabled():
+        return torch.mm(A.t(), B)
+    if reduced_precision(A, A.shape[0], min(p, q)):
         return torch.mm(A.t().bfloat16(), B.bfloat16()).float()
-    return torch.mm(A.t(), B)
+    with _float32(A):
+        return torch.mm(A.t(), B)
