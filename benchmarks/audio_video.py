@@ -34,7 +34,7 @@ def bench(task: SignalFitTask, name: str, steps: int, at: list[int], lr: float, 
     """Train one model on `task`; its metrics at the steps in `at`, training seconds per step, and the model."""
     torch.manual_seed(seed)
     model = build_model(name, task.in_features, task.out_features, hidden_features=width,
-                        **task.model_options(name)).to(device)
+                        hints=task.model_hints()).to(device)
     evaluate, spent = task.evaluate, []
 
     def timed_evaluate(m):

@@ -58,7 +58,7 @@ def sequential(signals, arch, cfg, device, seed):
 
 def batched(signals, arch, cfg, device, seed):
     """One BatchedSiren over all images, one train.fit -> per-image PSNRs."""
-    model = build_model("siren_batch", 2, signals[0].channels, num_signals=len(signals),
+    model = build_model("siren", 2, signals[0].channels, kind="batched", num_signals=len(signals),
                         seeds=[seed + i for i in range(len(signals))], **arch).to(device)
     task = BatchFitTask(signals, [str(i) for i in range(len(signals))]).to(device)
     fit(model, task, cfg)

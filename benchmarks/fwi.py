@@ -3,7 +3,7 @@ receiver data, SIREN against the adjoint-state baseline on the same data.
 
     python benchmarks/fwi.py [--models siren] [--steps N] [--threads 1] [--runs DIR] [--figures docs/images]
 
-Each case trains every model with the task's defaults (`FWITask.train_defaults`, `model_options`) into
+Each case trains every model with the task's defaults (`FWITask.train_defaults`, `model_hints`) into
 DIR/<case>-<model> and runs the baseline (L-BFGS-B, `--baseline-iters` of the task) in the task's outputs. Columns:
 velocity MSE of c over [-0.5, 0.5]^2 of the SIREN and of the baseline (circle only: the .mat data's true velocity
 is unknown), relative data misfit of both, relative L2 of the SIREN's fields against the FD fields
@@ -24,7 +24,8 @@ from pathlib import Path
 import torch
 
 from siren.tasks.fwi import FWIConfig, FWITask
-from siren.train import TrainConfig, run
+from siren.train import TrainConfig
+from siren.launch import run
 
 MAT = Path(__file__).parents[1] / "tests" / "data" / "siren_fwi" / "data_cylinder_5.mat"
 CASES = {"circle": FWIConfig(velocity="circle"), "reference data": FWIConfig(data=str(MAT))}
@@ -43,7 +44,7 @@ def bench(case: str, model: str, args, out: Path) -> dict:
     task = FWITask.from_config(CASES[case])
     defaults = {**TrainConfig().__dict__, **FWITask.train_defaults, "progress": False, "seed": args.seed}
     cfg = TrainConfig(**{**defaults, **({"steps": args.steps} if args.steps else {})})
-    summary = run(task, model, cfg, out, task.model_options(model), overwrite=True, report=False)[2]
+    summary = run(task, model, cfg, out, overwrite=True, report=False)[2]
     m = summary["metrics"]
     return {"case": case, "model": model, "mse_siren": m.get("velocity_mse_siren"),
             "mse_baseline": m.get("velocity_mse_baseline"), "misfit_siren": m["data_misfit_siren"],

@@ -25,7 +25,7 @@ def bench(name: str, image: str, size: int, steps: int, at: list[int], lr: float
     """Train one model; PSNR at the steps in `at`, median wall time between consecutive steps."""
     task = ImageFitTask(image_signal(resize_image(demo_image(image), size))).to(device)
     torch.manual_seed(seed)
-    model = build_model(name, 2, task.out_features, **task.model_options(name)).to(device)
+    model = build_model(name, 2, task.out_features, hints=task.model_hints()).to(device)
     evaluate, psnr, times, clock = task.evaluate, {}, [], [0, time.perf_counter()]
 
     def evaluate_at(m):  # the loop logs every step; only evaluate where a PSNR is reported

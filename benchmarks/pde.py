@@ -55,7 +55,8 @@ def train_config(task_cls, steps: int, args) -> TrainConfig:
 
 def bench_wave(args) -> dict:
     """Every model on `siren wave`'s defaults: rows of rel. L2 at WAVE_TIMES and costs, and frames for the strip."""
-    from siren.tasks.wave import WaveConfig, WaveTask, relative_l2
+    from siren.metrics import relative_l2
+    from siren.tasks.wave import WaveConfig, WaveTask
     defaults = WaveTask.train_defaults
     steps = args.steps or defaults["steps"]
     task = WaveTask.from_config(WaveConfig(), steps=steps)
@@ -63,7 +64,7 @@ def bench_wave(args) -> dict:
     rows, frames = [], {"FDTD": ref}
     for name in (args.models or "siren,tanh").split(","):
         torch.manual_seed(args.seed)
-        model = build_model(name, 3, 1, **task.model_options(name))
+        model = build_model(name, 3, 1, hints=task.model_hints())
         cost = train_timed(model, task, train_config(WaveTask, steps, args))
         model.eval()
         u = task.predict(model, WAVE_TIMES, task.n).numpy()
@@ -89,7 +90,7 @@ def bench_helmholtz(args) -> dict:
     for velocity, name, formulation in runs:
         task = HelmholtzTask.from_config(HelmholtzConfig(velocity=velocity, k=args.k, formulation=formulation))
         torch.manual_seed(args.seed)
-        model = build_model(name, 2, 2, **task.model_options(name))
+        model = build_model(name, 2, 2, hints=task.model_hints())
         curve, start = [], (time.perf_counter(), time.process_time())
 
         def log(step, record):

@@ -38,7 +38,7 @@ def bench(name: str, supervise: str, img, args, device) -> dict:
     task = image_task(img, supervise).to(device)
     torch.manual_seed(args.seed)
     model = build_model(name, 2, task.out_features, hidden_features=args.hidden_features,
-                        hidden_layers=args.hidden_layers, **task.model_options(name)).to(device)
+                        hidden_layers=args.hidden_layers, hints=task.model_hints()).to(device)
     task.evaluate = lambda m: {}  # score once, after training, outside the timed loop
     cfg = TrainConfig(steps=args.steps, lr=args.lr, log_every=args.steps, checkpoint_every=args.steps + 1,
                       seed=args.seed, progress=False)

@@ -5,7 +5,7 @@
     python benchmarks/sdf.py --meshing runs/sdf --resolutions 256,512   # dense vs coarse-to-fine on a trained run
 
 Training table: every model trains with the task's defaults (`siren sdf`: its loss, sampler and `siren.diff`;
-SIREN with the task's first-layer omega_0, SIREN_FIRST_OMEGA in siren.tasks.sdf), the same steps, seed and points;
+SIREN with the task's first-layer omega_0, FIRST_FREQUENCY in siren.tasks.sdf), the same steps, seed and points;
 then the zero level set is meshed at --resolution by `siren.mesh` and scored (Chamfer and F-score at 1% in units of
 the reference's bounding-box diagonal, normal consistency) against the exact surface (analytic shapes) or the input
 points (bunny). As `siren sdf` writes it, the mesh keeps only the pieces that come within KEEP_WITHIN of the bbox
@@ -40,7 +40,7 @@ import torch
 from siren.cli import main as cli
 from siren.models import build_model
 from siren.runtime import tune_allocator
-from siren.tasks.sdf import KEEP_WITHIN, SIREN_FIRST_OMEGA, SDFConfig, SDFTask
+from siren.tasks.sdf import FIRST_FREQUENCY, KEEP_WITHIN, SDFConfig, SDFTask
 
 
 def reference_way(task: SDFTask, steps: int, seed: int, lr: float = 1e-4):
@@ -108,7 +108,7 @@ def train_table(args) -> None:
         fig.tight_layout()
         fig.savefig(args.figure, dpi=80)
     print(f"\n{args.shape}, {args.points} points, batch {args.batch} + {args.batch}, mesh at {args.resolution}^3, "
-          f"siren first omega_0 {SIREN_FIRST_OMEGA:g} (the reference way's 30), pieces farther than {KEEP_WITHIN:g} "
+          f"siren first omega_0 {FIRST_FREQUENCY:g} (the reference way's 30), pieces farther than {KEEP_WITHIN:g} "
           f"of the bbox diagonal from every point dropped (the all-pieces Chamfer / normal consistency beside); "
           f"torch {torch.__version__}, {torch.get_num_threads()} threads, {platform.processor() or platform.machine()}")
     print("\n| model | seed | steps | train s | s / step | Chamfer (bbox diag) | normal consistency | F-score @1% "
@@ -141,7 +141,7 @@ def meshing_table(args) -> None:
         for method in ("dense", "coarse_to_fine") if res <= args.dense_max else ("coarse_to_fine",):
             with tempfile.TemporaryDirectory() as tmp:
                 code = (f"import sys, json, resource, time; from siren.mesh import extract_mesh; "
-                        f"from siren.train import load_checkpoint, model_from_checkpoint; import torch; "
+                        f"from siren.run_folder import load_checkpoint, model_from_checkpoint; import torch; "
                         f"m = model_from_checkpoint(load_checkpoint({str(args.meshing)!r})).eval(); t = time.time(); "
                         f"mesh = extract_mesh(lambda x: m(x)[:, 0], {res}, method={method!r}); "
                         f"print(json.dumps({{'s': time.time() - t, 'faces': len(mesh.faces), "

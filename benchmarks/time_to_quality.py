@@ -99,7 +99,7 @@ def run(case: Case, preset: str | None, cap: float) -> dict:
     options, cfg = settings(case.task, preset)
     task = case.build(options)
     torch.manual_seed(0)
-    model = build_model("siren", task.in_features, task.out_features, **task.model_options("siren"))
+    model = build_model("siren", task.in_features, task.out_features, hints=task.model_hints())
     curve = []
 
     def log(step, record):

@@ -5,8 +5,9 @@
 from siren.data.image import demo_image, image_signal, resize_image, save_image
 from siren.metrics import to_unit
 from siren.rendering import render
+from siren.launch import run
 from siren.tasks import ImageFitTask
-from siren.train import TrainConfig, run
+from siren.train import TrainConfig
 
 image = resize_image(demo_image("astronaut"), 128)             # (128, 128, 3) in [0, 1]
 task = ImageFitTask(image_signal(image))                            # coordinates in [-1, 1]^2 -> RGB in [-1, 1]

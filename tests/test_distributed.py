@@ -12,7 +12,7 @@ import torch
 from siren import distributed
 from siren.cli import main
 from siren.errors import SirenError
-from siren.train import load_checkpoint
+from siren.run_folder import load_checkpoint
 
 
 @pytest.mark.parametrize("n,world", [(4, 2), (5, 2), (7, 3), (3, 3), (10, 1), (2, 4)])

@@ -15,7 +15,7 @@ import pytest
 from siren import report
 from siren.cli import main
 from siren.errors import SirenError
-from siren.report import run_report, write_report
+from siren.report import media, run_report, write_report
 
 TINY = ["--steps", "3", "--hidden-features", "8", "--hidden-layers", "1", "--log-every", "1", "--no-progress"]
 CHROMIUM_FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
@@ -23,8 +23,12 @@ CHROMIUM_FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-
                   "--window-size=1280,900"]
 
 
-def fake_sdf_run(folder: Path, mesh) -> Path:
-    """A run folder of the run-folder contract for an SDF task (none is registered yet) holding `mesh` as mesh.ply."""
+SDF_GOALS = {"chamfer": "min", "f_score": "max"}
+
+
+def fake_sdf_run(folder: Path, mesh, metrics: dict | None = None, goals: dict | None = SDF_GOALS) -> Path:
+    """A run folder of the run-folder contract for an SDF task holding `mesh` as mesh.ply, with these final
+    `metrics` and `goals` in metrics.json (goals None: a folder written before metrics.json had them)."""
     folder.mkdir(parents=True)
     mesh.export(folder / "mesh.ply")
     history = [{"step": s, "loss": 3.0 / s, "sdf": 1e-3 / s, "eikonal": 0.01 / s,
@@ -32,9 +36,9 @@ def fake_sdf_run(folder: Path, mesh) -> Path:
     (folder / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in history))
     (folder / "config.json").write_text(json.dumps({"model": {"name": "siren", "in_features": 3, "out_features": 1},
                                                     "train": {"steps": 3}, "task": {"task": "sdf"}}))
-    (folder / "metrics.json").write_text(json.dumps({"task": "sdf", "model": "siren", "steps": 3, "seconds": 0.3,
-                                                     "interrupted": False, "metrics": {"chamfer": 0.0067,
-                                                                                       "f_score": 0.81}}))
+    summary = {"task": "sdf", "model": "siren", "steps": 3, "seconds": 0.3, "interrupted": False,
+               "metrics": metrics or {"chamfer": 0.0067, "f_score": 0.81}}
+    (folder / "metrics.json").write_text(json.dumps(summary if goals is None else {**summary, "goals": goals}))
     (folder / "outputs.json").write_text(json.dumps([
         {"path": "config.json", "kind": "log", "caption": "settings"},
         {"path": "metrics.jsonl", "kind": "log", "caption": "log steps"},
@@ -86,6 +90,35 @@ def test_comparison_report(runs, tmp_path):
     assert not re.search(r'(src|href)="(https?:)?//|url\(|@import', page)   # nothing from the network
 
 
+def best_cells(page: str) -> dict[str, list[str]]:
+    """Column name -> the values marked best in the page's comparison table."""
+    table = re.search(r'<table class="comparison">(.*?)</table>', page, re.S).group(1)
+    cells = [re.findall(r'<t[hd]( class="num best")?[^>]*>(.*?)</t[hd]>', row)
+             for row in re.findall(r"<tr>(.*?)</tr>", table)]
+    return {name: [row[c][1] for row in cells[1:] if row[c][0]] for c, (_, name) in enumerate(cells[0])}
+
+
+def test_best_value_by_metrics_goals(tmp_path):
+    """The best value of a metric is marked by its goal in metrics.json, whatever its name ("rel_l2" min,
+    "coverage" max: names no word list knew); a metric without a goal is not marked ("f_score", though its name
+    says higher is better), nor one whose runs' goals disagree, nor anything in folders written before goals were
+    recorded."""
+    import trimesh
+    mesh = trimesh.creation.icosphere(subdivisions=1)
+    goals = {"rel_l2": "min", "coverage": "max"}
+    runs = [fake_sdf_run(tmp_path / name, mesh, {"rel_l2": rel, "coverage": cover, "f_score": score}, goals)
+            for name, rel, cover, score in [("a", 0.25, 0.5, 0.9), ("b", 0.125, 0.75, 0.7), ("c", 0.5, 0.25, 0.8)]]
+    best = best_cells(write_report(runs, tmp_path / "report.html").read_text())
+    assert best["rel_l2"] == ["0.125"] and best["coverage"] == ["0.75"]
+    assert best["f_score"] == []
+    odd = fake_sdf_run(tmp_path / "d", mesh, {"rel_l2": 0.0625, "coverage": 1.0, "f_score": 1.0}, {"rel_l2": "max"})
+    best = best_cells(write_report([*runs, odd], tmp_path / "odd.html").read_text())
+    assert best["rel_l2"] == [] and best["coverage"] == ["1"]
+    old = [fake_sdf_run(tmp_path / f"old_{r.name}", mesh, json.loads((r / "metrics.json").read_text())["metrics"],
+                        goals=None) for r in runs]
+    assert not any(best_cells(write_report(old, tmp_path / "old.html").read_text()).values())
+
+
 def test_interrupted_run_says_so(runs, tmp_path):
     run = tmp_path / "stopped"
     shutil.copytree(runs["siren"], run)
@@ -101,7 +134,7 @@ def test_run_report_and_size_guard(runs, tmp_path, monkeypatch):
     shutil.copytree(runs["siren"], run)
     page = run_report(run).read_text()
     assert (run / "report.html").is_file() and "data:image/png;base64," in page
-    monkeypatch.setattr(report, "MAX_EMBED_BYTES", 100)                   # every PNG over the limit: linked
+    monkeypatch.setattr(media, "MAX_EMBED_BYTES", 100)                    # every PNG over the limit: linked
     page = write_report([run], tmp_path / "report.html").read_text()
     assert 'src="run/derivatives.png"' in page and "data:image/png" not in page
 

@@ -10,7 +10,9 @@ from siren.diff import gemm
 from siren.errors import SirenError
 from siren.models import build_model
 from siren.tasks.fit_image import ImageFitTask
-from siren.train import TrainConfig, fit, load_checkpoint, prepare_out_dir, run
+from siren.train import TrainConfig, fit
+from siren.run_folder import load_checkpoint, prepare_out_dir
+from siren.launch import run
 
 
 def _image(h=12, w=10):

@@ -1,10 +1,19 @@
 """siren: implicit neural representations with periodic activations (Sitzmann et al., NeurIPS 2020).
 
-Subpackages: `siren.models` (networks, one registry), `siren.diff` (derivatives w.r.t. the input), `siren.data`
-(signals in and out), `siren.tasks` (applications, one registry); `siren.train` runs any task.
+Subpackages: `siren.models` (networks, one registry per interface), `siren.diff` (derivatives w.r.t. the input),
+`siren.data` (signals in and out), `siren.tasks` (applications, one registry; imported on first use, so that
+`import siren.train` loads no task); `siren.launch` runs any task, `siren.train` is its training loop.
 """
-from . import data, diff, models, tasks
+import importlib
+
+from . import data, diff, models
 from .models import Siren, build_model
 
 __all__ = ["Siren", "build_model", "data", "diff", "models", "tasks"]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    if name == "tasks":
+        return importlib.import_module(".tasks", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -11,9 +11,21 @@ def mse(pred, target) -> float:
     return float(np.mean((pred - target) ** 2))
 
 
+def relative_l2(pred, truth) -> float:
+    """Relative L2 error ||pred - truth|| / ||truth|| of two arrays of one shape (any, real or complex; norms over
+    all entries, in their dtype); ||pred - truth|| itself when truth is all 0."""
+    pred, truth = np.asarray(pred), np.asarray(truth)
+    ref = float(np.linalg.norm(truth))
+    return float(np.linalg.norm(pred - truth)) / (ref if ref > 0 else 1.0)
+
+
 def psnr(pred, target, data_range: float = 1.0) -> float:
     """10 log10(range^2 / MSE) in dB (inf when equal)."""
-    err = mse(pred, target)
+    return mse_to_psnr(mse(pred, target), data_range)
+
+
+def mse_to_psnr(err: float, data_range: float = 1.0) -> float:
+    """The PSNR (dB) of a mean squared error: 10 log10(range^2 / err) (inf for 0)."""
     return float("inf") if err == 0 else float(10.0 * np.log10(data_range ** 2 / err))
 
 

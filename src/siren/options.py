@@ -1,8 +1,8 @@
 """Config dataclasses <-> command-line flags: one place for each option's default and help text.
 
 A config is a dataclass whose fields are declared with `option(default, help, ...)`. `add_arguments` turns its
-fields into argparse flags (`hidden_features` -> `--hidden-features`; a bool -> a switch; `positional=True` -> an
-optional positional argument), and `from_args` builds the dataclass back from the parsed namespace. The same
+fields into argparse flags (`hidden_features` -> `--hidden-features`; a bool -> a switch; `positional=True` -> a
+positional argument, optional unless `required`; `nargs="+"` -> a list), and `from_args` builds the dataclass back from the parsed namespace. The same
 dataclass is the Python API and what config.json stores.
 """
 from __future__ import annotations
@@ -16,18 +16,22 @@ __all__ = ["option", "add_arguments", "from_args"]
 
 
 def option(default=None, help: str = "", *, positional: bool = False, choices=None, flag: str | None = None,
-           metavar: str | None = None):
+           metavar: str | None = None, required: bool = False, nargs: str | None = None):
     """A dataclass field with its CLI help. flag: the switch's name when it differs from the field's (e.g. a bool
-    field `progress` = True shown as `--no-progress`)."""
-    meta = {"help": help, "positional": positional, "choices": choices, "flag": flag, "metavar": metavar}
+    field `progress` = True shown as `--no-progress`); required: the flag (or positional) must be given; nargs:
+    argparse's, e.g. "+" for a list of values."""
+    meta = {"help": help, "positional": positional, "choices": choices, "flag": flag, "metavar": metavar,
+            "required": required, "nargs": nargs}
     return dataclasses.field(default=default, metadata=meta)
 
 
 def _base_type(hint):
-    """int | None -> int; bool -> bool; str -> str."""
+    """int | None -> int; bool -> bool; str -> str; list[str] -> str."""
     if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
         args = [a for a in typing.get_args(hint) if a is not type(None)]
-        return args[0] if len(args) == 1 else str
+        return _base_type(args[0]) if len(args) == 1 else str
+    if typing.get_origin(hint) in (list, tuple):          # nargs="+": argparse converts each value
+        return typing.get_args(hint)[0]
     return hint
 
 
@@ -43,7 +47,9 @@ def add_arguments(parser: argparse.ArgumentParser, config_type, defaults: dict |
         default = defaults.get(f.name, f.default)
         shown = "" if default in (None, False, True) else f" (default {default})"
         if meta["positional"]:
-            parser.add_argument(f.name, nargs="?", default=default, help=meta["help"] + shown, metavar=meta["metavar"])
+            nargs = meta.get("nargs") or (None if meta.get("required") else "?")
+            parser.add_argument(f.name, nargs=nargs, default=default, help=meta["help"] + shown,
+                                metavar=meta["metavar"])
         elif kind is bool:
             action = "store_false" if default else "store_true"
             parser.add_argument(meta["flag"] or "--" + f.name.replace("_", "-"), dest=f.name, action=action,
@@ -51,7 +57,8 @@ def add_arguments(parser: argparse.ArgumentParser, config_type, defaults: dict |
         else:
             parser.add_argument(meta["flag"] or "--" + f.name.replace("_", "-"), dest=f.name, type=kind,
                                 default=default, choices=meta["choices"], help=meta["help"] + shown,
-                                metavar=meta["metavar"])
+                                metavar=meta["metavar"], required=meta.get("required", False),
+                                nargs=meta.get("nargs"))
 
 
 def from_args(config_type, args: argparse.Namespace):

@@ -1,18 +1,16 @@
-"""The one training loop shared by every task, and `run`, which turns a task + model name into a run folder.
+"""The one training loop shared by every task (`fit`), and its settings (`TrainConfig`).
 
-A task is a `siren.tasks.Task` (the contract is in `siren.tasks.base`). A run folder holds config.json,
-metrics.jsonl (one JSON line per log step: the loss, each raw term, their weights, the task's metrics), checkpoint.pt (every K steps,
-at the end, on Ctrl-C: model, optimizer, schedule, random streams and the task's state), the task's outputs,
-metrics.json ({"task", "model", "steps", "seconds", "interrupted", "metrics"}) and outputs.json (every file the
-run wrote: path, kind, caption). It is never silently overwritten; a run that fails before its first checkpoint
-removes the folder it created.
+`fit` takes any object with the task contract (`siren.tasks.base.Task`: loss, evaluate, metric_name, goals,
+state_dict, meta); it imports no task. In a run folder (`siren.run_folder`) it appends metrics.jsonl (one JSON line
+per log step: the loss, each raw term, their weights, the task's metrics) and writes checkpoint.pt (every K steps,
+at the end, on Ctrl-C: model, optimizer, schedule, random streams and the task's state). `siren.launch` builds the
+task and the model and calls it.
 """
 from __future__ import annotations
 
 import json
 import math
 import os
-import shutil
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -23,11 +21,9 @@ from torch import nn
 
 from .diff.gemm import effective_precision
 from .errors import SirenError
-from .models import build_model, model_from_spec
 from .options import option
-from .tasks.base import Output
+from .run_folder import CHECKPOINT, load_checkpoint, metric_goals, save_checkpoint
 
-CHECKPOINT = "checkpoint.pt"
 MATMUL_PRECISIONS = ("highest", "high", "medium")
 
 
@@ -98,57 +94,6 @@ def seed_everything(seed: int) -> None:
     np.random.seed(seed % 2 ** 32)
 
 
-def prepare_out_dir(out_dir: str | os.PathLike, overwrite: bool = False, resume: bool = False) -> Path:
-    """Create the run folder; refuse an existing non-empty one unless overwrite or resume."""
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise SirenError(f"output path {out} exists and is not a folder (choose another --out)")
-    if resume:
-        if not (out / CHECKPOINT).is_file():
-            raise SirenError(f"nothing to resume: {out / CHECKPOINT} does not exist (drop --resume, or pass "
-                             f"--overwrite to start that folder over)")
-        return out
-    if out.exists() and any(out.iterdir()):
-        if not overwrite:
-            if (out / CHECKPOINT).is_file():
-                raise SirenError(f"output folder {out} holds a run (pass --resume to continue it, --overwrite to "
-                                 f"start over, or another --out)")
-            raise SirenError(f"output folder {out} already exists and is not empty (pass --overwrite or another --out)")
-        shutil.rmtree(out)
-    out.mkdir(parents=True, exist_ok=True)
-    return out
-
-
-def load_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict:
-    """Read a checkpoint written by `fit`; a missing or corrupt file is a SirenError."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / CHECKPOINT
-    if not path.is_file():
-        raise SirenError(f"checkpoint not found: {path} (pass a run folder or its checkpoint.pt)")
-    try:
-        ckpt = torch.load(path, map_location=map_location, weights_only=False)
-    except Exception as e:  # torch raises many types on garbage input
-        raise SirenError(f"cannot read checkpoint {path}: it is corrupt or not a siren checkpoint ({type(e).__name__})")
-    if not isinstance(ckpt, dict) or not {"model", "spec", "step"} <= set(ckpt):
-        raise SirenError(f"{path} is not a siren checkpoint (missing model/spec/step)")
-    return ckpt
-
-
-def model_from_checkpoint(ckpt: dict) -> nn.Module:
-    """Rebuild the trained model stored in a checkpoint dict."""
-    model = model_from_spec(ckpt["spec"])
-    model.load_state_dict(ckpt["model"])
-    return model
-
-
-def _save(path: Path, payload: dict) -> None:
-    """Atomic write: a crash mid-save never destroys the previous checkpoint."""
-    tmp = path.with_suffix(".tmp")
-    torch.save(payload, tmp)
-    os.replace(tmp, path)
-
-
 def _scheduler(opt, cfg: TrainConfig):
     if cfg.schedule == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=cfg.steps)
@@ -191,7 +136,7 @@ def fit(model: nn.Module, task, cfg: TrainConfig, out_dir: str | os.PathLike | N
     def checkpoint(step: int) -> None:
         if out is None:
             return
-        _save(out / CHECKPOINT, {"model": model.state_dict(), "spec": getattr(model, "spec", None), "step": step,
+        save_checkpoint(out / CHECKPOINT, {"model": model.state_dict(), "spec": getattr(model, "spec", None), "step": step,
                                  "optimizer": opt.state_dict(), "scheduler": sched.state_dict() if sched else None,
                                  "generator": gen.get_state(), "torch_rng": torch.get_rng_state(),
                                  "task": task.meta(), "task_state": task.state_dict(), "config": asdict(cfg),
@@ -256,12 +201,13 @@ def fit(model: nn.Module, task, cfg: TrainConfig, out_dir: str | os.PathLike | N
 
 
 def reached(task, record: dict, target: float | None) -> bool:
-    """Whether a log record's progress metric (task.metric_name) has reached `target`: at least it when the task's
-    metric_goal is "max" (PSNR, SNR), at most it when "min" (errors)."""
+    """Whether a log record's progress metric (task.metric_name) has reached `target`: at least it when its goal
+    (task.goals) is "max" (PSNR, SNR), at most it when "min" (errors)."""
     value = record.get(task.metric_name)
     if target is None or value is None:
         return False
-    return value >= target if task.metric_goal == "max" else value <= target
+    goal = metric_goals(task.goals, {task.metric_name: value})[task.metric_name]
+    return value >= target if goal == "max" else value <= target
 
 
 def _evaluate(task, model) -> dict:
@@ -278,69 +224,3 @@ def _progress(cfg: TrainConfig, start: int):
         return None
     from tqdm.auto import tqdm
     return tqdm(total=cfg.steps, initial=start, unit="step", dynamic_ncols=True)
-
-
-def run(task, model_name: str, cfg: TrainConfig, out_dir: str | os.PathLike, model_options: dict | None = None,
-        overwrite: bool = False, resume: bool = False, command: dict | None = None,
-        report: bool = True) -> tuple[nn.Module, TrainResult, dict]:
-    """Build the model for `task`, train it into out_dir, write the task's outputs, metrics.json, outputs.json and
-    (unless report=False) report.html. Returns (model, result, metrics.json's content).
-
-    model_options override the task's suggestions (task.model_options()). `command` (e.g. the CLI arguments)
-    is stored in config.json with everything else needed to rerun. If training fails before the run's first
-    checkpoint, the folder this call created is removed again (so a rerun is not blocked); a later failure keeps
-    the last checkpoint for --resume.
-    """
-    device = resolve_device(cfg.device)
-    seed_everything(cfg.seed)
-    options = {**task.model_options(model_name), **(model_options or {})}
-    try:
-        model = build_model(model_name, task.in_features, task.out_features, **options)
-    except ValueError as e:
-        raise SirenError(str(e))
-    created = not Path(out_dir).exists()
-    out = prepare_out_dir(out_dir, overwrite=overwrite, resume=resume)  # only once the run can start
-    model.to(device)
-    task.to(device)
-    if not resume:
-        (out / "config.json").write_text(json.dumps(
-            {"command": command, "model": model.spec, "train": asdict(cfg), "task": task.meta()}, indent=2, default=str))
-    try:
-        result = fit(model, task, cfg, out, resume=resume)
-    except BaseException as e:
-        if not isinstance(e, KeyboardInterrupt) and created and not (out / CHECKPOINT).exists():
-            shutil.rmtree(out, ignore_errors=True)
-        raise
-    model.eval()
-    metrics, files = ({}, []) if result.interrupted else task.write_outputs(model, out, result.history)
-    if result.interrupted and result.history:
-        metrics = {k: v for k, v in result.history[-1].items() if k not in ("step", "time", "weights")}
-    summary = {"task": task.meta().get("task"), "model": model_name, "steps": result.step,
-               "seconds": result.history[-1]["time"] if result.history else 0.0, "interrupted": result.interrupted,
-               "metrics": metrics}
-    (out / "metrics.json").write_text(json.dumps(summary, indent=2, default=float))
-    write_manifest(out, files)
-    if report:
-        write_run_report(out, files)
-    return model, result, summary
-
-
-RUN_FILES = (Output("config.json", "log", "everything needed to rerun: command, model, training and task settings"),
-             Output("metrics.jsonl", "log", "one JSON record per log step: loss, raw terms, weights, metrics"),
-             Output(CHECKPOINT, "checkpoint", "model, optimizer and task state; --resume continues from it"),
-             Output("metrics.json", "table", "final metrics: task, model, steps, seconds, metrics"),
-             Output("report.html", "log", "this run on one page: metrics, curves, pictures, sound, video, meshes"))
-
-
-def write_run_report(out: Path, files: list) -> None:
-    """report.html for the run in `out` (`siren.report`), then outputs.json again so that it lists the report."""
-    from .report import run_report
-    run_report(out)
-    write_manifest(out, files)
-
-
-def write_manifest(out: Path, files: list) -> None:
-    """outputs.json: the run's own files and the task's `files` (Output records) that exist in `out`."""
-    entries = [o for o in (*RUN_FILES, *files) if (out / o.path).exists()]
-    entries.append(Output("outputs.json", "log", "this list of the run's files"))
-    (out / "outputs.json").write_text(json.dumps([asdict(o) for o in entries], indent=2))

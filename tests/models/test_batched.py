@@ -74,13 +74,13 @@ def test_members_share_no_gradient():
 
 
 def test_registry_spec_roundtrip():
-    m = build_model("siren_batch", 2, 3, hidden_features=16, hidden_layers=1, num_signals=2, seeds=[0, 1])
+    m = build_model("siren", 2, 3, kind="batched", hidden_features=16, hidden_layers=1, num_signals=2, seeds=[0, 1])
     assert m.spec["options"]["seeds"] == [0, 1]
     rebuilt = model_from_spec(m.spec)
     rebuilt.load_state_dict(m.state_dict())
     x = torch.rand(2, 9, 2)
     torch.testing.assert_close(rebuilt(x), m(x))
     with pytest.raises(ValueError, match="no option"):
-        build_model("siren_batch", 2, 1, num_frequencies=3)
+        build_model("siren", 2, 1, kind="batched", num_frequencies=3)
     with pytest.raises(ValueError, match="one seed per signal"):
-        build_model("siren_batch", 2, 1, num_signals=2, seeds=[0])
+        build_model("siren", 2, 1, kind="batched", num_signals=2, seeds=[0])

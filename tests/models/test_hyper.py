@@ -179,10 +179,10 @@ def test_set_encoder_pools_by_masked_mean():
     assert torch.equal(enc(values, torch.zeros_like(mask))[0], torch.zeros(6))   # no context: z = 0
 
 
-@pytest.mark.parametrize("name", ["hyper_set", "hyper_cnn", "cnp"])
+@pytest.mark.parametrize("name", ["set", "cnn", "cnp"])
 def test_registry_builds_prior_models_that_round_trip_through_their_spec(name):
     opts = dict(TINY, **({} if name == "cnp" else {"hyper_hidden": 8}))
-    model = build_model(name, 2, 3, **opts)
+    model = build_model(name, 2, 3, kind="prior", **opts)
     values, mask = _images()
     out = model(values, mask)
     assert isinstance(out, PriorOutput) and out.pred.shape == (3, 8, 8, 3) and out.z.shape == (3, 6)
@@ -198,6 +198,15 @@ def test_registry_builds_prior_models_that_round_trip_through_their_spec(name):
     out.pred.pow(2).mean().backward()                            # the encoder is trained through the decoder
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in model.encoder.parameters())
     with pytest.raises(ValueError, match="takes no option"):
-        build_model(name, 2, 3, first_omega=30)
+        build_model(name, 2, 3, kind="prior", first_omega=30)
     with pytest.raises(ValueError, match="in_features must be 2"):
-        build_model(name, 3, 3, **opts)
+        build_model(name, 3, 3, kind="prior", **opts)
+
+
+def test_a_checkpoint_spec_of_the_old_single_registry_still_rebuilds():
+    model = build_model("cnn", 2, 3, kind="prior", **TINY, hyper_hidden=8)
+    old = {k: v for k, v in model.spec.items() if k != "kind"} | {"name": "hyper_cnn"}
+    copy = model_from_spec(old)
+    copy.load_state_dict(model.state_dict())
+    values, mask = _images()
+    torch.testing.assert_close(copy(values, mask).pred, model(values, mask).pred)

@@ -10,7 +10,8 @@ from scipy import io
 
 from siren.errors import SirenError
 from siren.solvers.fwi import AdjointFWI, read_receiver_data, receiver_matrix, reference_geometry, synthesize
-from siren.solvers.grid import mesh, velocity_preset
+from siren.fields.grid import mesh
+from siren.fields.speed import velocity_preset
 
 MAT = Path(__file__).parents[1] / "data" / "siren_fwi" / "data_cylinder_5.mat"
 

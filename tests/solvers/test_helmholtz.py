@@ -6,8 +6,9 @@ import pytest
 from scipy import special
 
 from siren.errors import SirenError
-from siren.solvers import (gaussian_source, helmholtz_closed_form, helmholtz_fd, helmholtz_solve, load_velocity,
-                           velocity_preset)
+from siren.fields.sources import gaussian_source
+from siren.fields.speed import load_velocity, velocity_preset
+from siren.solvers import helmholtz_closed_form, helmholtz_fd, helmholtz_solve
 
 A0, L = 5.0, 0.5
 

@@ -6,7 +6,8 @@ import pytest
 from scipy import special
 
 from siren.errors import SirenError
-from siren.solvers import velocity_preset, wave_fdtd, wave_solve
+from siren.fields.speed import velocity_preset
+from siren.solvers import wave_fdtd, wave_solve
 
 
 def _standing_wave_errors(times, sizes=(21, 41, 81, 161), a=1, b=2):

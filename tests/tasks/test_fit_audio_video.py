@@ -31,19 +31,23 @@ def _video_task(frames=8, size=16, **kw):
 def _trained(task, name, steps, lr, width=64):
     torch.manual_seed(0)
     model = build_model(name, task.in_features, task.out_features, hidden_features=width, hidden_layers=2,
-                        **task.model_options(name))
+                        hints=task.model_hints())
     result = fit(model, task, TrainConfig(steps=steps, lr=lr, log_every=steps, progress=False))
     return model.eval(), result.history[-1]
 
 
-def test_model_options_per_kind():
+def test_each_family_reads_the_audio_hints():
     audio, video = _audio_task(), _video_task()
     assert audio.metric_name == "snr" and video.metric_name == "psnr"
-    assert audio.model_options("siren") == {"first_omega_0": 3000.0}
-    assert audio.model_options("relu_pe") == {"sidelength": 1000}  # floor(log2(1000 / 4)) = 7 bands
-    scale = audio.model_options("rff")["scale"]  # 2 pi B, B ~ N(0, s^2), spreads like 3000 * U(-1, 1)
+    hints = audio.model_hints()
+    assert build_model("siren", 1, 1, hints=hints).spec["options"] == {"first_omega_0": 3000.0}
+    pe = build_model("relu_pe", 1, 1, hints=hints)
+    assert pe.spec["options"] == {"sidelength": 1000} and pe.net[0].num_frequencies == 7  # floor(log2(1000 / 4))
+    scale = build_model("rff", 1, 1, hints=hints).spec["options"]["scale"]  # 2 pi B, B ~ N(0, s^2): 3000 U(-1, 1)
     assert 2 * math.pi * scale == pytest.approx(3000 / math.sqrt(3))
-    assert video.model_options("siren") == {} and video.model_options("relu_pe") == {}
+    assert build_model("tanh", 1, 1, hints=hints).spec["options"] == {}
+    video_hints = video.model_hints()
+    assert build_model("siren", 3, 3, hints=video_hints).spec["options"] == {}
 
 
 def test_render_frames_matches_the_full_grid(device):

@@ -12,7 +12,8 @@ from siren.models import build_model
 from siren.tasks.fit_image import ImageFitTask
 from siren.data.image import load_image_folder
 from siren.tasks.fit_batch import BatchFitTask
-from siren.train import TrainConfig, fit, load_checkpoint, model_from_checkpoint
+from siren.train import TrainConfig, fit
+from siren.run_folder import load_checkpoint, model_from_checkpoint
 
 ARCH = dict(hidden_features=16, hidden_layers=1)
 
@@ -26,7 +27,7 @@ def test_loss_and_metrics_are_those_of_separate_fit_tasks(device):
     """Padded batch of differently sized images: loss = sum of each member's FitTask MSE, PSNRs = FitTask's."""
     signals = _signals([(6, 6), (4, 9), (5, 3)])
     task = BatchFitTask(signals, ["a", "b", "c"]).to(device)
-    model = build_model("siren_batch", 2, 3, num_signals=3, **ARCH).to(device)
+    model = build_model("siren", 2, 3, kind="batched", num_signals=3, **ARCH).to(device)
     gen = torch.Generator().manual_seed(0)
     singles = [ImageFitTask(s).to(device) for s in signals]
     expected = sum(t.loss(model.member(b), 0, gen)["mse"][0] for b, t in enumerate(singles))
@@ -58,7 +59,7 @@ def test_batch_training_equals_sequential_runs():
     gets exactly the gradient of its own MSE (loss is a sum, members share nothing) and Adam is element-wise."""
     signals = _signals([(8, 8), (6, 9), (8, 8)], seed=1)
     cfg = TrainConfig(steps=30, lr=1e-3, log_every=30, progress=False)
-    batch = build_model("siren_batch", 2, 3, num_signals=3, seeds=[10, 11, 12], **ARCH)
+    batch = build_model("siren", 2, 3, kind="batched", num_signals=3, seeds=[10, 11, 12], **ARCH)
     task = BatchFitTask(signals, ["a", "b", "c"])
     fit(batch, task, cfg)
     batch_psnr = task.psnrs(batch)
@@ -113,4 +114,4 @@ def test_cli_fits_a_folder(tmp_path, capsys):
     assert main(args) == 2  # existing run folder
     assert "holds a run (pass --resume" in capsys.readouterr().err
     assert main(args[:-2] + ["--model", "relu", "--out", str(tmp_path / "r2")]) == 2
-    assert "batched siren" in capsys.readouterr().err
+    assert "unknown model 'relu' of kind batched" in capsys.readouterr().err

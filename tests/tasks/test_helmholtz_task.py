@@ -9,9 +9,11 @@ import pytest
 import torch
 
 from siren.cli import main
-from siren.solvers.helmholtz import SIGMA2, _green_gaussian
-from siren.solvers import helmholtz_fd
-from siren.tasks.helmholtz import HelmholtzTask, _stretch, background, forcing, pml_operator
+from siren.fields.pml import pml_operator, pml_stretch
+from siren.fields.sources import SIGMA2
+from siren.solvers import background_field, helmholtz_fd
+from siren.solvers.helmholtz import _green_gaussian
+from siren.tasks.helmholtz import HelmholtzTask, forcing
 
 
 def test_pml_operator_equals_the_divergence_form_by_autograd():
@@ -33,7 +35,7 @@ def test_pml_operator_equals_the_divergence_form_by_autograd():
     u = field(x, y)
     ux, uy = d(u, x), d(u, y)
     uxx, uyy = d(ux, x), d(uy, y)
-    ex, ey = _stretch(x)[0], _stretch(y)[0]
+    ex, ey = pml_stretch(x)[0], pml_stretch(y)[0]
     reference = d(ey / ex * ux, x) + d(ex / ey * uy, y) + ex * ey * m * k ** 2 * u
     got = pml_operator(u, ux, uy, uxx, uyy, x, y, m, k)
     assert torch.allclose(got, reference, rtol=1e-10, atol=1e-9)
@@ -48,7 +50,7 @@ def test_background_solves_the_pml_equation_in_a_uniform_medium():
     x, y = g.uniform(-0.98, 0.98, 300), g.uniform(-0.98, 0.98, 300)
     keep = np.hypot(x - source[0], y - source[1]) > 0.1
     x, y = x[keep], y[keep]
-    f = lambda a, b: background(a, b, k, source)  # noqa: E731
+    f = lambda a, b: background_field(a, b, k, source)  # noqa: E731
     u = f(x, y)
     ux, uy = (f(x + h, y) - f(x - h, y)) / (2 * h), (f(x, y + h) - f(x, y - h)) / (2 * h)
     uxx, uyy = (f(x + h, y) - 2 * u + f(x - h, y)) / h ** 2, (f(x, y + h) - 2 * u + f(x, y - h)) / h ** 2
@@ -60,7 +62,7 @@ def test_background_solves_the_pml_equation_in_a_uniform_medium():
     n = 161
     xs, us = helmholtz_fd(n, k, 1.0, source)[::2]
     X, Y = np.meshgrid(xs, xs, indexing="ij")
-    u0 = background(X.ravel(), Y.ravel(), k, source).reshape(n, n)
+    u0 = background_field(X.ravel(), Y.ravel(), k, source).reshape(n, n)
     assert np.linalg.norm(u0 - us) < 0.02 * np.linalg.norm(us)
     inner = np.maximum(np.abs(X), np.abs(Y)) <= 0.5
     assert np.allclose(u0[inner], _green_gaussian(np.hypot(X - source[0], Y - source[1]), k, SIGMA2)[inner])
@@ -74,7 +76,7 @@ def test_scattered_forcing_vanishes_in_a_uniform_medium_and_scales_with_the_cont
     known = forcing(x, y, uniform.m_at(xy).double().numpy(), 10.0, (0.0, 0.0))
     assert np.abs(known).max() < 1e-12                # m = 1 everywhere: nothing forced, PML included
     slow = HelmholtzTask(10.0, np.full((n, n), 0.5), points=64)            # m = 4 everywhere
-    u0 = background(x[:2], y[:2], 10.0, (0.0, 0.0))
+    u0 = background_field(x[:2], y[:2], 10.0, (0.0, 0.0))
     assert np.allclose(forcing(x, y, slow.m_at(xy).double().numpy(), 10.0, (0.0, 0.0))[:2], 3 * 100 * u0)
 
 

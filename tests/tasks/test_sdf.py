@@ -11,7 +11,8 @@ import trimesh
 from siren.cli import main
 from siren.data.pointcloud import point_cloud
 from siren.shapes import Sphere, Torus, sample_surface
-from siren.tasks.sdf import SIREN_FIRST_OMEGA, SDFTask
+from siren.models import build_model
+from siren.tasks.sdf import FIRST_FREQUENCY, SDFTask
 
 
 class Analytic(torch.nn.Module):
@@ -46,11 +47,15 @@ def test_exact_sdf_zeroes_the_boundary_terms_and_a_scaled_one_does_not(shape):
 
 def test_siren_first_omega_is_the_documented_default():
     """The module docstring's first-layer omega_0 for SIREN (lower than the paper's 30: no spurious sign flips far
-    from the surface); other models get no suggestion, and --first-omega overrides it (train.run merges the CLI's
-    options over the task's)."""
+    from the surface), read from the task's hint; other models take nothing from it, and --first-omega overrides
+    it (explicit options win over hints)."""
     task, _ = _task(Sphere(0.5))
-    assert SIREN_FIRST_OMEGA == 5.0 and task.model_options("siren") == {"first_omega_0": 5.0}
-    assert task.model_options("relu") == {} and task.model_options("relu_pe") == {}
+    assert FIRST_FREQUENCY == 5.0 and task.model_hints() == {"first_frequency": 5.0}
+    assert build_model("siren", 3, 1, hints=task.model_hints()).spec["options"] == {"first_omega_0": 5.0}
+    assert build_model("siren", 3, 1, hints=task.model_hints(), first_omega_0=30.0).spec["options"] == {
+        "first_omega_0": 30.0}
+    assert build_model("relu", 3, 1, hints=task.model_hints()).spec["options"] == {}
+    assert build_model("relu_pe", 3, 1, hints=task.model_hints()).spec["options"] == {}
 
 
 def test_no_normals_drops_the_normal_term():
@@ -117,7 +122,8 @@ def test_bad_inputs_are_one_line_errors(tmp_path, cli_error):
     assert "checkpoint not found" in cli_error(["mesh", str(tmp_path), "--out", str(tmp_path / "m.ply")])
     assert main(["fit", "image", "--demo", "cameraman", "--size", "8", "--steps", "1", "--hidden-features", "8",
                  "--no-progress", "--out", str(tmp_path / "img")]) == 0
-    assert "image file" in cli_error(["mesh", str(tmp_path / "img"), "--out", str(tmp_path / "m.ply")])
+    assert "'fit image' cannot be rendered here (this command renders sdf)" in cli_error(
+        ["mesh", str(tmp_path / "img"), "--out", str(tmp_path / "m.ply")])
 
 
 def test_torus_from_20k_oriented_points_is_recovered(tmp_path):

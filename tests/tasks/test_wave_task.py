@@ -11,9 +11,10 @@ from torch import nn
 
 from siren.cli import main
 from siren.errors import SirenError
+from siren.fields.speed import Speed
 from siren.models import build_model
 from siren.solvers import wave_fdtd
-from siren.tasks.wave import Speed, WaveTask, default_times
+from siren.tasks.wave import WaveTask, default_times
 from siren.train import TrainConfig, fit
 
 TINY = ["--hidden-features", "16", "--hidden-layers", "1", "--no-progress"]

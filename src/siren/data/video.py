@@ -57,7 +57,7 @@ def _read_npy(path: Path) -> np.ndarray:
 
 def _read_file(path: Path, max_frames: int | None) -> tuple[np.ndarray, float]:
     import imageio.v3 as iio
-    if path.suffix.lower() in FFMPEG_SUFFIXES and importlib.util.find_spec("imageio_ffmpeg") is None:
+    if path.suffix.lower() in FFMPEG_SUFFIXES and not has_ffmpeg():
         raise SirenError(f"reading {path.suffix} needs imageio-ffmpeg (pip install 'siren[media]')")
     try:
         frames = list(itertools.islice(iio.imiter(path), max_frames))
@@ -148,28 +148,51 @@ def samples_per_step(total: int, fraction: float = FRACTION, minimum: int = MIN_
     return min(total, max(minimum, math.ceil(fraction * total)))
 
 
-def save_video(path: str | Path, frames: Iterable, fps: float, quality: float = 8.0) -> int:
-    """Write frames, an iterable of (H, W, C) in [0, 1] (arrays or tensors, C in {1, 3}), as H.264 MP4 at `fps`.
+def has_ffmpeg() -> bool:
+    """Whether imageio-ffmpeg (extra `media`) is installed: reading and writing MP4 (FFMPEG_SUFFIXES) need it."""
+    return importlib.util.find_spec("imageio_ffmpeg") is not None
 
-    Streams one frame at a time. Odd sizes are padded by one edge row/column (H.264 4:2:0 needs even sizes).
-    Returns the number of frames written.
+
+def video_path(path: str | Path) -> Path:
+    """Where to write the video `path` (.mp4): itself, or the .gif beside it without imageio-ffmpeg."""
+    return Path(path) if has_ffmpeg() else Path(path).with_suffix(".gif")
+
+
+def save_video(path: str | Path, frames: Iterable, fps: float, quality: float = 8.0) -> int:
+    """Write frames, an iterable of (H, W, C) in [0, 1] (arrays or tensors, C in {1, 3}), at `fps`: as H.264 MP4
+    (imageio-ffmpeg), or as a looping GIF when path ends in .gif (`video_path` picks the GIF when MP4 cannot be
+    written).
+
+    MP4 streams one frame at a time and pads odd sizes by one edge row/column (H.264 4:2:0 needs even sizes); a GIF
+    is written at the end. Returns the number of frames written.
     """
+    rgb = (_to_rgb8(frame) for frame in frames)
+    if Path(path).suffix.lower() == ".gif":
+        import imageio.v3 as iio
+        gif = list(rgb)
+        iio.imwrite(path, gif, duration=1000 / fps, loop=0)
+        return len(gif)
     import imageio_ffmpeg
     writer, count = None, 0
     try:
-        for frame in frames:
-            if isinstance(frame, torch.Tensor):
-                frame = frame.detach().cpu().numpy()
-            frame = np.asarray(frame)
-            frame = np.repeat(frame, 3, axis=-1) if frame.shape[-1] == 1 else frame
+        for frame in rgb:
             frame = np.pad(frame, ((0, frame.shape[0] % 2), (0, frame.shape[1] % 2), (0, 0)), mode="edge")
             if writer is None:
                 writer = imageio_ffmpeg.write_frames(str(path), (frame.shape[1], frame.shape[0]), fps=fps,
                                                      quality=quality, macro_block_size=1)
                 writer.send(None)
-            writer.send(np.ascontiguousarray((np.clip(frame, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)))
+            writer.send(np.ascontiguousarray(frame))
             count += 1
     finally:
         if writer is not None:
             writer.close()
     return count
+
+
+def _to_rgb8(frame) -> np.ndarray:
+    """A frame (H, W, C) in [0, 1], C in {1, 3} (array or tensor) -> (H, W, 3) uint8, clipped and rounded."""
+    if isinstance(frame, torch.Tensor):
+        frame = frame.detach().cpu().numpy()
+    frame = np.asarray(frame)
+    frame = np.repeat(frame, 3, axis=-1) if frame.shape[-1] == 1 else frame
+    return (np.clip(frame, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)

@@ -1,11 +1,29 @@
-"""Networks mapping coordinates to values, behind one registry: build_model(name, in_features, out_features, **options).
+"""Networks behind one registry per interface: build_model(name, in_features, out_features, kind=..., hints=...,
+**options).
 
-Every model stores its spec in `model.spec` = {"name", "in_features", "out_features", "options"} so a checkpoint
-can rebuild it (see `model_from_spec`).
+Kinds (the interface a task's `model_kind` asks for):
+    "coordinates"  coords (N, d) -> (N, C): siren and the paper's baselines (MODEL_NAMES)
+    "batched"      B signals at once, (B, N, d) -> (B, N, C): "siren" (`batched.BatchedSiren`)
+    "prior"        image context (B, H, W, C) + mask (B, H, W) -> `hyper.PriorOutput`: "set", "cnn", "cnp"
+
+Hints: a task never names a model; it publishes facts about its problem (`Task.model_hints`), and each family reads
+the ones it understands and turns them into options (explicit options win):
+    width            suggested hidden width                      -> hidden_features (every family)
+    first_frequency  suggested omega_0 of a sine first layer     -> siren: first_omega_0
+    bandwidth        angular frequency a first layer should span -> rff: scale = bandwidth / (2 pi sqrt 3), so
+                     2 pi B spreads as a siren's first layer omega_0 U(-1, 1) (standard deviation omega_0 / sqrt 3)
+    sidelength       samples along the signal's shortest axis    -> relu_pe: its number of bands (Nyquist rule)
+    num_signals, first_index, seed   batched: B members, member b seeded by seed + first_index + b
+    resolution       image side of a prior                       -> prior: resolution
+
+Every model stores its spec in `model.spec` = {"kind", "name", "in_features", "out_features", "options"} (the
+options after hints) so a checkpoint can rebuild it (`model_from_spec`).
 """
 from __future__ import annotations
 
 import inspect
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from torch import nn
@@ -20,7 +38,30 @@ from .mlp import ACTIVATIONS, MLP
 from .sine import SineLayer, Siren
 
 __all__ = ["Siren", "SineLayer", "MLP", "PositionalEncoding", "FourierFeatures", "RBFLayer", "build_model",
-           "model_from_spec", "MODEL_NAMES", "nyquist_frequencies", "BatchedSiren", "ModelConfig"]
+           "model_from_spec", "MODEL_NAMES", "KINDS", "REGISTRIES", "Family", "nyquist_frequencies", "BatchedSiren",
+           "ModelConfig", "PriorModelConfig", "MODEL_CONFIGS"]
+
+
+@dataclass(frozen=True)
+class Family:
+    """A registry entry: build(in_features, out_features, **options) -> nn.Module; reads(hints) -> the options it
+    takes from a task's hints; options: the keywords build accepts."""
+    build: Callable[..., nn.Module]
+    reads: Callable[[dict], dict]
+    options: frozenset
+
+
+def _keywords(fn) -> set[str]:
+    return set(inspect.signature(fn).parameters) - {"self", "in_features", "out_features", "mlp"}
+
+
+def _width(hints: dict) -> dict:
+    return {"hidden_features": hints["width"]} if "width" in hints else {}
+
+
+def _sine_reads(hints: dict) -> dict:
+    first = {"first_omega_0": hints["first_frequency"]} if "first_frequency" in hints else {}
+    return {**_width(hints), **first}
 
 
 def _relu_pe(in_features, out_features, num_frequencies=None, sidelength=256, **mlp):
@@ -44,14 +85,6 @@ def _rbf(in_features, out_features, num_centres=1024, sigma=10.0, **mlp):
                encoding=RBFLayer(in_features, num_centres, sigma), **mlp)
 
 
-def _siren(in_features, out_features, **options):
-    return Siren(in_features, out_features=out_features, **options)
-
-
-def _siren_batch(in_features, out_features, **options):
-    return BatchedSiren(in_features, out_features=out_features, **options)
-
-
 def _plain(activation):
     def build(in_features, out_features, **mlp):
         return MLP(in_features, out_features=out_features, activation=activation, **mlp)
@@ -59,61 +92,133 @@ def _plain(activation):
     return build
 
 
-_MLP_OPTIONS = ("hidden_features", "hidden_layers")
-_BUILDERS = {"siren": _siren, "relu_pe": _relu_pe, "rff": _rff, "rbf": _rbf,
-             **{a: _plain(a) for a in ACTIVATIONS}}
-MODEL_NAMES = tuple(_BUILDERS)  # coords (N, d) -> (N, C)
-_BUILDERS["siren_batch"] = _siren_batch  # B signals at once: (B, N, d) -> (B, N, C), see batched.BatchedSiren
-_BUILDERS.update(PRIOR_BUILDERS)  # hyper_set, hyper_cnn, cnp: image context -> function, see hyper.py
+def _mlp_family(build, reads=_width) -> Family:
+    return Family(build, reads, frozenset(_keywords(build) | {"hidden_features", "hidden_layers"}))
 
 
-def _allowed(name: str) -> set[str]:
-    builder = _BUILDERS[name]
-    if name in ("siren", "siren_batch"):
-        params = inspect.signature((Siren if name == "siren" else BatchedSiren).__init__).parameters
-        return set(params) - {"self", "in_features", "out_features"}
-    params = inspect.signature(builder).parameters
-    return (set(params) - {"in_features", "out_features", "mlp"}) | set(_MLP_OPTIONS)
+def _pe_reads(hints: dict) -> dict:
+    return {**_width(hints), **({"sidelength": hints["sidelength"]} if "sidelength" in hints else {})}
 
 
-def build_model(name: str, in_features: int, out_features: int, **options) -> nn.Module:
-    """Build a network by name: one of MODEL_NAMES. Unknown names or options raise ValueError (never ignored).
+def _rff_reads(hints: dict) -> dict:
+    scale = {"scale": hints["bandwidth"] / (2.0 * math.pi * math.sqrt(3.0))} if "bandwidth" in hints else {}
+    return {**_width(hints), **scale}
+
+
+def _batched_reads(hints: dict) -> dict:
+    out = _sine_reads(hints)
+    if "num_signals" in hints:
+        out["num_signals"] = hints["num_signals"]
+        if "seed" in hints:
+            out["seeds"] = [hints["seed"] + hints.get("first_index", 0) + b for b in range(hints["num_signals"])]
+    return out
+
+
+def _prior_reads(hints: dict) -> dict:
+    return {"resolution": hints["resolution"]} if "resolution" in hints else {}
+
+
+COORDINATES = {"siren": Family(lambda i, o, **kw: Siren(i, out_features=o, **kw), _sine_reads,
+                               frozenset(_keywords(Siren.__init__))),
+               "relu_pe": _mlp_family(_relu_pe, _pe_reads), "rff": _mlp_family(_rff, _rff_reads),
+               "rbf": _mlp_family(_rbf), **{a: _mlp_family(_plain(a)) for a in ACTIVATIONS}}
+BATCHED = {"siren": Family(lambda i, o, **kw: BatchedSiren(i, out_features=o, **kw), _batched_reads,
+                           frozenset(_keywords(BatchedSiren.__init__)))}
+PRIOR = {name: Family(build, _prior_reads, frozenset(_keywords(build) - {"encoder"}))
+         for name, build in PRIOR_BUILDERS.items()}
+REGISTRIES = {"coordinates": COORDINATES, "batched": BATCHED, "prior": PRIOR}
+KINDS = tuple(REGISTRIES)
+MODEL_NAMES = tuple(COORDINATES)
+_LEGACY = {"siren_batch": ("batched", "siren"), "hyper_set": ("prior", "set"), "hyper_cnn": ("prior", "cnn"),
+           "cnp": ("prior", "cnp")}      # spec names of checkpoints written before the registries were split
+
+
+def build_model(name: str, in_features: int, out_features: int, kind: str = "coordinates",
+                hints: dict | None = None, **options) -> nn.Module:
+    """Build the network `name` of the registry `kind` (see the module docstring), with the options its family reads
+    from `hints` under the explicit `options`. Unknown kinds, names or options raise ValueError (never ignored).
 
     Common options: hidden_features (256), hidden_layers (3). siren: first_omega_0, hidden_omega_0,
     outermost_linear. relu_pe: num_frequencies or sidelength. rff: num_features, scale. rbf: num_centres, sigma.
     """
-    if name not in _BUILDERS:
-        raise ValueError(f"unknown model {name!r} (choose from {', '.join(MODEL_NAMES)})")
-    unknown = set(options) - _allowed(name)
+    if kind not in REGISTRIES:
+        raise ValueError(f"unknown model kind {kind!r} (choose from {', '.join(KINDS)})")
+    registry = REGISTRIES[kind]
+    if name not in registry:
+        raise ValueError(f"unknown model {name!r} of kind {kind} (choose from {', '.join(registry)})")
+    family = registry[name]
+    unknown = set(options) - family.options
     if unknown:
         raise ValueError(f"model {name!r} takes no option {', '.join(sorted(unknown))} "
-                         f"(it takes {', '.join(sorted(_allowed(name)))})")
-    model = _BUILDERS[name](in_features, out_features, **options)
-    model.spec = {"name": name, "in_features": in_features, "out_features": out_features, "options": dict(options)}
+                         f"(it takes {', '.join(sorted(family.options))})")
+    options = {**family.reads(hints or {}), **options}
+    model = family.build(in_features, out_features, **options)
+    model.spec = {"kind": kind, "name": name, "in_features": in_features, "out_features": out_features,
+                  "options": dict(options)}
     return model
 
 
 def model_from_spec(spec: dict) -> nn.Module:
-    """Rebuild an (untrained) model from `model.spec`."""
-    return build_model(spec["name"], spec["in_features"], spec["out_features"], **spec["options"])
+    """Rebuild an (untrained) model from `model.spec` (also the spec of an older checkpoint)."""
+    kind, name = (spec["kind"], spec["name"]) if "kind" in spec else _LEGACY.get(spec["name"], ("coordinates",
+                                                                                                 spec["name"]))
+    return build_model(name, spec["in_features"], spec["out_features"], kind=kind, **spec["options"])
+
+
+def _given(config, names: dict) -> dict:
+    """{option: value} of the config fields (field -> option name) that were given (not None)."""
+    return {key: getattr(config, f) for f, key in names.items() if getattr(config, f) is not None}
 
 
 @dataclass
 class ModelConfig:
-    """The network of a run, as the CLI names it: a registry name and the common options (None: the model's or the
-    task's default). `options()` -> the build_model keywords."""
+    """The network of a run, as the CLI names it, for the "coordinates" and "batched" kinds: a registry name and
+    the common options (None: the model's or the task's hint). `build_args()` -> (name, build_model keywords)."""
     model: str = option("siren", f"network: {', '.join(MODEL_NAMES)}", choices=list(MODEL_NAMES), metavar="NAME")
     hidden_features: int | None = option(None, "width of hidden layers (default 256)")
     hidden_layers: int | None = option(None, "hidden layers after the first (default 3)")
     first_omega: float | None = option(None, "siren: omega_0 of the first layer (default 30, audio 3000)")
     hidden_omega: float | None = option(None, "siren: omega_0 of hidden layers (default 30)")
 
-    def options(self) -> dict:
-        names = {"hidden_features": "hidden_features", "hidden_layers": "hidden_layers",
-                 "first_omega": "first_omega_0", "hidden_omega": "hidden_omega_0"}
-        opts = {key: getattr(self, arg) for arg, key in names.items() if getattr(self, arg) is not None}
-        if self.model not in _BUILDERS:
+    def build_args(self) -> tuple[str, dict]:
+        opts = _given(self, {"hidden_features": "hidden_features", "hidden_layers": "hidden_layers",
+                             "first_omega": "first_omega_0", "hidden_omega": "hidden_omega_0"})
+        if self.model not in COORDINATES:
             raise SirenError(f"unknown model {self.model!r} (choose from {', '.join(MODEL_NAMES)})")
         if self.model != "siren" and ({"first_omega_0", "hidden_omega_0"} & set(opts)):
-            raise SirenError(f"--first-omega/--hidden-omega apply to siren only, not {self.model}")
-        return opts
+            raise SirenError(f"first_omega / hidden_omega apply to siren only, not {self.model}")
+        return self.model, opts
+
+
+@dataclass
+class PriorModelConfig:
+    """The network of a prior ("prior" kind): the encoder's registry name, its options and those of the SIRENs it
+    generates (None: the model's default). `build_args()` -> (name, build_model keywords)."""
+    encoder: str = option("cnn", "set (set encoder + hypernetwork), cnn (CNN encoder + hypernetwork) or cnp "
+                          "(conditional neural process baseline)", choices=list(PRIOR))
+    latent_dim: int | None = option(None, "size of the latent code z (default 256; cnp 128)")
+    hyper_hidden: int | None = option(None, "hypernetwork: units of the 2 hidden ReLU layers of each per-tensor MLP "
+                                      "(default 256)")
+    encoder_hidden: int | None = option(None, "encoder width: set/cnp MLP units or CNN channels (default 256; cnp "
+                                        "128)")
+    encoder_layers: int | None = option(None, "set/cnp: hidden layers of the point MLP; cnn: residual convs "
+                                        "per downsampling stage (default 2)")
+    hidden_features: int | None = option(None, "width of the generated SIREN's (the CNP decoder's) hidden layers "
+                                         "(default 256; cnp 128)")
+    hidden_layers: int | None = option(None, "hidden layers after the first (default 3)")
+    first_omega: float | None = option(None, "generated SIREN: omega_0 of the first layer (default 30)")
+    hidden_omega: float | None = option(None, "generated SIREN: omega_0 of hidden layers (default 30)")
+
+    def build_args(self) -> tuple[str, dict]:
+        if self.encoder not in PRIOR:
+            raise SirenError(f"unknown encoder {self.encoder!r} (choose from {', '.join(PRIOR)})")
+        opts = _given(self, {f: f for f in ("latent_dim", "hyper_hidden", "encoder_hidden", "encoder_layers",
+                                            "hidden_features", "hidden_layers")})
+        opts.update(_given(self, {"first_omega": "first_omega_0", "hidden_omega": "hidden_omega_0"}))
+        unknown = sorted(set(opts) - PRIOR[self.encoder].options)
+        if unknown:
+            raise SirenError(f"{', '.join(unknown)} do not apply to the {self.encoder} encoder")
+        return self.encoder, opts
+
+
+MODEL_CONFIGS = {"coordinates": ModelConfig, "batched": ModelConfig, "prior": PriorModelConfig}

@@ -30,8 +30,8 @@ encoder's prior: 0.0189 / 0.0145 / 0.0139, 0.0184 / 0.0137 / 0.0133, 0.0185 / 0.
 The generated SIREN is evaluated by `siren.models.batched.siren_forward`: one batched product per layer, the same
 function as a `Siren` with those weights loaded (`HyperNetwork.siren` builds that module).
 
-HyperSiren = encoder + hypernetwork (registry names "hyper_set", "hyper_cnn"); CNP = the Conditional Neural
-Process baseline (Garnelo et al. 2018; registry name "cnp"): the set encoder's r, and a ReLU MLP decoder on
+HyperSiren = encoder + hypernetwork (prior registry names "set", "cnn"); CNP = the Conditional Neural
+Process baseline (Garnelo et al. 2018; prior registry name "cnp"): the set encoder's r, and a ReLU MLP decoder on
 (r, y, x) that predicts a mean and a standard deviation per pixel and channel (std = 0.1 + 0.9 softplus).
 Every prior model: forward(values, mask) -> PriorOutput(pred (B, H, W, C), z, params, std), encode(values, mask)
 -> z, decode(z, coords (N, 2)) -> (B, N, C) in [-1, 1] units, at any coordinates in [-1, 1]^2 (any resolution).
@@ -383,5 +383,6 @@ def build_cnp(in_features: int, out_features: int, resolution: int = 32, latent_
     return model
 
 
-# registry entries (siren.models.build_model): context (B, H, W, C) + mask (B, H, W) -> PriorOutput
-PRIOR_BUILDERS = {"hyper_set": build_hyper_set, "hyper_cnn": build_hyper_cnn, "cnp": build_cnp}
+# the prior registry's entries (siren.models.build_model(..., kind="prior")), by encoder:
+# context (B, H, W, C) + mask (B, H, W) -> PriorOutput
+PRIOR_BUILDERS = {"set": build_hyper_set, "cnn": build_hyper_cnn, "cnp": build_cnp}

@@ -35,10 +35,11 @@ import numpy as np
 from scipy import io, optimize, sparse
 from scipy.sparse.linalg import splu
 
-from siren.errors import SirenError
-
-from .grid import C_MAX, C_MIN, mesh
-from .helmholtz import SIGMA2, gaussian_source, helmholtz_matrix
+from ..errors import SirenError
+from ..fields.grid import mesh
+from ..fields.sources import SIGMA2, gaussian_source
+from ..fields.speed import C_MAX, C_MIN
+from .helmholtz import helmholtz_matrix
 
 SOURCE_X, SOURCE_Y = 0.347059, -0.347059          # sources on x in [-SOURCE_X, SOURCE_X] at y = SOURCE_Y
 TOP_Y, SIDE_X, SIDE_Y = 0.401961, 0.401961, (-0.252941, 0.401961)

@@ -1,8 +1,10 @@
-"""Helmholtz reference solver on [-1, 1]^2 with a PML, and the closed form in a uniform medium.
+"""Helmholtz reference solver on [-1, 1]^2 with a PML, and the closed form in a uniform medium (free space, and
+continued into the PML: `background_field`).
 
 Equation: (Laplacian + m(x) k^2) u = f, m = 1/c^2 the squared slowness, time dependence u(x) e^{+i w t}.
-Source: f = amplitude / (2 pi sigma2) exp(-|x - x0|^2 / (2 sigma2)), variance sigma2 (1e-4: std 0.01), mass
-`amplitude`. The reference code and its FWI data use amplitude 1 + 1j; the paper's text writes -f (see PAPER.md).
+Source (`siren.fields.sources.gaussian_source`): f = amplitude / (2 pi sigma2) exp(-|x - x0|^2 / (2 sigma2)),
+variance sigma2 (1e-4: std 0.01), mass `amplitude`. The reference code and its FWI data use amplitude 1 + 1j; the
+paper's text writes -f (see PAPER.md).
 
 Green's function (uniform medium, m = 1): G(r) = (i/4) H0^(2)(k r) solves (Laplacian + k^2) G = +delta (not
 -delta: near r = 0, (i/4) H0^(2)(kr) ~ (1 / 2 pi) ln r, whose Laplacian is +delta) and is outgoing for e^{+i w t}
@@ -10,8 +12,8 @@ Green's function (uniform medium, m = 1): G(r) = (i/4) H0^(2)(k r) solves (Lapla
 Green's function in the e^{-i w t} convention. Measured: the FD solution matches G * f to 1% (k = 20, n = 201);
 -G * f and (i/4) H0^(1) * f miss by 200% and 140%.
 
-PML of width L (0.5) along the border: d = distance into the PML along an axis (0 inside), s(d) = k a0 (d/L)^2,
-e = 1 - i s / k = 1 - i a0 (d/L)^2 (independent of k). In the PML the equation is
+PML (`siren.fields.pml`) of width L (0.5) along the border: d = distance into the PML along an axis (0 inside),
+s(d) = k a0 (d/L)^2, e = 1 - i s / k = 1 - i a0 (d/L)^2 (independent of k). In the PML the equation is
     d/dx(e_y/e_x du/dx) + d/dy(e_x/e_y du/dy) + e_x e_y m k^2 u = e_x e_y f,
 i.e. x -> x - (i/k) int s: the outgoing wave e^{-i k x} becomes e^{-i k x} e^{-int s}, so this sign ABSORBS
 outgoing waves in the e^{+i w t} convention. With 1 + i s/k the outgoing wave would grow; the solver then returns
@@ -33,27 +35,14 @@ import numpy as np
 from scipy import sparse, special
 from scipy.sparse.linalg import spsolve
 
-from siren.errors import SirenError
+from ..errors import SirenError
+from ..fields.grid import FieldLike, axis, mesh, on_grid
+from ..fields.pml import A0, PML_WIDTH, pml_stretch, stretched_coordinate
+from ..fields.sources import SIGMA2, check_source, gaussian_source
 
-from .grid import FieldLike, axis, check_source, mesh, on_grid
-
-SIGMA2 = 1e-4
 FAR = 8.0  # beyond FAR std from the source the closed form is G(r) exp(-k^2 sigma2 / 2) to ~exp(-FAR^2 / 2)
 _T, _W = np.polynomial.legendre.leggauss(64)
 _T, _W = (_T + 1) / 2, _W / 2  # Gauss-Legendre on [0, 1]
-
-
-def gaussian_source(X: np.ndarray, Y: np.ndarray, source=(0.0, 0.0), sigma2: float = SIGMA2,
-                    amplitude: complex = 1.0) -> np.ndarray:
-    """f = amplitude / (2 pi sigma2) exp(-((X - x0)^2 + (Y - y0)^2) / (2 sigma2)); integral over R^2 = amplitude."""
-    x0, y0 = source
-    return amplitude / (2 * np.pi * sigma2) * np.exp(-((X - x0) ** 2 + (Y - y0) ** 2) / (2 * sigma2))
-
-
-def pml_stretch(t: np.ndarray, pml_width: float = 0.5, a0: float = 5.0) -> np.ndarray:
-    """e(t) = 1 - i a0 (d / L)^2 (= 1 - i s/k), d = max(|t| - (1 - L), 0), L = pml_width; complex, shape of t."""
-    d = np.maximum(np.abs(np.asarray(t, float)) - (1.0 - pml_width), 0.0)
-    return 1.0 - 1j * a0 * (d / pml_width) ** 2
 
 
 def _check(k: float, pml_width: float, a0: float) -> None:
@@ -65,7 +54,7 @@ def _check(k: float, pml_width: float, a0: float) -> None:
         raise SirenError(f"PML strength a0={a0} must be >= 0 (5 in the paper)")
 
 
-def helmholtz_matrix(k: float, m: np.ndarray, pml_width: float = 0.5, a0: float = 5.0):
+def helmholtz_matrix(k: float, m: np.ndarray, pml_width: float = PML_WIDTH, a0: float = A0):
     """The discrete PML operator of `helmholtz_solve` on the interior nodes: (A, exey). A: complex symmetric
     sparse CSC ((n-2)^2, (n-2)^2), unknowns u[1:-1, 1:-1] raveled in C order; its diagonal holds
     -(sum of the four stencil weights) / h^2 + e_x e_y m k^2. exey: e_x e_y (n, n), the factor of the right side.
@@ -77,7 +66,7 @@ def helmholtz_matrix(k: float, m: np.ndarray, pml_width: float = 0.5, a0: float 
     n = m.shape[0]
     x = axis(n)
     h2 = (x[1] - x[0]) ** 2
-    e, e_half = pml_stretch(x, pml_width, a0), pml_stretch(0.5 * (x[1:] + x[:-1]), pml_width, a0)
+    e, e_half = pml_stretch(x, pml_width, a0)[0], pml_stretch(0.5 * (x[1:] + x[:-1]), pml_width, a0)[0]
     ax = e[None, :] / e_half[:, None]  # (n-1, n): e_y(y_j) / e_x(x_{i+1/2})
     ay = e[:, None] / e_half[None, :]  # (n, n-1): e_x(x_i) / e_y(y_{j+1/2})
     exey = e[:, None] * e[None, :]
@@ -94,7 +83,8 @@ def helmholtz_matrix(k: float, m: np.ndarray, pml_width: float = 0.5, a0: float 
     return A, exey
 
 
-def helmholtz_solve(k: float, m: np.ndarray, f: np.ndarray, pml_width: float = 0.5, a0: float = 5.0) -> np.ndarray:
+def helmholtz_solve(k: float, m: np.ndarray, f: np.ndarray, pml_width: float = PML_WIDTH,
+                    a0: float = A0) -> np.ndarray:
     """Solve the PML equation above for u (n, n) complex128 on the grid linspace(-1, 1, n)^2.
 
     m: (n, n) squared slowness, f: (n, n) right side (real or complex) on that grid; u = 0 on the border.
@@ -110,7 +100,7 @@ def helmholtz_solve(k: float, m: np.ndarray, f: np.ndarray, pml_width: float = 0
 
 
 def helmholtz_fd(n: int, k: float, m: FieldLike = 1.0, source=(0.0, 0.0), sigma2: float = SIGMA2,
-                 amplitude: complex = 1.0, pml_width: float = 0.5, a0: float = 5.0):
+                 amplitude: complex = 1.0, pml_width: float = PML_WIDTH, a0: float = A0):
     """Finite-difference field of the Gaussian source: returns (x, y, u), x = y = linspace(-1, 1, n), u (n, n)
     complex128 indexed [ix, iy]. m: squared slowness, a scalar, an (n, n) array on the grid, or a callable
     m(X, Y); e.g. m = lambda X, Y: velocity_preset("circle", X, Y) ** -2. The source must lie in the non-PML
@@ -167,3 +157,18 @@ def helmholtz_closed_form(x: np.ndarray, y: np.ndarray, k: float, source=(0.0, 0
     x0, y0 = (float(v) for v in source)
     X, Y = np.meshgrid(np.asarray(x, float), np.asarray(y, float), indexing="ij")
     return amplitude * _green_gaussian(np.hypot(X - x0, Y - y0), k, sigma2)
+
+
+def background_field(x: np.ndarray, y: np.ndarray, k: float, source, amplitude: complex = 1.0) -> np.ndarray:
+    """u0 at points (N,): the field of the Gaussian source in a uniform medium (m = 1) continued into the PML,
+    complex128 (N,). Inside [-0.5, 0.5]^2 it is the free-space closed form G * f (`helmholtz_closed_form`); in the
+    PML it is amplitude e^{-k^2 sigma2/2} (i/4) H0^(2)(k r~), r~ = |(x~, y~) - source| over the stretched
+    coordinates (`siren.fields.pml.stretched_coordinate`; principal root: Im r~ <= 0, so it decays). Since
+    d/dx~ = (1/e_x) d/dx, u0 solves the PML equation exactly for m = 1: L u0 = e_x e_y f everywhere (for a source
+    at least 8 std, 0.08, from the PML)."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    u0 = amplitude * _green_gaussian(np.hypot(x - source[0], y - source[1]), k, SIGMA2)
+    pml = np.maximum(np.abs(x), np.abs(y)) > 1 - PML_WIDTH
+    r = np.sqrt((stretched_coordinate(x[pml]) - source[0]) ** 2 + (stretched_coordinate(y[pml]) - source[1]) ** 2)
+    u0[pml] = amplitude * np.exp(-k ** 2 * SIGMA2 / 2) * 0.25j * special.hankel2(0, k * r)
+    return u0

@@ -1,6 +1,7 @@
 """Time-domain reference solver: u_tt = c(x)^2 (u_xx + u_yy) on [-1, 1]^2, leapfrog FDTD.
 
-Initial data: u(0, x) = exp(-|x - x0|^2 / (2 sigma^2)) (peak 1, sigma a standard deviation), u_t(0, x) = 0.
+Initial data: u(0, x) = exp(-|x - x0|^2 / (2 sigma^2)) (peak 1, sigma a standard deviation; or any u0 given),
+u_t(0, x) = 0.
 Boundary: u = 0 on the border of [-1, 1]^2 (Dirichlet, reflecting; the initial Gaussian is set to 0 there). With
 c = 1, T = 0.5 and a centred source of sigma = 0.1, the front (radius ~ T + 3 sigma = 0.8) stays off the border.
 
@@ -13,11 +14,14 @@ max|u_tt|, second order too). Output axis order (t, x, y); grid linspace(-1, 1, 
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
-from siren.errors import SirenError
-
-from .grid import FieldLike, axis, check_source, check_speed, mesh, on_grid, resample
+from ..errors import SirenError
+from ..fields.grid import FieldLike, axis, mesh, on_grid, resample
+from ..fields.sources import check_source, gaussian_pulse
+from ..fields.speed import check_speed
 
 
 def _laplacian(u: np.ndarray, h2: float) -> np.ndarray:
@@ -78,13 +82,15 @@ def wave_solve(u0: np.ndarray, times, speed: float | np.ndarray = 1.0, cfl: floa
 
 
 def wave_fdtd(n: int, times, speed: FieldLike = 1.0, source=(0.0, 0.0), sigma: float = 0.1, cfl: float = 0.5,
-              refine: int = 1):
+              refine: int = 1, initial: Callable | None = None):
     """FDTD field of the Gaussian initial displacement: returns (x, y, u), x = y = linspace(-1, 1, n), u of
     shape (len(times), n, n) float64 at the requested times, axis order (t, x, y).
 
     speed: c, a scalar, an (n, n) array on the grid (bilinearly interpolated when refined), or a callable
     c(X, Y) (evaluated on the refined grid; e.g. lambda X, Y: velocity_preset("square", X, Y)); c in [0.1, 10].
     refine: run on refine * (n - 1) + 1 points per axis and return every refine-th node (error / refine^2).
+    initial: another initial displacement u0(xy), points (..., 2) -> (..., 1) (evaluated on the refined grid), in
+    place of the Gaussian of `source` and `sigma` (`siren.fields.sources.gaussian_pulse`).
     """
     if not (np.isfinite(sigma) and sigma > 0):
         raise SirenError(f"sigma={sigma} must be positive: it is the initial Gaussian's standard deviation")
@@ -99,5 +105,5 @@ def wave_fdtd(n: int, times, speed: FieldLike = 1.0, source=(0.0, 0.0), sigma: f
     else:
         c = on_grid(speed, X, Y, "speed c")
         c = resample(c, Xf.shape[0]) if refine > 1 else c
-    u0 = np.exp(-((Xf - x0) ** 2 + (Yf - y0) ** 2) / (2 * sigma**2))
+    u0 = np.asarray((initial or gaussian_pulse((x0, y0), sigma))(np.stack([Xf, Yf], -1)))[..., 0]
     return x, x.copy(), wave_solve(u0, times, c, cfl, stride=refine)

@@ -12,7 +12,7 @@ from .fwi import FWITask
 from .helmholtz import HelmholtzTask
 from .poisson import PoissonTask
 from .sdf import SDFTask
-from .prior import PriorTask  # registers "prior train"; prior.COMMANDS: inpaint, interpolate
+from .prior import PriorTask  # registers "prior train" (inpaint, interpolate: siren.commands.prior)
 from . import wave
 from .wave import WaveTask
 

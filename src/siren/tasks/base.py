@@ -1,18 +1,28 @@
 """The task contract every application implements, and the registry that turns tasks into CLI commands.
 
-A problem is a set of constraints on a network and its derivatives, sampled over a domain. A task says which:
+A problem is a set of constraints on a network and its derivatives, sampled over a domain. A task says which, as
+data and a few methods; it never builds a model, never runs a loop, never names a model family:
 
     name              registry name and CLI command: "poisson" -> `siren poisson`, "fit image" -> `siren fit image`
     Config            dataclass of the task's own options (fields declared with `siren.options.option`: the CLI
                       flags and config.json come from it; one place for each default)
     train_defaults    the task's overrides of `TrainConfig` defaults, e.g. {"steps": 1000}
-    from_config(cfg)  build the task (load files, make targets) from its Config
-    in_features, out_features   the network's input and output sizes
-    metric_name       the metric shown in the progress bar (a key of evaluate()); metric_goal "max" (PSNR) or
-                      "min" (errors): the direction of --target, which stops training once it is reached
     presets           named sets of defaults, {"paper": {flag field: value}} over the Config's and TrainConfig's
                       fields: `--preset paper` applies them to every flag not given (the paper's settings)
-    model_options(model_name) -> dict   what the task suggests for build_model (e.g. relu_pe's sidelength)
+    model_kind        which model registry builds its network (`siren.models.KINDS`: "coordinates", "batched",
+                      "prior")
+    metric_name       the progress metric (a key of evaluate()): the progress bar and --target
+    goals             {metric: "max" | "min"}: the better direction of its metrics (a name also covers the keys
+                      that extend it after "_": "psnr" covers "psnr_grad"); written to metrics.json
+    needs_steps       True: from_config also receives the run's number of steps (a curriculum's length)
+    resolve(config)   (classmethod) the task class that runs this config (default: this one; a folder of images
+                      is run by the batched fit)
+    sharded           True: the launcher splits the work across processes: from_config(config, shard=(rank,
+                      world)) builds this process's share, merge(records) combines the shares' metrics
+    from_config(config)  build the task (load files, make targets) from its Config
+    in_features, out_features   the network's input and output sizes
+    model_hints() -> dict   facts about the problem that model families may read (`siren.models`: width,
+                      first_frequency, bandwidth, sidelength, num_signals, first_index, resolution)
     to(device)        move its tensors
     loss(model, step, generator) -> {name: (raw term, weight)}
                       step = number of steps already taken (curricula, pretraining phases); the loss minimised is
@@ -25,11 +35,8 @@ A problem is a set of constraints on a network and its derivatives, sampled over
     render(model, meta, out, size, rate, fps)  (classmethod) `siren render` of this task's checkpoints; meta's
                       "state" key holds the checkpoint's state_dict()
     example_args(folder) -> [str]              (classmethod) CLI arguments of a tiny run, for the smoke test
-    launch(...)       (classmethod) how the CLI runs it: by default build the task and `siren.train.run` it
 
-`train.run` writes the run folder: config.json, metrics.jsonl, checkpoint.pt, the task's files, metrics.json
-({"task", "model", "steps", "seconds", "interrupted", "metrics"}) and outputs.json (every file, with its kind and a
-caption).
+`siren.launch` runs a task into a run folder (`siren.run_folder`).
 """
 from __future__ import annotations
 
@@ -41,23 +48,12 @@ from typing import ClassVar
 import torch
 
 from ..errors import SirenError
+from ..models import KINDS
+from ..run_folder import OUTPUT_KINDS, Output
 
 __all__ = ["Task", "Output", "OUTPUT_KINDS", "register", "REGISTRY", "get_task", "MAX_BATCH"]
 
 MAX_BATCH = 262_144           # points per step above which signal tasks draw random batches
-OUTPUT_KINDS = ("image", "figure", "audio", "video", "mesh", "field", "table", "checkpoint", "log")
-
-
-@dataclass(frozen=True)
-class Output:
-    """One file a run wrote: path relative to the run folder, kind (one of OUTPUT_KINDS), a one-line caption."""
-    path: str
-    kind: str
-    caption: str
-
-    def __post_init__(self):
-        if self.kind not in OUTPUT_KINDS:
-            raise ValueError(f"unknown output kind {self.kind!r} (choose from {', '.join(OUTPUT_KINDS)})")
 
 
 @dataclass
@@ -73,16 +69,23 @@ class Task:
     Config: ClassVar[type] = NoOptions
     train_defaults: ClassVar[dict] = {}
     metric_name: ClassVar[str] = "psnr"
-    metric_goal: ClassVar[str] = "max"
+    goals: ClassVar[dict] = {"psnr": "max", "ssim": "max", "mse": "min"}
     presets: ClassVar[dict] = {}
+    model_kind: ClassVar[str] = "coordinates"
+    needs_steps: ClassVar[bool] = False
+    sharded: ClassVar[bool] = False
     in_features: int
     out_features: int
+
+    @classmethod
+    def resolve(cls, config) -> type[Task]:
+        return cls
 
     @classmethod
     def from_config(cls, config) -> Task:
         raise NotImplementedError
 
-    def model_options(self, model_name: str) -> dict:
+    def model_hints(self) -> dict:
         return {}
 
     def to(self, device) -> Task:
@@ -116,15 +119,6 @@ class Task:
     def example_args(cls, folder: Path) -> list[str]:
         raise NotImplementedError
 
-    @classmethod
-    def launch(cls, config, model, train, out, overwrite: bool = False, resume: bool = False,
-               command: dict | None = None, report: bool = True) -> dict:
-        """Run the task as the CLI does: build it from `config`, train `model` (a ModelConfig) with `train` (a
-        TrainConfig) into `out`. Returns metrics.json's content."""
-        from ..train import run
-        return run(cls.from_config(config), model.model, train, out, model.options(), overwrite=overwrite,
-                   resume=resume, command=command, report=report)[2]
-
 
 REGISTRY: dict[str, type[Task]] = {}
 
@@ -135,6 +129,8 @@ def register(cls: type[Task]) -> type[Task]:
         raise ValueError(f"task name {cls.name!r} is empty or taken")
     if not dataclasses.is_dataclass(cls.Config):
         raise TypeError(f"{cls.__name__}.Config must be a dataclass")
+    if cls.model_kind not in KINDS:
+        raise ValueError(f"{cls.__name__}.model_kind {cls.model_kind!r} is not a model kind ({', '.join(KINDS)})")
     REGISTRY[cls.name] = cls
     return cls
 

@@ -7,7 +7,6 @@ audio.png (waveforms, residual, spectrograms), snr.png.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,7 +40,7 @@ class AudioFitTask(SignalFitTask):
     help = "fit a sound file or the demo speech clip (siren: first omega_0 3000)"
     Config = AudioConfig
     train_defaults = {"steps": 1000}
-    metric_name = "snr"
+    metric_name, goals = "snr", {"snr": "max", "mse": "min"}
 
     @classmethod
     def from_config(cls, config: AudioConfig):
@@ -49,17 +48,11 @@ class AudioFitTask(SignalFitTask):
         samples, rate = load_audio(path, stereo=config.stereo)
         return cls(audio_signal(samples, rate, source=str(path)))
 
-    def model_options(self, model_name: str) -> dict:
-        """siren: first_omega_0 = 3000; rff: scale 3000 / (2 pi sqrt 3), so its angular frequencies 2 pi B spread as
-        widely as a siren's first layer, omega_0 * U(-1, 1) (standard deviation omega_0 / sqrt 3); relu_pe: the
-        Nyquist rule on the clip's length."""
-        if model_name == "siren":
-            return {"first_omega_0": AUDIO_FIRST_OMEGA}
-        if model_name == "rff":
-            return {"scale": AUDIO_FIRST_OMEGA / (2.0 * math.pi * math.sqrt(3.0))}
-        if model_name == "relu_pe":
-            return {"sidelength": self.signal.shape[0]}
-        return {}
+    def model_hints(self) -> dict:
+        """A first layer that spans AUDIO_FIRST_OMEGA (3000; sine first layer omega_0 and Fourier-feature
+        bandwidth alike), and the clip's length in samples."""
+        return {"first_frequency": AUDIO_FIRST_OMEGA, "bandwidth": AUDIO_FIRST_OMEGA,
+                "sidelength": self.signal.shape[0]}
 
     def evaluate(self, model) -> dict:
         pred = render(model, self.signal.shape)

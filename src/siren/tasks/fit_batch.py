@@ -1,4 +1,4 @@
-"""Fitting B images at once with one batched SIREN (`models.batched.BatchedSiren`, registry name "siren_batch").
+"""Fitting B images at once with one batched network (model kind "batched", e.g. `models.batched.BatchedSiren`).
 
 Member b fits image b: loss = sum_b MSE_b, so each member receives exactly the gradient of its own MSE (the members
 share no parameter and Adam is element-wise): a batch of B takes, member by member, the same steps as B separate
@@ -6,7 +6,11 @@ share no parameter and Adam is element-wise): a batch of B takes, member by memb
 
 Images may differ in size: every image keeps its own grid over [-1, 1]^2; the grids are zero-padded to the largest
 pixel count N_max, and padded points carry zero weight in the loss and are dropped from the metrics.
-`siren.folder.fit_folder` runs it over a folder of images, across processes under torchrun.
+`siren fit image FOLDER` runs it (`ImageFitTask.resolve`), across processes under torchrun (`sharded`: each
+process fits a contiguous share of the images; member b is seeded by seed + its global index, so the split does not
+change any init):
+
+    torchrun --standalone --nproc-per-node 2 -m siren.cli fit image photos/ --out runs/photos
 """
 from __future__ import annotations
 
@@ -16,14 +20,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .. import metrics, viz
-from ..data.image import save_image
+from .. import distributed, metrics, viz
+from ..data.image import load_image_folder, save_image
 from ..data.signal import Signal
 from ..errors import SirenError
 from ..metrics import to_unit, unit_psnr
 from .base import MAX_BATCH, Output, Task
-
-MODEL = "siren_batch"
 
 
 class BatchFitTask(Task):
@@ -34,7 +36,10 @@ class BatchFitTask(Task):
     max_batch // B of its own pixels per step (uniformly, with replacement).
     """
 
-    name = "fit image"   # what `siren fit image FOLDER` runs (through `siren.folder`, not the registry)
+    name = "fit image"   # what `siren fit image FOLDER` runs (`ImageFitTask.resolve`; not registered itself)
+    model_kind = "batched"
+    sharded = True
+    goals = {"psnr": "max", "mean_psnr": "max", "mean_ssim": "max"}
 
     def __init__(self, signals: Sequence[Signal], names: Sequence[str], first_index: int = 0,
                  max_batch: int = MAX_BATCH):
@@ -58,11 +63,26 @@ class BatchFitTask(Task):
     def num_signals(self) -> int:
         return len(self.signals)
 
-    def model_options(self, model_name: str) -> dict:
-        if model_name != MODEL:
-            raise SirenError(f"batched fitting needs the batched model {MODEL!r}, not {model_name!r} "
-                             f"(fit single files for other models)")
-        return {"num_signals": self.num_signals}
+    @classmethod
+    def from_config(cls, config, shard: tuple[int, int] = (0, 1)) -> BatchFitTask:
+        """The images of the folder `config.path` (resized by `config.size`) in share `shard` = (rank, world
+        size) of them."""
+        signals, names = load_image_folder(config.path, config.size)
+        rank, world = shard
+        if world > len(signals):
+            raise SirenError(f"{world} processes for {len(signals)} images (use at most {len(signals)} processes)")
+        part = distributed.shard(len(signals), rank, world)
+        return cls([signals[i] for i in part], [names[i] for i in part], first_index=part.start)
+
+    @staticmethod
+    def merge(shares: list[tuple[str, dict]]) -> dict:
+        """[(folder of a share, its metrics)] -> the metrics of the whole folder, reconstruction paths under the
+        shares' folders."""
+        return summarize([{**r, "reconstruction": f"{folder}/{r['reconstruction']}"}
+                          for folder, m in shares for r in m["images"]])
+
+    def model_hints(self) -> dict:
+        return {"num_signals": self.num_signals, "first_index": self.first_index}
 
     def to(self, device):
         self.coords, self.values = self.coords.to(device), self.values.to(device)

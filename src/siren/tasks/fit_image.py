@@ -19,6 +19,7 @@ from ..options import option
 from ..rendering import render, render_derivatives
 from .base import MAX_BATCH, Output, register
 from .fit import SignalFitTask
+from .fit_batch import BatchFitTask
 
 
 @dataclass
@@ -59,19 +60,14 @@ class ImageFitTask(SignalFitTask):
         return cls(signal, max_batch=batch or MAX_BATCH)
 
     @classmethod
-    def launch(cls, config: ImageConfig, model, train, out, overwrite=False, resume=False, command=None,
-               report=True) -> dict:
+    def resolve(cls, config: ImageConfig):
+        """A folder of images is fitted all at once by the batched fit."""
         if config.demo is None and config.path is not None and Path(config.path).is_dir():
-            from ..folder import fit_folder
-            if model.model != "siren":
-                raise SirenError(f"a folder is fitted with one batched siren; --model {model.model} is not batched "
-                                 f"(drop --model or fit the files one by one)")
-            return fit_folder(config.path, train, out, size=config.size, model_options=model.options(),
-                              overwrite=overwrite, resume=resume, command=command, report=report)
-        return super().launch(config, model, train, out, overwrite, resume, command, report)
+            return BatchFitTask
+        return cls
 
-    def model_options(self, model_name: str) -> dict:
-        return {"sidelength": min(self.signal.shape)} if model_name == "relu_pe" else {}
+    def model_hints(self) -> dict:
+        return {"sidelength": min(self.signal.shape)}
 
     def evaluate(self, model) -> dict:
         return {"psnr": unit_psnr(*self.eval_prediction(model))}

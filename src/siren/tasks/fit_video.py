@@ -66,6 +66,8 @@ class VideoFitTask(SignalFitTask):
         truth = self.frames()
         return [unit_psnr(pred, truth[i]) for i, pred in render_frames(model, self.signal.shape, frames)]
 
+    goals = {"psnr": "max", "psnr_std": None, "ssim": "max"}
+
     def evaluate(self, model) -> dict:
         count = self.signal.shape[0]
         scored = np.unique(np.linspace(0, count - 1, min(count, EVAL_FRAMES)).round().astype(int))

@@ -10,7 +10,7 @@ top, left and right lines at 0.402). Data: synthesized with the FD solver on the
 velocity unknown).
 
 Network: (x, y) -> 2 S + 1 channels: (Re, Im) of the scattered field u_s,j = u_j - u0_j of source j, interleaved
-(channels 2j, 2j + 1), and q. u0_j = `siren.tasks.helmholtz.background`, the closed-form field of source j in the
+(channels 2j, 2j + 1), and q. u0_j = `siren.solvers.background_field`, the closed-form field of source j in the
 uniform medium m = 1, continued into the PML. Squared slowness
 
     m = exp(clamp(q, ln 0.01, ln 100))  where |x|, |y| <= 0.75,   m = 1 elsewhere
@@ -21,10 +21,11 @@ baseline's; m = 1 outside the box as in the reference code). Loss, D = mean_{r, 
     residual  mean_{x, j} |L_m u_s,j + e_x e_y (m - 1) k^2 u0_j|^2 / (k^4 D)     weight 1
     data      mean_{r, j} |u0_j(r) + u_s,j(r) - d_j(r)|^2 / D                    weight `data_weight`
 
-L_m = `pml_operator` with the network's m, so the residual is the full equation L_m u_j = e_x e_y f_j (L_1 u0_j =
-e_x e_y f_j exactly). Unlike `siren helmholtz`, not divided by e_x e_y: with the division a 1,500-step probe was
-a little better (velocity MSE 0.0295 against 0.0301) but the full default run worse (0.0151 against 0.0119). x: `points` a step drawn from a fixed pool of `pool` points (seed 0), where u0 is computed
-once: 1/4 uniform in [-1, 1]^2, 1/2 uniform in the non-PML square [-0.5, 0.5]^2 (where the receivers see the
+L_m = `siren.fields.pml.pml_operator` with the network's m, so the residual is the full equation
+L_m u_j = e_x e_y f_j (L_1 u0_j = e_x e_y f_j exactly). Unlike `siren helmholtz`, not divided by e_x e_y: with the
+division a 1,500-step probe was a little better (velocity MSE 0.0295 against 0.0301) but the full default run
+worse (0.0151 against 0.0119). x: `points` a step drawn from a fixed pool of `pool` points (seed 0), where u0 is
+computed once: 1/4 uniform in [-1, 1]^2, 1/2 uniform in the non-PML square [-0.5, 0.5]^2 (where the receivers see the
 medium), 1/4 normal with std 0.05 around the receivers (so that the data cannot be fitted by local bumps that break
 the equation there); all receivers every step. Derivatives: `siren.diff.derivatives` (gradient and Hessian
 diagonal, forward mode).
@@ -59,11 +60,15 @@ import torch
 
 from .. import diff, viz
 from ..errors import SirenError
+from ..fields.grid import mesh, network_on_grid, resample
+from ..fields.pml import PML_WIDTH, pml_operator, pml_stretch
+from ..fields.speed import PRESETS, speed_model
+from ..metrics import relative_l2
 from ..options import option
+from ..solvers import background_field
 from ..solvers.fwi import BOX, AdjointFWI, check_points, read_receiver_data, reference_geometry, synthesize
-from ..solvers.grid import PRESETS, mesh, resample, speed_model
+from ..viz.fields import receiver_data_figure, velocity_figure
 from .base import Output, Task, register
-from .helmholtz import PML_WIDTH, _stretch, background, network_on_grid, pml_operator
 
 LOG_M = (math.log(0.01), math.log(100.0))        # q is clamped to these: c in [0.1, 10]
 NEAR_STD = 0.05                                   # std of the pool's points around the receivers
@@ -97,9 +102,10 @@ class FWITask(Task):
             "(networks 128 wide, SIREN first omega_0 10)")
     Config = FWIConfig
     train_defaults = {"steps": 14_000, "lr": 3e-4, "schedule": "cosine", "log_every": 500}
-    metric_name, metric_goal = "velocity_mse", "min"
+    metric_name = "velocity_mse"
+    goals = {"velocity_mse": "min", "data_misfit": "min", "wavefield_rel_l2": "min"}
     in_features = 2
-    hidden_features, first_omega = 128, 10.0     # suggested width (3 hidden layers as usual) and SIREN omega_0
+    width, first_frequency = 128, 10.0     # suggested width (3 hidden layers as usual) and sine first-layer omega_0
 
     def __init__(self, k: float, sources: np.ndarray, receivers: np.ndarray, data: np.ndarray,
                  c_true: np.ndarray | None = None, amplitude: complex = 1.0, points: int = 1024,
@@ -158,13 +164,12 @@ class FWITask(Task):
         data, _ = synthesize(config.k, c ** -2.0, sources, receivers)
         return cls(config.k, sources, receivers, data, c, 1.0, velocity=config.velocity, n=config.n, **common)
 
-    def model_options(self, model_name: str) -> dict:
-        first = {"first_omega_0": self.first_omega} if model_name == "siren" else {}
-        return {"hidden_features": self.hidden_features, **first}
+    def model_hints(self) -> dict:
+        return {"width": self.width, "first_frequency": self.first_frequency}
 
     def _background(self, xy: np.ndarray) -> torch.Tensor:
         """u0 of every source at points (N, 2) -> complex128 (N, S)."""
-        return torch.from_numpy(np.stack([background(xy[:, 0], xy[:, 1], self.k, s, self.amplitude)
+        return torch.from_numpy(np.stack([background_field(xy[:, 0], xy[:, 1], self.k, s, self.amplitude)
                                           for s in self.sources], 1))
 
     def to(self, device):
@@ -190,7 +195,7 @@ class FWITask(Task):
         us, grad, hess = self._split(out.value), self._split(out.gradient), self._split(out.hessian_diagonal)
         x, y = xy[:, :1].double(), xy[:, 1:].double()
         m = self.slowness(out.value[:, -1], xy).double()[:, None]
-        ex_ey = _stretch(x)[0] * _stretch(y)[0]
+        ex_ey = pml_stretch(x)[0] * pml_stretch(y)[0]
         residual = pml_operator(us, grad[..., 0], grad[..., 1], hess[..., 0], hess[..., 1], x, y, m, self.k) \
             + ex_ey * (m - 1) * self.k ** 2 * self.u0_pool[idx]
         misfit = self._receiver_residual(model)
@@ -253,8 +258,7 @@ class FWITask(Task):
         box = np.ix_(self.inner, self.inner)
         result = {"data_misfit_siren": self.data_misfit(model),
                   "data_misfit_baseline": self.relative_misfit(data_base - self.data),
-                  "wavefield_rel_l2": float(np.linalg.norm((u - u_solver)[(slice(None), *box)]) /
-                                            np.linalg.norm(u_solver[(slice(None), *box)])),
+                  "wavefield_rel_l2": relative_l2(u[(slice(None), *box)], u_solver[(slice(None), *box)]),
                   "baseline_seconds": seconds, "k": self.k, "velocity": self.velocity}
         if self.c_true is not None:
             result["velocity_mse"] = result["velocity_mse_siren"] = self._mse(c_siren[box], self.inner)
@@ -265,7 +269,7 @@ class FWITask(Task):
                  receivers=self.receivers, m=c_siren ** -2.0, u_solver=u_solver)
         velocity_figure(self.x, c_true, c_siren, c_base, self.sources, self.receivers, result,
                         out_dir / "velocity.png")
-        data_figure(self.data, self.data + self.misfit(model), data_base, out_dir / "data.png")
+        receiver_data_figure(self.data, self.data + self.misfit(model), data_base, out_dir / "data.png")
         key = "velocity_mse" if self.c_true is not None else "data_misfit"
         viz.curve(history, key, out_dir / "error.png", ylabel=key.replace("_", " ") + " (SIREN)")
         solver = "the true velocity" if self.c_true is not None else "the SIREN's velocity (true one unknown)"
@@ -290,56 +294,3 @@ class FWITask(Task):
     def example_args(cls, folder: Path) -> list[str]:
         return ["--k", "6", "--n", "33", "--points", "64", "--pool", "256", "--sources", "2", "--receivers", "4",
                 "--baseline-n", "33", "--baseline-iters", "2"]
-
-
-def velocity_figure(x, c_true, c_siren, c_base, sources, receivers, result: dict, path: Path) -> None:
-    """Speed over the non-PML square: true (or a note when unknown), SIREN, baseline; a second row of errors when
-    the true speed is known; sources (stars) and receivers (triangles) marked."""
-    plt = viz.pyplot()
-    known = bool(np.all(np.isfinite(c_true)))
-    inner = np.abs(x) <= 0.5 + 1e-9
-    crop = lambda c: c[np.ix_(inner, inner)].T          # noqa: E731  (y up)
-    fig, axes = plt.subplots(1 + known, 3, figsize=(12, 4 * (1 + known)), squeeze=False, constrained_layout=True)
-    panels = [c for c in (c_true, c_siren, c_base) if np.all(np.isfinite(c))]
-    lo, hi = min(float(crop(c).min()) for c in panels), max(float(crop(c).max()) for c in panels)
-    mse = lambda key: f", MSE {result[key]:.4f}" if key in result else ""      # noqa: E731
-    titles = ("true c", "SIREN c" + mse("velocity_mse_siren"), "baseline c" + mse("velocity_mse_baseline"))
-    for ax, c, title in zip(axes[0], (c_true, c_siren, c_base), titles):
-        if np.all(np.isfinite(c)):
-            fig.colorbar(ax.imshow(crop(c), origin="lower", extent=(-0.5, 0.5, -0.5, 0.5), vmin=lo, vmax=hi,
-                                   cmap="viridis"), ax=ax, shrink=0.8)
-        else:
-            ax.text(0, 0, "true velocity unknown\n(receiver data from a file)", ha="center", va="center")
-            ax.set_xlim(-0.5, 0.5)
-            ax.set_ylim(-0.5, 0.5)
-        ax.plot(*sources.T, "w*", ms=10, mec="k")
-        ax.plot(*receivers.T, "r^", ms=5, mec="k")
-        ax.set_title(title)
-    if known:
-        lim = max(float(np.abs(crop(c - c_true)).max()) for c in (c_siren, c_base)) or 1.0
-        for ax, c, title in zip(axes[1, 1:], (c_siren, c_base), ("SIREN - true", "baseline - true")):
-            fig.colorbar(ax.imshow(crop(c - c_true), origin="lower", extent=(-0.5, 0.5, -0.5, 0.5), vmin=-lim,
-                                   vmax=lim, cmap="RdBu_r"), ax=ax, shrink=0.8)
-            ax.set_title(title)
-        axes[1, 0].axis("off")
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-
-
-def data_figure(observed: np.ndarray, siren: np.ndarray, baseline: np.ndarray, path: Path) -> None:
-    """Real and imaginary part of the receiver data (R, S), flattened source by source: observed, SIREN,
-    baseline."""
-    plt = viz.pyplot()
-    fig, axes = plt.subplots(2, 1, figsize=(10, 6), sharex=True, constrained_layout=True)
-    flat = lambda d: d.T.ravel()                       # noqa: E731  source-major
-    for ax, part, name in zip(axes, (np.real, np.imag), ("real part", "imaginary part")):
-        ax.plot(part(flat(observed)), "ko", ms=4, label="observed")
-        ax.plot(part(flat(siren)), "-", label="SIREN")
-        ax.plot(part(flat(baseline)), "--", label="baseline")
-        for j in range(1, observed.shape[1]):
-            ax.axvline(j * observed.shape[0] - 0.5, color="0.8", lw=0.8)
-        ax.set_ylabel(name)
-    axes[0].legend(ncol=3)
-    axes[1].set_xlabel("receiver (grouped by source)")
-    fig.savefig(path, dpi=90)
-    plt.close(fig)

@@ -3,21 +3,21 @@ scored against the finite-difference solver `siren.solvers.helmholtz_fd`.
 
 Conventions (those of `siren.solvers.helmholtz`): (Laplacian + m(x) k^2) u = f on [-1, 1]^2, m = 1/c^2, f a
 Gaussian of variance 1e-4 and mass 1 at `source`, outgoing for e^{+i w t}: in a uniform medium u = G * f with
-G = (i/4) H0^(2)(k r). PML of width 0.5: e(t) = 1 - i a0 (d/L)^2 (a0 = 5, L = 0.5, d the depth into the PML along
-that axis), and the equation everywhere reads
+G = (i/4) H0^(2)(k r). PML (`siren.fields.pml`) of width 0.5: e(t) = 1 - i a0 (d/L)^2 (a0 = 5, L = 0.5, d the
+depth into the PML along that axis), and the equation everywhere reads
 
     L u = d/dx(e_y/e_x u_x) + d/dy(e_x/e_y u_y) + e_x e_y m k^2 u = e_x e_y f.
 
-The network maps (x, y) in [-1, 1]^2 to (Re, Im) of its field. Expanded, L u = (e_y/e_x) u_xx + e_y (1/e_x)' u_x +
-(e_x/e_y) u_yy + e_x (1/e_y)' u_y + e_x e_y m k^2 u: the loss asks `siren.diff` for the gradient and the Hessian
-diagonal (per-axis second derivatives, forward mode).
+The network maps (x, y) in [-1, 1]^2 to (Re, Im) of its field. Expanded (`siren.fields.pml.pml_operator`),
+L u = (e_y/e_x) u_xx + e_y (1/e_x)' u_x + (e_x/e_y) u_yy + e_x (1/e_y)' u_y + e_x e_y m k^2 u: the loss asks
+`siren.diff` for the gradient and the Hessian diagonal (per-axis second derivatives, forward mode).
 
 Formulations (`--formulation`):
-  scattered (default)  u = u0 + u_s, u0 (`background`) the closed-form field of the source in the uniform
-                       background m = 1, continued into the PML over the stretched coordinates so that L u0 = e_x e_y f
-                       holds exactly there too; the network is u_s, with L u_s = -F, F = e_x e_y (m - 1) k^2 u0 (zero
-                       wherever m = 1). No singular source is left to fit; in a uniform medium u_s = 0 (up to the
-                       PML's reflection, exp(-k a0 L / 3)).
+  scattered (default)  u = u0 + u_s, u0 (`siren.solvers.background_field`) the closed-form field of the source
+                       in the uniform background m = 1, continued into the PML over the stretched coordinates so
+                       that L u0 = e_x e_y f holds exactly there too; the network is u_s, with L u_s = -F,
+                       F = e_x e_y (m - 1) k^2 u0 (zero wherever m = 1). No singular source is left to fit; in a
+                       uniform medium u_s = 0 (up to the PML's reflection, exp(-k a0 L / 3)).
   total                the paper's: the network is u, residual L u - e_x e_y f; a tenth of each batch is drawn
                        from a Gaussian of 3 source std around the source so the narrow source is seen.
 Loss: mean over the batch of |residual / (e_x e_y)|^2 / k^4 (uniform points in [-1, 1]^2), i.e. the residual of
@@ -33,17 +33,19 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from scipy import special
 
 from .. import diff, viz
 from ..errors import SirenError
+from ..fields.grid import lookup, mesh, network_on_grid
+from ..fields.pml import PML_WIDTH, pml_operator, pml_stretch
+from ..fields.sources import SIGMA2, check_source, gaussian_source, parse_point
+from ..fields.speed import PRESETS, speed_model
+from ..metrics import relative_l2
 from ..options import option
-from ..solvers import helmholtz_fd
-from ..solvers.grid import PRESETS, check_source, mesh, parse_point, speed_model
-from ..solvers.helmholtz import SIGMA2, _green_gaussian, gaussian_source
+from ..solvers import background_field, helmholtz_fd
+from ..viz.fields import complex_field_figure
 from .base import Output, Task, register
 
-PML_WIDTH, A0 = 0.5, 5.0
 FORMULATIONS = ("scattered", "total")
 SOURCE_SHARE = 0.1          # total formulation: share of each batch drawn around the source
 
@@ -61,52 +63,17 @@ class HelmholtzConfig:
     n: int = option(256, "grid of wavefield.npz and of the solver (points per axis)")
 
 
-def _stretch(t: torch.Tensor):
-    """e(t) = 1 - i a0 (d/L)^2 and d(1/e)/dt for the PML along one axis; t real (N,) -> complex (N,) each."""
-    d = (t.abs() - (1 - PML_WIDTH)).clamp_min(0)
-    e = 1 - 1j * A0 * (d / PML_WIDTH) ** 2
-    de = -1j * A0 * 2 * d / PML_WIDTH ** 2 * torch.sign(t)
-    return e, -de / e ** 2
-
-
-def pml_operator(u, ux, uy, uxx, uyy, x, y, m, k):
-    """L u of the module docstring at points (x, y) (N,), for complex u and its derivatives (N,) each."""
-    ex, dinv_x = _stretch(x)
-    ey, dinv_y = _stretch(y)
-    return ey / ex * uxx + ey * dinv_x * ux + ex / ey * uyy + ex * dinv_y * uy + ex * ey * m * k ** 2 * u
-
-
-def stretched(t: np.ndarray) -> np.ndarray:
-    """The PML's complex coordinate t~ = int_0^t e = t - i sign(t) a0 d^3 / (3 L^2) (d the depth into the PML)."""
-    d = np.maximum(np.abs(t) - (1 - PML_WIDTH), 0.0)
-    return t - 1j * np.sign(t) * A0 * d ** 3 / (3 * PML_WIDTH ** 2)
-
-
-def background(x: np.ndarray, y: np.ndarray, k: float, source, amplitude: complex = 1.0) -> np.ndarray:
-    """u0 at points (N,): the field of the Gaussian source in a uniform medium (m = 1) continued into the PML,
-    complex128 (N,). Inside [-0.5, 0.5]^2 it is the free-space closed form G * f (siren.solvers); in the PML it
-    is amplitude e^{-k^2 sigma2/2} (i/4) H0^(2)(k r~), r~ = |(x~, y~) - source| over the stretched coordinates
-    (principal root: Im r~ <= 0, so it decays). Since d/dx~ = (1/e_x) d/dx, u0 solves the PML equation exactly
-    for m = 1: L u0 = e_x e_y f everywhere (for a source at least 8 std, 0.08, from the PML)."""
-    x, y = np.asarray(x, float), np.asarray(y, float)
-    u0 = amplitude * _green_gaussian(np.hypot(x - source[0], y - source[1]), k, SIGMA2)
-    pml = np.maximum(np.abs(x), np.abs(y)) > 1 - PML_WIDTH
-    r = np.sqrt((stretched(x[pml]) - source[0]) ** 2 + (stretched(y[pml]) - source[1]) ** 2)
-    u0[pml] = amplitude * np.exp(-k ** 2 * SIGMA2 / 2) * 0.25j * special.hankel2(0, k * r)
-    return u0
-
-
 def forcing(x: np.ndarray, y: np.ndarray, m: np.ndarray, k: float, source, formulation: str = "scattered",
             amplitude: complex = 1.0) -> np.ndarray:
     """The known part F of the stretched-form residual L u / (e_x e_y) + F, complex128 (N,) at points (N,) with
     squared slowness m (N,). total: the network is u and F = -f. scattered: the network is u_s = u - u0
-    (u0 = `background`) and F = (L u0 - e_x e_y f) / (e_x e_y) = (m - 1) k^2 u0, zero wherever m = 1 (u0 is
-    only evaluated where m != 1)."""
+    (u0 = `siren.solvers.background_field`) and F = (L u0 - e_x e_y f) / (e_x e_y) = (m - 1) k^2 u0, zero
+    wherever m = 1 (u0 is only evaluated where m != 1)."""
     if formulation == "total":
         return -gaussian_source(x, y, source, SIGMA2, amplitude).astype(complex)
     out = np.zeros(len(x), complex)
     hit = m != 1
-    out[hit] = (m[hit] - 1) * k ** 2 * background(x[hit], y[hit], k, source, amplitude)
+    out[hit] = (m[hit] - 1) * k ** 2 * background_field(x[hit], y[hit], k, source, amplitude)
     return out
 
 
@@ -118,8 +85,8 @@ class HelmholtzTask(Task):
     help = "the Helmholtz equation with a PML (k, velocity model, source), scored against an FD solver"
     Config = HelmholtzConfig
     train_defaults = {"steps": 3000, "lr": 5e-4, "schedule": "cosine"}
-    hidden_features = 128      # the suggested width (3 hidden layers as usual): see model_options
-    metric_name, metric_goal = "rel_l2", "min"
+    width = 128                # the suggested width (3 hidden layers as usual): see model_hints
+    metric_name, goals = "rel_l2", {"rel_l2": "min", "mse": "min"}
     in_features, out_features = 2, 2
 
     def __init__(self, k: float, c: np.ndarray, source=(0.0, 0.0), formulation: str = "scattered",
@@ -141,7 +108,7 @@ class HelmholtzTask(Task):
         inner = np.abs(self.x) <= 1 - PML_WIDTH + 1e-9
         self.inner = np.flatnonzero(inner)
         self.probe = self.inner[::4]
-        self.m_table = torch.from_numpy(self.m_grid).float()[None, None]      # (1, 1, n_x, n_y) for grid_sample
+        self.m_table = torch.from_numpy(self.m_grid).float()                  # (n, n) for `lookup`
 
     @classmethod
     def from_config(cls, config: HelmholtzConfig):
@@ -151,15 +118,14 @@ class HelmholtzTask(Task):
         return cls(config.k, speed_model(config.velocity, config.n), source, config.formulation, config.points,
                    config.velocity)
 
-    def model_options(self, model_name: str) -> dict:
+    def model_hints(self) -> dict:
         """Networks 128 wide by default (--hidden-features overrides): at k = 20 this width reaches 10% relative L2
         in about 1,500 steps, at a third of the usual 256's cost a step."""
-        return {"hidden_features": self.hidden_features}
+        return {"width": self.width}
 
     def m_at(self, xy: torch.Tensor) -> torch.Tensor:
-        """Squared slowness at points (N, 2), bilinear on the grid (axis 0 = x)."""
-        grid = xy.flip(-1)[None, :, None, :].to(self.m_table)          # grid_sample: (W, H) = (y, x)
-        return torch.nn.functional.grid_sample(self.m_table, grid, align_corners=True)[0, 0, :, 0].to(xy)
+        """Squared slowness at points (N, 2) -> (N,), bilinear on the grid."""
+        return lookup(self.m_table, xy)
 
     def _collocation(self, generator: torch.Generator) -> torch.Tensor:
         xy = torch.rand(self.points, 2, generator=generator) * 2 - 1
@@ -180,7 +146,7 @@ class HelmholtzTask(Task):
         known = forcing(xy[:, 0].double().numpy(), xy[:, 1].double().numpy(), m.numpy(), self.k, self.source,
                         self.formulation)
         m, known = m.to(p.device), torch.from_numpy(known).to(p.device)
-        exey = _stretch(x)[0] * _stretch(y)[0]           # the stretched form: every point weighs the same
+        exey = pml_stretch(x)[0] * pml_stretch(y)[0]     # the stretched form: every point weighs the same
         residual = pml_operator(u, ux, uy, uxx, uyy, x, y, m, self.k) / exey + known
         return {"residual": (((residual.abs() ** 2).mean() / self.k ** 4).to(p.dtype), 1.0)}
 
@@ -190,13 +156,12 @@ class HelmholtzTask(Task):
         out = out.numpy()
         u = (out[:, 0] + 1j * out[:, 1]).reshape(X.shape)
         if self.formulation == "scattered":
-            u = u + background(X.ravel(), Y.ravel(), self.k, self.source).reshape(X.shape)
+            u = u + background_field(X.ravel(), Y.ravel(), self.k, self.source).reshape(X.shape)
         return u
 
     def _scores(self, u: np.ndarray, idx: np.ndarray) -> dict:
         ref = self.u_solver[np.ix_(idx, idx)]
-        err = u - ref
-        return {"rel_l2": float(np.linalg.norm(err) / np.linalg.norm(ref)), "mse": float(np.mean(np.abs(err) ** 2))}
+        return {"rel_l2": relative_l2(u, ref), "mse": float(np.mean(np.abs(u - ref) ** 2))}
 
     def evaluate(self, model) -> dict:
         return self._scores(self.field(model, self.probe), self.probe)
@@ -208,8 +173,8 @@ class HelmholtzTask(Task):
                   "formulation": self.formulation, "velocity": self.velocity}
         np.savez(out_dir / "wavefield.npz", u=u, x=self.x, y=self.x, k=self.k, source=np.array(self.source),
                  m=self.m_grid, u_solver=self.u_solver)
-        field_figure(self.x, u, self.u_solver, out_dir / "helmholtz.png",
-                     f"k = {self.k:g}, {self.velocity}: relative L2 {result['rel_l2']:.3f} in [-0.5, 0.5]^2")
+        complex_field_figure(u, self.u_solver, out_dir / "helmholtz.png",
+                             f"k = {self.k:g}, {self.velocity}: relative L2 {result['rel_l2']:.3f} in [-0.5, 0.5]^2")
         viz.curve(history, "rel_l2", out_dir / "error.png", ylabel="relative L2 vs solver (non-PML square)")
         return result, [Output("helmholtz.png", "figure", "real, imaginary part and magnitude: SIREN, FD solver, "
                                "difference (PML outside the dashed square)"),
@@ -224,36 +189,3 @@ class HelmholtzTask(Task):
     @classmethod
     def example_args(cls, folder: Path) -> list[str]:
         return ["--k", "6", "--n", "41", "--points", "64", "--velocity", "circle"]
-
-
-def network_on_grid(model, points: np.ndarray):
-    """The network on the grid points x `points` (P,), axis 0 = x -> X, Y (P, P) arrays, xy (P^2, 2) and the
-    outputs (P^2, C), both float64 CPU tensors (graph-free, 65,536 points at a time)."""
-    X, Y = np.meshgrid(points, points, indexing="ij")
-    xy = torch.from_numpy(np.stack([X.ravel(), Y.ravel()], -1))
-    p = next(model.parameters())
-    out = torch.cat([diff.inference(model, c.to(p)).double().cpu() for c in xy.split(65_536)])
-    return X, Y, xy, out
-
-
-def field_figure(x: np.ndarray, u: np.ndarray, ref: np.ndarray, path: Path, title: str) -> None:
-    """3 x 3 panels: rows real, imaginary, magnitude; columns SIREN, solver, difference (same colour scale per
-    row for the first two); the non-PML square dashed."""
-    plt = viz.pyplot()
-    fig, axes = plt.subplots(3, 3, figsize=(11, 10), constrained_layout=True)
-    lim = float(np.percentile(np.abs(ref), 99.5)) or 1.0
-    for r, (name, f) in enumerate((("real", np.real), ("imaginary", np.imag), ("magnitude", np.abs))):
-        lo = 0 if name == "magnitude" else -lim
-        for c, (label, field) in enumerate((("SIREN", f(u)), ("FD solver", f(ref)), ("difference", f(u) - f(ref)))):
-            ax = axes[r, c]
-            vmin, vmax = (-lim / 4, lim / 4) if label == "difference" else (lo, lim)
-            im = ax.imshow(field.T, origin="lower", extent=(-1, 1, -1, 1), vmin=vmin, vmax=vmax,
-                           cmap="RdBu_r" if (label == "difference" or name != "magnitude") else "magma")
-            ax.plot([-0.5, 0.5, 0.5, -0.5, -0.5], [-0.5, -0.5, 0.5, 0.5, -0.5], "k--", lw=0.7)
-            ax.set_title(f"{label}, {name}")
-            ax.set_xticks([])
-            ax.set_yticks([])
-            fig.colorbar(im, ax=ax, shrink=0.8)
-    fig.suptitle(title)
-    fig.savefig(path, dpi=90)
-    plt.close(fig)

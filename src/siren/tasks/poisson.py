@@ -137,8 +137,8 @@ class PoissonTask(Task):
         self.coords = grid(self.shape)
         self.meta_extra = meta or {}
 
-    def model_options(self, model_name: str) -> dict:
-        return {"sidelength": min(self.shape)} if model_name == "relu_pe" else {}
+    def model_hints(self) -> dict:
+        return {"sidelength": min(self.shape)}
 
     def to(self, device):
         self.coords, self.target, self.reference = (t.to(device) for t in (self.coords, self.target, self.reference))

@@ -19,7 +19,7 @@ logged as the mean over its own points. (The paper's text gives the terms withou
 `--no-normals` the normal term is dropped (a cloud without normals otherwise gets estimated ones, with a warning).
 The gradient comes from `siren.diff` (forward mode, fused for SIREN).
 
-SIREN's first layer: omega_0 = SIREN_FIRST_OMEGA = 5 (`model_options`; --first-omega overrides). With the paper's
+SIREN's first layer: omega_0 = FIRST_FREQUENCY = 5 (the `first_frequency` hint; --first-omega overrides). With the paper's
 30 the field far from the points is noisy, high-frequency and within +-0.2 of zero, and its sign flips leave more
 spurious pieces in the mesh (pockets in the box's corners, bubbles inside). Measured on the bunny demo at 500 steps
 with every piece kept (README table): first omega_0 30 / 10 / 5 gives Chamfer 0.029 / 0.0085 / 0.0063 and normal
@@ -59,7 +59,7 @@ DEMOS = ("sphere", "torus", "bunny")
 WEIGHTS = {"sdf": 3e3 / 2, "inter": 1e2 / 2, "normal": 1e2 / 2, "eikonal": 5e1}
 INTER_ALPHA = 100.0        # exp(-alpha |f|) off the surface
 PROBES = 2_000             # fixed points for the metrics at log steps
-SIREN_FIRST_OMEGA = 5.0    # SIREN's first-layer omega_0 here (the module docstring says why)
+FIRST_FREQUENCY = 5.0      # the suggested omega_0 of a sine first layer here (the module docstring says why)
 KEEP_WITHIN = 0.02         # mesh pieces farther than this x the points' bbox diagonal from every point are dropped
 SUPPORT_POINTS = 100_000   # at most this many input points are kept in the checkpoint for `siren mesh`
 
@@ -89,7 +89,8 @@ class SDFTask(Task):
     help = "a signed distance function from a point cloud with normals (Eikonal), and its mesh"
     Config = SDFConfig
     train_defaults = {"steps": 500, "lr": 5e-4, "schedule": "cosine"}   # the reference: 1e-4 constant (README)
-    metric_name, metric_goal = "surface", "min"
+    metric_name = "surface"
+    goals = {"surface": "min", "chamfer": "min", "normal_consistency": "max", "f_score": "max"}
     in_features, out_features = 3, 1
 
     def __init__(self, cloud, reference: tuple[np.ndarray, np.ndarray | None] | None = None, batch: int = 5_000,
@@ -134,9 +135,10 @@ class SDFTask(Task):
         return cls(cloud, reference, batch=config.batch, use_normals=config.normals, resolution=config.resolution,
                    source=config.demo or str(config.path), keep_within=config.keep_within)
 
-    def model_options(self, model_name: str) -> dict:
-        """siren: first omega_0 = SIREN_FIRST_OMEGA (the paper's 30 leaves spurious sign flips far from the surface)."""
-        return {"first_omega_0": SIREN_FIRST_OMEGA} if model_name == "siren" else {}
+    def model_hints(self) -> dict:
+        """A sine first layer at omega_0 = FIRST_FREQUENCY (the paper's 30 leaves spurious sign flips far from the
+        surface)."""
+        return {"first_frequency": FIRST_FREQUENCY}
 
     def to(self, device):
         self.points, self.probe_surface, self.probe_volume = (t.to(device) for t in

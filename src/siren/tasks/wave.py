@@ -41,7 +41,7 @@ SIREN's usual omega_0 = 30 (60 trained worse in a probe). SIREN reaches about 1%
 
 Scores: relative L2 error ||u - u_fdtd|| / ||u_fdtd|| over the grid at each frame time (default 0, 0.1, ..., T:
 0.1, 0.2 and 0.4 included). At log steps on a coarse grid against a cached FDTD solution (cheap), at the end on the
-n x n output grid. FDTD: `siren.solvers.wave_solve` on a grid refined to at least `solver_points` (512) points per
+n x n output grid. FDTD: `siren.solvers.wave_fdtd` on a grid refined to at least `solver_points` (512) points per
 axis.
 
 Files: wavefield.npz (t, x, y, u, u_solver with axis order (t, x, y), speed (n, n), source, sigma, duration),
@@ -52,7 +52,6 @@ stay visible.
 """
 from __future__ import annotations
 
-import importlib.util
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -61,11 +60,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .. import diff, viz
+from .. import diff
+from ..data.video import save_video, video_path
 from ..errors import SirenError
+from ..fields.grid import CHUNK, mesh
+from ..fields.sources import check_source, gaussian_pulse, parse_point
+from ..fields.speed import Speed, parse_speed
+from ..metrics import relative_l2
 from ..options import option
-from ..solvers import wave_solve
-from ..solvers.grid import bilinear, check_source, check_speed, mesh, parse_point, read_velocity
+from ..solvers import wave_fdtd
+from ..viz.fields import difference_gain, error_curves_figure, video_frame, wave_frames_figure
 from .base import Output, Task, register
 
 DEFAULT_TIMES = (0.1, 0.2, 0.4)          # frame times the issue scores (kept when within [0, T])
@@ -102,72 +106,11 @@ def parse_times(text: str | None) -> list[float] | None:
         raise SirenError(f"--frames {text!r} must be comma-separated times (e.g. --frames 0.1,0.2,0.4)") from None
 
 
-def parse_speed(text: str) -> float | np.ndarray:
-    """--speed: a number (constant c) or the path of a .npy file of c (checked by `solvers.grid.read_velocity`)."""
-    try:
-        value = float(text)
-    except ValueError:
-        path = Path(text)
-        if not path.is_file():
-            raise SirenError(f"--speed {text!r} is neither a number nor an existing .npy file (pass e.g. --speed 1 "
-                             f"or --speed c.npy)") from None
-        return read_velocity(path)                              # checked: 2-D, finite, c in [0.1, 10]
-    if not math.isfinite(value):
-        raise SirenError(f"--speed {text!r} must be a finite number or a .npy file")
-    return value
-
-
 def default_times(duration: float) -> list[float]:
     """0, 0.1, ..., T (6 frames when that would be more than 11) and the issue's 0.1, 0.2, 0.4 when <= T."""
     grid_times = np.arange(0.0, duration + 1e-9, 0.1) if duration <= 1.0 + 1e-9 else np.linspace(0, duration, 6)
     times = np.r_[grid_times, duration, [t for t in DEFAULT_TIMES if t <= duration]]
     return sorted({round(float(t), 10) for t in times})
-
-
-class Speed:
-    """c over [-1, 1]^2: a constant, or a 2-D array on linspace(-1, 1, a) x linspace(-1, 1, b) read bilinearly."""
-
-    def __init__(self, value: float | np.ndarray):
-        if np.ndim(value) == 0:
-            self.constant, self.array = float(check_speed(np.array([float(value)]), "speed c")[0]), None
-        else:
-            array = np.asarray(value, float)
-            if array.ndim != 2 or min(array.shape) < 2:
-                raise SirenError(f"speed array has shape {array.shape}: it must be 2-D with at least 2 x 2 points")
-            self.array, self.constant = check_speed(array), None
-            if np.ptp(array) == 0:
-                self.constant, self.array = float(array.flat[0]), None
-        self.max = self.constant if self.array is None else float(self.array.max())
-        self.min = self.constant if self.array is None else float(self.array.min())
-        self._torch = None if self.array is None else torch.from_numpy(self.array).float()[None, None]
-
-    def on_mesh(self, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
-        """c at the points (X, Y) (arrays of one shape) -> float64 array of that shape."""
-        return np.full(X.shape, self.constant) if self.array is None else bilinear(self.array, X, Y)
-
-    def at(self, xy: torch.Tensor) -> torch.Tensor:
-        """xy (N, 2) in [-1, 1]^2 -> c (N, 1), bilinear (torch, on xy's device)."""
-        if self.array is None:
-            return torch.full_like(xy[:, :1], self.constant)
-        grid = xy[:, [1, 0]].reshape(1, 1, -1, 2)                  # grid_sample wants (w, h) = (y, x) for c[ix, iy]
-        field = self._torch.to(device=xy.device, dtype=xy.dtype)
-        out = torch.nn.functional.grid_sample(field, grid, mode="bilinear", align_corners=True)
-        return out.reshape(-1, 1)
-
-
-def gaussian(source: tuple[float, float], sigma: float) -> Callable:
-    """u0(xy) = exp(-|xy - x0|^2 / (2 sigma^2)) for xy (N, 2) torch or (..., 2) numpy."""
-    def u0(xy):
-        d2 = (xy[..., 0] - source[0]) ** 2 + (xy[..., 1] - source[1]) ** 2
-        out = (torch.exp if isinstance(xy, torch.Tensor) else np.exp)(-d2 / (2 * sigma**2))
-        return out[..., None]
-    return u0
-
-
-def relative_l2(pred: np.ndarray, truth: np.ndarray) -> float:
-    """||pred - truth|| / ||truth|| (the absolute norm when truth is 0)."""
-    ref = float(np.linalg.norm(truth))
-    return float(np.linalg.norm(pred - truth)) / (ref if ref > 0 else 1.0)
 
 
 def time_key(t: float) -> str:
@@ -188,9 +131,10 @@ class WaveTask(Task):
     help = "solve the wave equation from its initial conditions, scored against FDTD (networks 128 wide)"
     Config = WaveConfig
     train_defaults = {"steps": 6000, "lr": 3e-4, "schedule": "cosine", "log_every": 100}
-    metric_name, metric_goal = "rel_l2", "min"
+    metric_name, goals = "rel_l2", {"rel_l2": "min"}
+    needs_steps = True         # the curriculum's length is the run's number of steps
     in_features, out_features = 3, 1
-    hidden_features = 128      # the suggested width of every network (3 hidden layers as usual): see model_options
+    width = 128                # the suggested width of every network (3 hidden layers as usual): see model_hints
 
     def __init__(self, speed: float | np.ndarray = 1.0, source=(0.0, 0.0), sigma: float = 0.1,
                  duration: float = 0.5, n: int = 256, frames=None, points: int = 2000, ic_points: int = 1000,
@@ -221,7 +165,7 @@ class WaveTask(Task):
         self.points, self.ic_points, self.ic_weight = int(points), int(ic_points), float(ic_weight)
         self.pretrain, self.ramp, self.cone = int(pretrain), float(ramp), float(cone)
         self.total_steps, self.solver_points = steps, int(solver_points)
-        self.initial = initial or gaussian(self.source, self.sigma)
+        self.initial = initial or gaussian_pulse(self.source, self.sigma)
         self.is_gaussian = initial is None
         self.device = torch.device("cpu")
         self._window, self._step = 0.0, 0
@@ -237,23 +181,15 @@ class WaveTask(Task):
                    config.ramp, config.cone, config.solver_points, steps=steps)
 
     @classmethod
-    def launch(cls, config, model, train, out, **run_options) -> dict:
-        """As `Task.launch` (run_options: overwrite, resume, command, ... for `siren.train.run`), with the run's
-        number of steps given to the curriculum."""
-        from ..train import run
-        return run(cls.from_config(config, steps=train.steps), model.model, train, out, model.options(),
-                   **run_options)[2]
-
-    @classmethod
     def example_args(cls, folder: Path) -> list[str]:
         np.save(folder / "speed.npy", np.array([[1.0, 1.0, 1.0], [1.0, 1.5, 1.0], [1.0, 1.0, 1.2]]))
         return ["--speed", str(folder / "speed.npy"), "--n", "12", "--points", "64", "--ic-points", "32",
                 "--pretrain", "1", "--duration", "0.3", "--solver-points", "48"]
 
-    def model_options(self, model_name: str) -> dict:
+    def model_hints(self) -> dict:
         """Networks 128 wide by default (--hidden-features overrides): at the defaults this width reaches the
         issue's accuracy in the CPU budget, where the usual 256 costs 2.5x more per step."""
-        return {"hidden_features": self.hidden_features}
+        return {"width": self.width}
 
     # ---- units ----------------------------------------------------------------------------------------------
     @property
@@ -350,13 +286,11 @@ class WaveTask(Task):
         """FDTD frames (len(times), n, n) float32 on linspace(-1, 1, n)^2 at `times`, solved on a grid refined to
         at least `solver_points` points per axis (u0 and c evaluated there)."""
         refine = max(1, math.ceil((self.solver_points - 1) / (n - 1)))
-        _, X, Y = mesh(refine * (n - 1) + 1)
-        u0 = np.asarray(self.initial(np.stack([X, Y], -1)))[..., 0]
-        u = wave_solve(u0, times, self.speed.on_mesh(X, Y), stride=refine)
+        u = wave_fdtd(n, times, self.speed.on_mesh, refine=refine, initial=self.initial)[2]
         return torch.from_numpy(u).float()
 
     @torch.no_grad()
-    def predict(self, model, times, n: int, chunk: int = 65_536) -> torch.Tensor:
+    def predict(self, model, times, n: int, chunk: int = CHUNK) -> torch.Tensor:
         """The network's u (len(times), n, n) on linspace(-1, 1, n)^2 at physical times, axis order (t, x, y)."""
         p = next(model.parameters())
         _, X, Y = mesh(n)
@@ -396,9 +330,11 @@ class WaveTask(Task):
                             source=np.asarray(self.source), sigma=np.float64(self.sigma),
                             duration=np.float64(self.duration))
         errs = [relative_l2(a, b) for a, b in zip(u, ref)]
-        frames_figure(self.times, u, ref, errs, speed if self.speed.array is not None else None, out_dir / "frames.png")
+        wave_frames_figure(self.times, u, ref, errs, speed if self.speed.array is not None else None,
+                           out_dir / "frames.png")
         video, kind = self.write_video(model, out_dir)
-        error_figure(history, self.times, out_dir / "error.png")
+        error_curves_figure(history, {f"t = {t:g}": time_key(t) for t in self.times if t > 0}, out_dir / "error.png",
+                            "relative L2 vs FDTD")
         result = {**self.scores(errs), "frame_times": list(self.times), "grid": n, "speed_min": self.speed.min,
                   "speed_max": self.speed.max}
         shown = ", ".join(f"{e:.1%} at t = {t:g}" for t, e in zip(self.times, errs) if t in DEFAULT_TIMES)
@@ -417,83 +353,8 @@ class WaveTask(Task):
         times = np.linspace(0.0, self.duration, VIDEO_FRAMES)
         u, ref = self.predict(model, times, n).cpu().numpy(), self.solve_fdtd(n, times).numpy()
         gain = difference_gain(u, ref)
-        frames = [video_frame(a, b, gain) for a, b in zip(u, ref)]
-        if importlib.util.find_spec("imageio_ffmpeg") is not None:
-            from ..data.video import save_video
-            save_video(out_dir / "wave.mp4", frames, VIDEO_FPS)
-            return "wave.mp4", f"difference x {gain:g}; MP4, {VIDEO_FRAMES} frames at {VIDEO_FPS} fps"
-        import imageio.v3 as iio
-        iio.imwrite(out_dir / "wave.gif", [(f * 255 + 0.5).astype(np.uint8) for f in frames],
-                    duration=1000 / VIDEO_FPS, loop=0)
-        return "wave.gif", (f"difference x {gain:g}; GIF: imageio-ffmpeg is not installed "
-                            f"(pip install 'siren[media]' for MP4)")
-
-
-def _colour(field: np.ndarray, scale: float) -> np.ndarray:
-    """(n, n) field indexed [ix, iy] -> (n, n, 3) RGB in [0, 1], x to the right and y up, RdBu over +-scale."""
-    from matplotlib import colormaps
-    img = np.flipud(field.T) / (scale or 1.0)
-    return colormaps["RdBu_r"](np.clip(0.5 + 0.5 * img, 0, 1))[..., :3]
-
-
-def difference_gain(u: np.ndarray, ref: np.ndarray) -> float:
-    """The power of ten (1 to 1000) by which the difference u - ref (frames (F, n, n)) is magnified for display:
-    the largest that keeps every frame's |difference| within that frame's FDTD peak."""
-    peak = np.abs(ref).reshape(len(ref), -1).max(1)
-    diff = np.abs(u - ref).reshape(len(ref), -1).max(1)
-    ratio = min((p / d for p, d in zip(peak, diff) if d > 0), default=1.0)
-    return float(10 ** np.clip(np.floor(np.log10(max(ratio, 1e-12))), 0, 3))
-
-
-def video_frame(u: np.ndarray, ref: np.ndarray, gain: float = 1.0) -> np.ndarray:
-    """One video frame: SIREN | FDTD | gain x difference (each (n, n) [ix, iy]) side by side with white gaps,
-    on the FDTD frame's +-peak scale."""
-    scale = float(np.abs(ref).max())
-    gap = np.ones((u.shape[1], max(2, u.shape[0] // 32), 3))
-    return np.concatenate([_colour(u, scale), gap, _colour(ref, scale), gap, _colour(gain * (u - ref), scale)],
-                          axis=1)
-
-
-def frames_figure(times, u, ref, errs, speed, path: Path) -> None:
-    """Rows SIREN, FDTD, their difference (magnified by a power of ten, `difference_gain`); one column per frame
-    time, each column on the FDTD frame's +-peak scale; contours of the speed when it varies."""
-    plt = viz.pyplot()
-    cols, gain = len(times), difference_gain(u, ref)
-    fig, axes = plt.subplots(3, cols, figsize=(2.2 * cols + 0.8, 6.9), squeeze=False, constrained_layout=True)
-    for c, t in enumerate(times):
-        scale = float(np.abs(ref[c]).max()) or 1.0
-        for r, field in enumerate((u[c], ref[c], gain * (u[c] - ref[c]))):
-            ax = axes[r, c]
-            im = ax.imshow(field.T, origin="lower", extent=(-1, 1, -1, 1), cmap="RdBu_r", vmin=-scale, vmax=scale)
-            if speed is not None:
-                ax.contour(np.linspace(-1, 1, speed.shape[0]), np.linspace(-1, 1, speed.shape[1]), speed.T,
-                           levels=4, colors="k", linewidths=0.5, alpha=0.6)
-            ax.set_xticks([])
-            ax.set_yticks([])
-        axes[0, c].set_title(f"t = {t:g}")
-        axes[2, c].set_xlabel(f"rel. L2 {errs[c]:.1%}")
-        fig.colorbar(im, ax=axes[:, c].tolist(), location="bottom", shrink=0.8, aspect=15)
-    for r, label in enumerate(("SIREN", "FDTD", "SIREN - FDTD" if gain == 1 else f"(SIREN - FDTD) x {gain:g}")):
-        axes[r, 0].set_ylabel(label)
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-
-
-def error_figure(history: list, times, path: Path) -> None:
-    """Relative L2 (log scale) at each frame time t > 0 against the training step, from the log records."""
-    plt = viz.pyplot()
-    fig, ax = plt.subplots(figsize=(5.5, 3.6))
-    for t in times:
-        pts = [(h["step"], h[time_key(t)]) for h in history if time_key(t) in h]
-        if pts and t > 0:
-            ax.plot(*zip(*pts), marker=".", label=f"t = {t:g}")
-    ax.set_yscale("log")
-    ax.axhline(0.1, color="gray", linestyle="--", linewidth=0.8)
-    ax.set_xlabel("step")
-    ax.set_ylabel("relative L2 vs FDTD")
-    ax.grid(alpha=0.3, which="both")
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+        path = video_path(Path(out_dir) / "wave.mp4")
+        save_video(path, (video_frame(a, b, gain) for a, b in zip(u, ref)), VIDEO_FPS)
+        kind = (f"MP4, {VIDEO_FRAMES} frames at {VIDEO_FPS} fps" if path.suffix == ".mp4" else
+                "GIF: imageio-ffmpeg is not installed (pip install 'siren[media]' for MP4)")
+        return path.name, f"difference x {gain:g}; {kind}"

@@ -17,7 +17,7 @@ def pyplot():
 def image_derivatives(img: np.ndarray):
     """Ground-truth (image, |gradient|, Laplacian) of (H, W, C) in [0, 1] for `derivative_figure`
     (Sobel gradient, 5-point Laplacian, both in units of the [-1, 1] grid, averaged over channels)."""
-    from .data.image import image_gradient, image_laplacian
+    from ..data.image import image_gradient, image_laplacian
     return img, np.linalg.norm(image_gradient(img), axis=-1).mean(-1), image_laplacian(img).mean(-1)
 
 

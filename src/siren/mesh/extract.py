@@ -1,9 +1,9 @@
-"""Triangle meshes of a level set of an implicit function (an SDF model), with bounded memory; export; pictures.
+"""Triangle meshes of a level set of an implicit function (an SDF model) by marching cubes, with bounded memory.
 
 The function `fn` takes a float32 torch tensor (M, 3) of points in model units (on `device`) and returns (M,) or
-(M, 1) values; it is called under torch.no_grad on at most `chunk` points at a time. The grid has `resolution`
-points per axis on linspace(lo, hi) (endpoints included), spacing h = (hi - lo) / (resolution - 1); vertices come
-out in the same (model) units, faces wound so that normals point to increasing f (outward for an SDF).
+(M, 1) values (`siren.mesh.grid.Grid` calls it). The grid has `resolution` points per axis on linspace(lo, hi)
+(endpoints included), spacing h = (hi - lo) / (resolution - 1); vertices come out in the same (model) units, faces
+wound so that normals point to increasing f (outward for an SDF).
 
 Methods (both give the same mesh: the same marching cubes on the same values in every cell the surface crosses;
 bit for bit when fn's value at a point does not depend on the batch, else up to float round-off, for resolution
@@ -29,16 +29,14 @@ Stitching and the watertight check take memory in proportion to the mesh (about 
 from __future__ import annotations
 
 import math
-import warnings
-from pathlib import Path
 
 import numpy as np
 import trimesh
 
-from .errors import SirenError
+from ..errors import SirenError
+from .grid import Grid
+from .post import warn_if_open
 
-Mesh = trimesh.Trimesh
-MESH_SUFFIXES = (".ply", ".obj", ".glb")
 METHODS = ("coarse_to_fine", "dense")
 SLAB_POINTS = 1 << 22  # points per dense slab: 16 MiB of float32
 TILE_POINTS = 1 << 24  # grid points per coarse_to_fine tile, as far as whole blocks allow: 64 MiB of float32
@@ -47,8 +45,8 @@ SNAP = 2.0 ** -12  # grid steps: a vertex this close to a grid point is put on i
 
 def extract_mesh(fn, resolution: int = 256, bounds: tuple[float, float] = (-1.0, 1.0), level: float = 0.0,
                  chunk: int = 32768, method: str = "coarse_to_fine", lipschitz: float = 1.0, margin: float = 2.0,
-                 block: int = 32, device=None, check_watertight: bool = True) -> Mesh:
-    """The `level` set of fn on a resolution^3 grid over bounds^3 -> Mesh (trimesh.Trimesh, model units).
+                 block: int = 32, device=None, check_watertight: bool = True) -> trimesh.Trimesh:
+    """The `level` set of fn on a resolution^3 grid over bounds^3 -> trimesh.Trimesh (model units).
 
     coarse_to_fine assumes |grad f| <= lipschitz (times the safety factor `margin`); `block` (a power of two) is the
     coarsest cell side in grid steps. chunk: points per call of fn; a network's activations take memory in
@@ -63,7 +61,7 @@ def extract_mesh(fn, resolution: int = 256, bounds: tuple[float, float] = (-1.0,
         raise SirenError(f"need resolution >= 3 and bounds lo < hi, got {resolution} and {bounds}")
     if block < 2 or block & (block - 1):
         raise SirenError(f"block must be a power of two >= 2, got {block}")
-    grid = _Grid(fn, resolution, bounds, chunk, device)
+    grid = Grid(fn, resolution, bounds, chunk, device)
     if method == "dense":
         parts = _dense(grid, level)
     else:
@@ -78,192 +76,8 @@ def extract_mesh(fn, resolution: int = 256, bounds: tuple[float, float] = (-1.0,
     return mesh
 
 
-def warn_if_open(mesh: Mesh, stacklevel: int = 2) -> None:
-    """Warn (UserWarning) when mesh is not watertight, saying why a level set comes out open."""
-    if not mesh.is_watertight:
-        warnings.warn(f"mesh is not watertight ({len(mesh.faces)} faces): the surface leaves the bounds or has "
-                      f"features finer than the grid; raise the resolution or check the bounds", stacklevel=stacklevel)
 
-
-def keep_supported(mesh: Mesh, points, tolerance: float) -> tuple[Mesh, int, float]:
-    """Drop the connected pieces of mesh (faces joined by shared vertices) that have no vertex within `tolerance` of
-    any of `points` (N, 3), same units -> (kept mesh, pieces dropped, fraction of the area dropped).
-
-    A learned SDF is only constrained near its data; far from it the field may cross zero (bubbles inside a shape,
-    pockets in the box's corners), and those pieces are surface the data never asked for. Raises SirenError when no
-    piece comes within tolerance (the mesh is nowhere near the points). Memory: a few integers per face (a sparse
-    vertex graph), not trimesh's cached adjacency."""
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-    from scipy.spatial import cKDTree
-    verts, faces = np.asarray(mesh.vertices), np.asarray(mesh.faces)
-    edges = (faces[:, :2].ravel(), faces[:, 1:].ravel())
-    count, labels = connected_components(coo_matrix((np.ones(len(edges[0]), np.int8), edges),
-                                                    shape=(len(verts),) * 2), directed=False)
-    near = np.isfinite(cKDTree(np.asarray(points, np.float64)).query(verts, distance_upper_bound=tolerance)[0])
-    supported = np.zeros(count, bool)
-    supported[labels[near]] = True
-    piece = labels[faces[:, 0]]                                      # per face
-    keep = supported[piece]
-    if not keep.any():
-        raise SirenError(f"no piece of the mesh comes within {tolerance:.4g} of an input point "
-                         f"({len(np.unique(piece))} pieces): the surface is not the data's (train longer or check "
-                         f"the input)")
-    if keep.all():
-        return mesh, 0, 0.0
-    kept = Mesh(verts, faces[keep], process=False)
-    kept.remove_unreferenced_vertices()
-    dropped_area = _area(verts, faces[~keep])
-    return kept, len(np.unique(piece[~keep])), dropped_area / (dropped_area + _area(verts, faces[keep]))
-
-
-def _area(verts: np.ndarray, faces: np.ndarray, chunk: int = 1 << 20) -> float:
-    """Total area of the triangles verts[faces], a chunk of faces at a time."""
-    total = 0.0
-    for f in np.array_split(faces, max(1, -(-len(faces) // chunk))):
-        a, b, c = verts[f[:, 0]], verts[f[:, 1]], verts[f[:, 2]]
-        total += float(np.linalg.norm(np.cross(b - a, c - a), axis=1).sum()) / 2
-    return total
-
-
-def to_units(mesh: Mesh, center, scale: float) -> Mesh:
-    """A copy of mesh with vertices mapped from model units to input units: v * scale + center (a PointCloud's)."""
-    out = mesh.copy()
-    out.vertices = np.asarray(mesh.vertices) * scale + np.asarray(center, dtype=np.float64)
-    return out
-
-
-def save_mesh(mesh: Mesh, path: str | Path) -> Path:
-    """Write mesh as .ply, .obj or .glb (by suffix, trimesh's exporters); parent folders are created."""
-    path = Path(path)
-    if path.suffix.lower() not in MESH_SUFFIXES:
-        raise SirenError(f"{path.name}: unknown mesh format {path.suffix or '(no suffix)'!r} "
-                         f"(use one of {', '.join(MESH_SUFFIXES)})")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    mesh.export(path)
-    return path
-
-
-def render_mesh_png(mesh: Mesh, path: str | Path, max_faces: int = 50_000,
-                    views: tuple = ((25, -60), (25, 120)), title: str | None = None) -> Path:
-    """A PNG of the mesh from each (elevation, azimuth) view in degrees: flat Lambert shading, intensity
-    0.25 + 0.75 max(0, n . l) with the light l 30 degrees above and left of the camera (two-sided |n . l| when the
-    mesh is open). Meshes above max_faces are decimated by vertex clustering first (picture only)."""
-    from mpl_toolkits.mplot3d.art3d import Poly3DCollection
-
-    from .viz import pyplot
-    plt = pyplot()
-    verts, faces = _decimate(np.asarray(mesh.vertices), np.asarray(mesh.faces), max_faces)
-    tri = verts[faces]
-    normals = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
-    normals /= np.maximum(np.linalg.norm(normals, axis=1, keepdims=True), 1e-30)
-    center, half = (verts.max(0) + verts.min(0)) / 2, (verts.max(0) - verts.min(0)).max() / 2
-    closed = mesh.is_watertight
-    fig = plt.figure(figsize=(5 * len(views), 5))
-    for i, (elev, azim) in enumerate(views):
-        eye, light = _direction(elev, azim), _direction(elev + 30, azim - 30)
-        show = normals @ eye > 0 if closed else np.ones(len(faces), bool)  # back faces of a closed mesh are hidden
-        lit = normals @ light
-        shade = 0.25 + 0.75 * np.clip(lit if closed else np.abs(lit), 0, 1)
-        colors = np.column_stack([np.outer(shade, (0.55, 0.7, 0.9)), np.ones(len(faces))])
-        ax = fig.add_subplot(1, len(views), i + 1, projection="3d")
-        ax.add_collection3d(Poly3DCollection(tri[show], facecolors=colors[show], edgecolors="none"))
-        for axis, c in zip("xyz", center):
-            getattr(ax, f"set_{axis}lim")(c - half, c + half)
-        ax.set_box_aspect((1, 1, 1), zoom=1.3)
-        ax.view_init(elev, azim)
-        ax.set_axis_off()
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return Path(path)
-
-
-def sdf_slice_png(fn, path: str | Path, axis: int = 2, at: float = 0.0, resolution: int = 256,
-                  bounds: tuple[float, float] = (-1.0, 1.0), level: float = 0.0, device=None) -> Path:
-    """A PNG of fn on the plane {p[axis] = at} over bounds^2: diverging colormap centered at `level` (blue below,
-    red above) with the level contour in black."""
-    from .viz import pyplot
-    plt = pyplot()
-    ticks = np.linspace(bounds[0], bounds[1], resolution)
-    u, v = np.meshgrid(ticks, ticks, indexing="ij")
-    plane = [a for a in range(3) if a != axis]
-    points = np.empty((resolution * resolution, 3), np.float32)
-    points[:, plane[0]], points[:, plane[1]], points[:, axis] = u.ravel(), v.ravel(), at
-    values = _Grid(fn, resolution, bounds, 65536, device).evaluate(points).reshape(resolution, resolution)
-    span = float(np.abs(values - level).max()) or 1.0
-    fig, ax = plt.subplots(figsize=(5.5, 4.5))
-    im = ax.imshow(values.T, origin="lower", extent=(*bounds, *bounds), cmap="RdBu_r", vmin=level - span,
-                   vmax=level + span)
-    if values.min() < level < values.max():
-        ax.contour(ticks, ticks, values.T, levels=[level], colors="k", linewidths=1)
-    names = "xyz"
-    ax.set_xlabel(names[plane[0]])
-    ax.set_ylabel(names[plane[1]])
-    ax.set_title(f"f on {names[axis]} = {at:g}")
-    fig.colorbar(im, ax=ax)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return Path(path)
-
-
-def _direction(elev: float, azim: float) -> np.ndarray:
-    """Unit vector toward a matplotlib camera at (elevation, azimuth) in degrees."""
-    e, a = np.radians(elev), np.radians(azim)
-    return np.array([np.cos(e) * np.cos(a), np.cos(e) * np.sin(a), np.sin(e)])
-
-
-class _Grid:
-    """fn on the grid lo + i h (i = 0..n-1 per axis): values at integer index triples, float32, counted."""
-
-    def __init__(self, fn, n: int, bounds, chunk: int, device):
-        import torch
-        if device is None:
-            params = next(fn.parameters(), None) if isinstance(fn, torch.nn.Module) else None
-            device = params.device if params is not None else "cpu"
-        self.fn, self.n, self.chunk, self.device = fn, n, chunk, torch.device(device)
-        self.lo, self.h = float(bounds[0]), (float(bounds[1]) - float(bounds[0])) / (n - 1)
-        self.evaluations, self.vmin, self.vmax = 0, math.inf, -math.inf
-
-    def evaluate(self, points: np.ndarray) -> np.ndarray:
-        """(M, 3) float32 points -> (M,) float32 values of fn, `chunk` points per call."""
-        import torch
-        out = np.empty(len(points), np.float32)
-        with torch.no_grad():
-            for s in range(0, len(points), self.chunk):
-                x = torch.from_numpy(np.ascontiguousarray(points[s:s + self.chunk])).to(self.device)
-                y = torch.as_tensor(self.fn(x))
-                if y.numel() != len(x):
-                    raise SirenError(f"the SDF function returned shape {tuple(y.shape)} for {len(x)} points; "
-                                     f"expected ({len(x)},) or ({len(x)}, 1)")
-                out[s:s + len(x)] = y.reshape(-1).float().cpu().numpy()
-        if not np.isfinite(out).all():
-            raise SirenError(f"the SDF is NaN or infinite at {(~np.isfinite(out)).sum()} of {len(out)} grid points "
-                             f"(check the model)")
-        self.evaluations += len(out)
-        if len(out):
-            self.vmin, self.vmax = min(self.vmin, float(out.min())), max(self.vmax, float(out.max()))
-        return out
-
-    def at(self, i: np.ndarray, j: np.ndarray, k: np.ndarray) -> np.ndarray:
-        """Values at integer grid indices (equal-length 1-D arrays)."""
-        points = (self.lo + np.stack([i, j, k], axis=1) * self.h).astype(np.float32)
-        return self.evaluate(points)
-
-    def box(self, e0: np.ndarray, e1: np.ndarray, e2: np.ndarray) -> np.ndarray:
-        """Values on the index lattice e0 x e1 x e2 -> (len(e0), len(e1), len(e2)), `chunk` points at a time."""
-        shape = (len(e0), len(e1), len(e2))
-        out = np.empty(math.prod(shape), np.float32)
-        for s in range(0, len(out), self.chunk):
-            i, j, k = np.unravel_index(np.arange(s, min(s + self.chunk, len(out))), shape)
-            out[s:s + len(i)] = self.at(e0[i], e1[j], e2[k])
-        return out.reshape(shape)
-
-
-def _dense(grid: _Grid, level: float) -> list:
+def _dense(grid: Grid, level: float) -> list:
     """Marching cubes on x-slabs [a, a + slab] of the full grid; a slab's last slice is kept as the next one's
     first (evaluated once)."""
     n, parts, last = grid.n, [], None
@@ -278,7 +92,7 @@ def _dense(grid: _Grid, level: float) -> list:
     return parts
 
 
-def _coarse_to_fine(grid: _Grid, level: float, bound, block: int) -> list:
+def _coarse_to_fine(grid: Grid, level: float, bound, block: int) -> list:
     """Prune blocks on the coarse grid of block corners, then refine (`_refine`) and march tiles of blocks: a tile
     is one block thick in x, spans z and takes as many blocks in y as TILE_POINTS allows (in equal parts).
     `shared` (sorted int64 flat grid indices, float32 values) keeps the points evaluated in the current x-slab and
@@ -301,7 +115,7 @@ def _coarse_to_fine(grid: _Grid, level: float, bound, block: int) -> list:
     return parts
 
 
-def _refine(grid: _Grid, level: float, bound, block: int, corners: list, values: np.ndarray, alive: np.ndarray,
+def _refine(grid: Grid, level: float, bound, block: int, corners: list, values: np.ndarray, alive: np.ndarray,
             shared: tuple) -> tuple[np.ndarray, tuple]:
     """Values on every point of a tile of blocks: `corners` its block edges per axis (grid indices), `values` fn
     there, `alive` its blocks that `_prune` kept. Level by level the cell side halves: the values are carried to
@@ -402,7 +216,7 @@ def _march(values: np.ndarray, level: float, offset) -> tuple[np.ndarray, np.nda
     return verts, faces
 
 
-def _stitch(parts: list, grid: _Grid) -> Mesh:
+def _stitch(parts: list, grid: Grid) -> trimesh.Trimesh:
     """Merge the pieces: equal vertices (shared slab/block faces) become one, degenerate triangles are dropped;
     vertices sorted lexicographically, then mapped to model units lo + index * h."""
     parts = [p for p in parts if p is not None and len(p[1])]
@@ -417,24 +231,3 @@ def _stitch(parts: list, grid: _Grid) -> Mesh:
     used, faces = np.unique(faces, return_inverse=True)
     return trimesh.Trimesh(grid.lo + verts[used] * grid.h, faces.reshape(-1, 3), process=False)
 
-
-def _decimate(verts: np.ndarray, faces: np.ndarray, max_faces: int) -> tuple[np.ndarray, np.ndarray]:
-    """Vertex clustering: snap vertices to a g^3 grid over the bounding box (mean per cluster), drop collapsed and
-    repeated triangles; g starts near extent / edge length * sqrt(max_faces / faces) and shrinks until at most
-    max_faces remain."""
-    lo = verts.min(0)
-    extent = float((verts.max(0) - lo).max()) or 1.0
-    edge = float(np.linalg.norm(verts[faces[:, 1]] - verts[faces[:, 0]], axis=1).mean()) or extent
-    g = int(extent / edge * math.sqrt(max_faces / max(len(faces), 1))) + 1  # about max_faces faces
-    while len(faces) > max_faces and g >= 2:
-        _, cluster = np.unique(np.floor((verts - lo) / extent * g).astype(np.int64), axis=0, return_inverse=True)
-        cluster = cluster.reshape(-1)
-        count = np.bincount(cluster)
-        merged = np.stack([np.bincount(cluster, verts[:, a]) / count for a in range(3)], axis=1)
-        f = cluster[faces]
-        f = f[(f[:, 0] != f[:, 1]) & (f[:, 1] != f[:, 2]) & (f[:, 0] != f[:, 2])]
-        _, first = np.unique(np.sort(f, axis=1), axis=0, return_index=True)
-        if len(first) <= max_faces:
-            return merged, f[np.sort(first)]
-        g = int(g * 0.8)
-    return verts, faces

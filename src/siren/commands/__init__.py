@@ -1,0 +1,41 @@
+"""The commands that do not train, behind one registry (the training tasks are `siren.tasks.REGISTRY`).
+
+A command is a name ("render", "prior inpaint": a subcommand of the group "prior"), a help line, a Config
+dataclass of its own options (fields declared with `siren.options.option`: the CLI flags come from it) and a
+function run(config) -> the line to print. `@command(name, help, Config)` registers one. Importing this package
+registers every command: render, mesh, report, stats, prior inpaint, prior interpolate.
+"""
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+
+__all__ = ["Command", "COMMANDS", "command"]
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    help: str
+    Config: type
+    run: Callable[[object], str]
+
+
+COMMANDS: dict[str, Command] = {}
+
+
+def command(name: str, help: str, Config: type):
+    """Decorator: register run(config) -> str as the command `name` with the options of the dataclass Config."""
+    if not dataclasses.is_dataclass(Config):
+        raise TypeError(f"{Config.__name__} must be a dataclass")
+
+    def register(run):
+        if name in COMMANDS:
+            raise ValueError(f"command {name!r} is taken")
+        COMMANDS[name] = Command(name, help, Config, run)
+        return run
+    return register
+
+
+from . import checkpoints, prior, runs  # noqa: E402  (register the commands)

@@ -1,0 +1,148 @@
+"""The run folder: what a run writes, in one place (imports no task, no training loop).
+
+    config.json     everything needed to rerun: command, model spec, training and task settings   (write_config)
+    metrics.jsonl   one JSON record per log step (written by `siren.train.fit`)
+    checkpoint.pt   model, optimizer, schedule, random streams, task state (save_checkpoint, load_checkpoint)
+    metrics.json    {"task", "model", "steps", "seconds", "interrupted", "metrics", "goals"}           (write_metrics)
+                    goals: metric -> "max" | "min" for every metric whose better direction the task declared
+    outputs.json    every file of the run: path, kind (OUTPUT_KINDS), caption                       (write_manifest)
+    report.html     the run on one page (`siren.report`)                                            (write_report)
+
+A folder is never silently overwritten (`prepare_out_dir`); checkpoints are written atomically.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from .errors import SirenError
+from .models import model_from_spec
+
+__all__ = ["Output", "OUTPUT_KINDS", "CHECKPOINT", "RUN_FILES", "prepare_out_dir", "save_checkpoint",
+           "load_checkpoint", "model_from_checkpoint", "write_config", "metric_goals", "write_metrics",
+           "write_manifest", "write_report"]
+
+CHECKPOINT = "checkpoint.pt"
+OUTPUT_KINDS = ("image", "figure", "audio", "video", "mesh", "field", "table", "checkpoint", "log")
+
+
+@dataclass(frozen=True)
+class Output:
+    """One file a run wrote: path relative to the run folder, kind (one of OUTPUT_KINDS), a one-line caption."""
+    path: str
+    kind: str
+    caption: str
+
+    def __post_init__(self):
+        if self.kind not in OUTPUT_KINDS:
+            raise ValueError(f"unknown output kind {self.kind!r} (choose from {', '.join(OUTPUT_KINDS)})")
+
+
+RUN_FILES = (Output("config.json", "log", "everything needed to rerun: command, model, training and task settings"),
+             Output("metrics.jsonl", "log", "one JSON record per log step: loss, raw terms, weights, metrics"),
+             Output(CHECKPOINT, "checkpoint", "model, optimizer and task state; --resume continues from it"),
+             Output("metrics.json", "table", "final metrics: task, model, steps, seconds, metrics and their goals"),
+             Output("report.html", "log", "this run on one page: metrics, curves, pictures, sound, video, meshes"))
+REPORT = RUN_FILES[-1]
+
+
+def prepare_out_dir(out_dir: str | os.PathLike, overwrite: bool = False, resume: bool = False) -> Path:
+    """Create the run folder; refuse an existing non-empty one unless overwrite or resume."""
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise SirenError(f"output path {out} exists and is not a folder (choose another --out)")
+    if resume:
+        if not (out / CHECKPOINT).is_file():
+            raise SirenError(f"nothing to resume: {out / CHECKPOINT} does not exist (drop --resume, or pass "
+                             f"--overwrite to start that folder over)")
+        return out
+    if out.exists() and any(out.iterdir()):
+        if not overwrite:
+            if (out / CHECKPOINT).is_file():
+                raise SirenError(f"output folder {out} holds a run (pass --resume to continue it, --overwrite to "
+                                 f"start over, or another --out)")
+            raise SirenError(f"output folder {out} already exists and is not empty (pass --overwrite or another --out)")
+        shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def save_checkpoint(path: Path, payload: dict) -> None:
+    """Atomic write: a crash mid-save never destroys the previous checkpoint."""
+    tmp = path.with_suffix(".tmp")
+    torch.save(payload, tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict:
+    """Read a checkpoint written by `siren.train.fit` (a run folder or its checkpoint.pt); a missing or corrupt
+    file is a SirenError."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / CHECKPOINT
+    if not path.is_file():
+        raise SirenError(f"checkpoint not found: {path} (pass a run folder or its checkpoint.pt)")
+    try:
+        ckpt = torch.load(path, map_location=map_location, weights_only=False)
+    except Exception as e:  # torch raises many types on garbage input
+        raise SirenError(f"cannot read checkpoint {path}: it is corrupt or not a siren checkpoint ({type(e).__name__})")
+    if not isinstance(ckpt, dict) or not {"model", "spec", "step"} <= set(ckpt):
+        raise SirenError(f"{path} is not a siren checkpoint (missing model/spec/step)")
+    return ckpt
+
+
+def model_from_checkpoint(ckpt: dict) -> nn.Module:
+    """Rebuild the trained model stored in a checkpoint dict."""
+    model = model_from_spec(ckpt["spec"])
+    model.load_state_dict(ckpt["model"])
+    return model
+
+
+def write_config(out: Path, command: dict | None, spec: dict, train: dict, task_meta: dict) -> None:
+    """config.json: the command's arguments, the model spec, the training settings and the task's meta."""
+    (out / "config.json").write_text(json.dumps({"command": command, "model": spec, "train": train,
+                                                 "task": task_meta}, indent=2, default=str))
+
+
+def metric_goals(goals: dict, metrics: dict) -> dict:
+    """metric -> "max" | "min" for each numeric entry of `metrics` that `goals` covers: a key equal to a declared name, or
+    one that extends it after an underscore ("psnr_grad" by "psnr", "mse_100" by "mse"); the longest name wins,
+    and a name declared None has no goal ("psnr_std")."""
+    out = {}
+    for key, value in metrics.items():
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            continue
+        names = [n for n in goals if key == n or key.startswith(n + "_")]
+        if names and goals[max(names, key=len)] is not None:
+            out[key] = goals[max(names, key=len)]
+    return out
+
+
+def write_metrics(out: Path, task: str, model: str, steps: int, seconds: float, interrupted: bool, metrics: dict,
+                  goals: dict) -> dict:
+    """metrics.json (the one writer; `goals` as a task declares them, see `metric_goals`); returns its content."""
+    summary = {"task": task, "model": model, "steps": steps, "seconds": seconds, "interrupted": interrupted,
+               "metrics": metrics, "goals": metric_goals(goals, metrics)}
+    (out / "metrics.json").write_text(json.dumps(summary, indent=2, default=float))
+    return summary
+
+
+def write_manifest(out: Path, files: list, report: bool = False) -> None:
+    """outputs.json: the run's own files and the task's `files` (Output records) that exist in `out`, and
+    report.html when `report` (it is written next, from this list: `write_report`)."""
+    entries = [o for o in (*RUN_FILES, *files) if (out / o.path).exists() and o is not REPORT]
+    entries += [REPORT] if report else []
+    entries.append(Output("outputs.json", "log", "this list of the run's files"))
+    (out / "outputs.json").write_text(json.dumps([asdict(o) for o in entries], indent=2))
+
+
+def write_report(out: Path) -> Path:
+    """report.html of the run in `out` (`siren.report`), from its metrics.json and outputs.json."""
+    from .report import run_report
+    return run_report(out)
