@@ -91,3 +91,25 @@ def test_medium_precision_without_bfloat16_kernels_stays_float32(monkeypatch):
     with pytest.warns(UserWarning, match="no bfloat16"):
         assert gemm.effective_precision("medium", torch.device("cpu")) == "highest"
     assert gemm.effective_precision("high", torch.device("cpu")) == "high"
+
+
+def test_products_kept_float32_run_under_highest_whatever_the_cpu(monkeypatch):
+    """PyTorch's own oneDNN kernels round float32 products to bfloat16 under "medium" on AMX / AVX512-BF16 CPUs.
+    Every product this module keeps in float32 (here all of them: the probe forced off) must therefore run with
+    the global precision at "highest"; recorded at the kernel call, so this holds on any CPU."""
+    monkeypatch.setattr(gemm, "_BF16", False)
+    seen = []
+    for name in ("mm", "addmm"):
+        real = getattr(torch, name)
+        monkeypatch.setattr(torch, name, lambda *a, _real=real, **k: (seen.append(torch.get_float32_matmul_precision()),
+                                                                     _real(*a, **k))[1])
+    A, W = torch.randn(64, 32), torch.randn(8, 32)           # 8 outputs: the torch.mm path, not oneDNN's
+    before = torch.get_float32_matmul_precision()
+    try:
+        torch.set_float32_matmul_precision("medium")
+        with torch.no_grad():
+            gemm.linear(A, W), gemm.linear(A, W, torch.zeros(8)), gemm.linear_tn(A, A)
+        after = torch.get_float32_matmul_precision()
+    finally:
+        torch.set_float32_matmul_precision(before)
+    assert seen == ["highest"] * 3 and after == "medium"     # restored after each product

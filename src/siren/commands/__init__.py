@@ -38,4 +38,4 @@ def command(name: str, help: str, Config: type):
     return register
 
 
-from . import checkpoints, prior, runs  # noqa: E402  (register the commands)
+from . import checkpoints, prior, runs  # noqa: E402, F401  (importing them registers the commands)
