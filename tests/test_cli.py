@@ -110,3 +110,20 @@ def test_stats_command(tmp_path):
                                        (["--clip-grad", "-1"], "clipping norm must be positive")])
 def test_bad_training_options(tmp_path, png, cli_error, flags, msg):
     assert msg in cli_error(["fit", "image", str(png), *flags, "--steps", "1", "--out", str(tmp_path / "o")])
+
+
+def test_errors_name_the_field_in_python_and_the_flag_on_the_command_line(tmp_path, cli_error):
+    from siren.errors import SirenError
+    from siren.tasks.fit_image import ImageConfig, ImageFitTask
+    with pytest.raises(SirenError) as e:
+        ImageFitTask.from_config(ImageConfig(demo="cameraman", size=8, batch=-1))
+    assert str(e.value) == "batch must be 0 (every pixel) or positive, got -1" and e.value.field == "batch"
+    assert cli_error(["fit", "image", "--demo", "cameraman", "--size", "8", "--batch", "-1", "--out",
+                      str(tmp_path / "o")]) == "error: --batch must be 0 (every pixel) or positive, got -1"
+    assert cli_error(["helmholtz", "--k", "-1", "--out", str(tmp_path / "o")]).startswith("error: --k must be")
+
+
+def test_commands_that_do_not_train_reject_unknown_flags(tmp_path, cli_error):
+    assert "unrecognized arguments: --size" in cli_error(["stats", "--size", "3", "--out", str(tmp_path / "s")])
+    assert "unrecognized arguments: --bogus" in cli_error(["fit", "image", "--demo", "cameraman", "--bogus",
+                                                           "--out", str(tmp_path / "o")])

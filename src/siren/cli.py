@@ -15,20 +15,15 @@ from .commands import COMMANDS
 from .errors import SirenError
 from .launch import launch
 from .models import MODEL_CONFIGS
-from .options import add_arguments, from_args
+from .options import Parser, add_arguments, from_args
 from .runtime import tune_allocator
 from .tasks import REGISTRY
 from .train import TrainConfig
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):
-        raise SirenError(f"{message} (see {self.prog} --help)")
-
-
 def _command(args) -> dict:
     """The parsed arguments as stored in config.json (everything but the handler)."""
-    return {k: v for k, v in vars(args).items() if k not in ("func", "task", "parser", "command_")}
+    return {k: v for k, v in vars(args).items() if k not in ("func", "task", "parser", "command_", "extra")}
 
 
 def _cmd_task(args) -> None:
@@ -57,7 +52,7 @@ def _task_parser(sub, groups: dict, name: str, help: str) -> argparse.ArgumentPa
     if group not in groups:
         members = [n.rpartition(" ")[2] for n in (*REGISTRY, *COMMANDS) if n.rpartition(" ")[0] == group]
         p = sub.add_parser(group, help=f"{group}: {', '.join(members)}")
-        groups[group] = p.add_subparsers(dest=f"{group}_kind", required=True, parser_class=_Parser)
+        groups[group] = p.add_subparsers(dest=f"{group}_kind", required=True, parser_class=Parser)
     return groups[group].add_parser(leaf, help=help)
 
 
@@ -69,19 +64,31 @@ def _shown(preset: dict) -> str:
 
 def parse(argv: list[str]) -> argparse.Namespace:
     """Parse the command line; with --preset NAME, parse again with that preset's values as the defaults, so flags
-    given explicitly still win."""
+    given explicitly still win. Arguments a command does not declare are an error, except for commands that take
+    them (`extra`: they arrive in args.extra)."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
     if getattr(args, "preset", None):
         args.parser.set_defaults(**args.task.presets[args.preset])
-        args = parser.parse_args(argv)
+        args, extra = parser.parse_known_args(argv)
+    if extra and not getattr(getattr(args, "command_", None), "extra", False):
+        args.parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.extra = extra
     return args
 
 
+def _flag(parser: argparse.ArgumentParser | None, field: str) -> str:
+    """The command-line name of a config field: its flag (or positional's name) in `parser`."""
+    for action in getattr(parser, "_actions", []):
+        if action.dest == field:
+            return action.option_strings[0] if action.option_strings else (action.metavar or field).upper()
+    return "--" + field.replace("_", "-")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="siren", description="Implicit neural representations with periodic activations.")
+    parser = Parser(prog="siren", description="Implicit neural representations with periodic activations.")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     groups: dict = {}
     for name, task in REGISTRY.items():
         p = _task_parser(sub, groups, name, task.help)
@@ -100,7 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name, command in COMMANDS.items():
         p = _task_parser(sub, groups, name, command.help)
         add_arguments(p, command.Config)
-        p.set_defaults(func=_cmd_other, command_=command)
+        p.set_defaults(func=_cmd_other, command_=command, parser=p)
     return parser
 
 
@@ -109,13 +116,15 @@ def main(argv: list[str] | None = None) -> int:
     debug = "--debug" in argv
     warnings.showwarning = lambda msg, *a, **k: print(f"warning: {msg}", file=sys.stderr)
     tune_allocator()  # a CLI run trains: reuse freed heap blocks instead of fresh zeroed pages (about 2x on CPU)
+    args = None
     try:
         args = parse(argv)
         args.func(args)
     except SirenError as e:
         if debug:
             raise
-        print(f"error: {e}", file=sys.stderr)
+        shown = f"{_flag(getattr(args, 'parser', None), e.field)} {e.message}" if e.field else str(e)
+        print(f"error: {shown}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

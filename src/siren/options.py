@@ -12,7 +12,16 @@ import dataclasses
 import types
 import typing
 
-__all__ = ["option", "add_arguments", "from_args"]
+from .errors import SirenError
+
+__all__ = ["option", "add_arguments", "from_args", "Parser"]
+
+
+class Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are SirenErrors (one line, exit code 2 in the CLI), not sys.exit."""
+
+    def error(self, message):
+        raise SirenError(f"{message} (see {self.prog} --help)")
 
 
 def option(default=None, help: str = "", *, positional: bool = False, choices=None, flag: str | None = None,

@@ -165,6 +165,7 @@ def test_render_rejects_options_of_another_kind(tmp_path, cli_error):
     wavfile.write(tmp_path / "in.wav", 4000, (tones_and_chirp(4000, 0.1) * 16000).astype(np.int16))
     run = tmp_path / "run"
     assert main(["fit", "audio", str(tmp_path / "in.wav"), "--steps", "1", "--out", str(run), *TINY]) == 0
-    assert "--rate" in cli_error(["render", str(run), "--size", "8", "--out", str(tmp_path / "a.wav")])
+    assert "not an option of rendering 'fit audio' checkpoints (they take --rate)" in cli_error(
+        ["render", str(run), "--size", "8", "--out", str(tmp_path / "a.wav")])
     assert ".wav" in cli_error(["render", str(run), "--out", str(tmp_path / "a.mp4")])
     assert "positive" in cli_error(["render", str(run), "--rate", "0", "--out", str(tmp_path / "a.wav")])

@@ -12,7 +12,7 @@ from siren.cli import main
 from siren.data.pointcloud import point_cloud
 from siren.shapes import Sphere, Torus, sample_surface
 from siren.models import build_model
-from siren.tasks.sdf import FIRST_FREQUENCY, SDFTask
+from siren.tasks.sdf import FIRST_FREQUENCY, SDFRender, SDFTask
 
 
 class Analytic(torch.nn.Module):
@@ -102,7 +102,7 @@ def test_pieces_far_from_the_points_are_dropped_and_reported(tmp_path):
     assert np.linalg.norm(far, axis=1).min() > 0.3 and len(mesh.split(only_watertight=False)) == 1
     meta = {**task.meta(), "state": task.state_dict()}
     with pytest.warns(UserWarning, match="dropped 1 mesh piece"):
-        SDFTask.render(Analytic(field), meta, tmp_path / "render.ply", size=40)
+        SDFTask.render(Analytic(field), meta, tmp_path / "render.ply", SDFRender(resolution=40))
     assert len(trimesh.load(tmp_path / "render.ply").split(only_watertight=False)) == 1
     keep_all, _ = _task(torus, n=4000, resolution=48, keep_within=0.0)
     (tmp_path / "all").mkdir()

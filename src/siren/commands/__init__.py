@@ -2,7 +2,9 @@
 
 A command is a name ("render", "prior inpaint": a subcommand of the group "prior"), a help line, a Config
 dataclass of its own options (fields declared with `siren.options.option`: the CLI flags come from it) and a
-function run(config) -> the line to print. `@command(name, help, Config)` registers one. Importing this package
+function run(config) -> the line to print. `@command(name, help, Config)` registers one; with extra=True the
+command also receives the arguments its Config does not declare, in the field `extra` (`siren render`: the options
+of the checkpoint's task). Importing this package
 registers every command: render, mesh, report, stats, prior inpaint, prior interpolate.
 """
 from __future__ import annotations
@@ -20,20 +22,22 @@ class Command:
     help: str
     Config: type
     run: Callable[[object], str]
+    extra: bool = False
 
 
 COMMANDS: dict[str, Command] = {}
 
 
-def command(name: str, help: str, Config: type):
-    """Decorator: register run(config) -> str as the command `name` with the options of the dataclass Config."""
+def command(name: str, help: str, Config: type, extra: bool = False):
+    """Decorator: register run(config) -> str as the command `name` with the options of the dataclass Config
+    (extra: see the module docstring)."""
     if not dataclasses.is_dataclass(Config):
         raise TypeError(f"{Config.__name__} must be a dataclass")
 
     def register(run):
         if name in COMMANDS:
             raise ValueError(f"command {name!r} is taken")
-        COMMANDS[name] = Command(name, help, Config, run)
+        COMMANDS[name] = Command(name, help, Config, run, extra)
         return run
     return register
 

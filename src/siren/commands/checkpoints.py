@@ -1,11 +1,16 @@
-"""`siren render` and `siren mesh`: a trained checkpoint -> a file, through its task's `render`."""
+"""`siren render` and `siren mesh`: a trained checkpoint -> a file, through its task's `render`.
+
+The options of `siren render` depend on the checkpoint: those of its task's `Render` dataclass (an image's --size,
+an audio clip's --rate, a video's --size and --fps, an SDF's --resolution).
+"""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import SirenError
-from ..options import option
+from ..options import Parser, add_arguments, from_args, option
 from ..run_folder import load_checkpoint, model_from_checkpoint
 from ..tasks import REGISTRY, SDFTask
 from ..train import resolve_device
@@ -14,38 +19,62 @@ from . import command
 __all__ = ["RenderConfig", "MeshConfig", "render_checkpoint"]
 
 
-def render_checkpoint(checkpoint: str, out: str, device: str = "auto", tasks: tuple[str, ...] | None = None,
-                      **options) -> Path:
-    """Rebuild the model of `checkpoint` on `device` and write `out` with its task's `render(model, meta, out,
-    **options)` (meta: the checkpoint's task meta and, under "state", its task state); `tasks`: the task names
-    accepted (default any task that renders). Returns the path written."""
-    ckpt = load_checkpoint(checkpoint)
+def _renderable(ckpt: dict, tasks: tuple[str, ...] | None):
+    """The task class of a checkpoint dict, if it renders (and is one of `tasks` when given)."""
     meta = ckpt.get("task") or {}
     task = REGISTRY.get(meta.get("task"))
-    if task is None or meta.get("batched") or (tasks is not None and task.name not in tasks):
+    if task is None or task.Render is None or meta.get("batched") or (tasks is not None and task.name not in tasks):
+        known = tasks or [n for n, t in REGISTRY.items() if t.Render is not None]
         raise SirenError(f"this checkpoint's task {meta.get('task', 'unknown')!r} cannot be rendered here (this "
-                         f"command renders {', '.join(tasks) if tasks else 'fits of single images, audio and video'})")
+                         f"command renders {', '.join(known)})")
+    return task
+
+
+def render_checkpoint(checkpoint: str, out: str, device: str = "auto", tasks: tuple[str, ...] | None = None,
+                      **options) -> Path:
+    """Rebuild the model of `checkpoint` on `device` and write `out` with its task's `render` and `options` (the
+    fields of the task's Render dataclass); `tasks`: the task names accepted (default any task that renders).
+    Returns the path written."""
+    ckpt = load_checkpoint(checkpoint)
+    task = _renderable(ckpt, tasks)
+    fields = [f.name for f in dataclasses.fields(task.Render)]
+    unknown = sorted(set(options) - set(fields))
+    if unknown:
+        raise SirenError(f"{', '.join(unknown)}: not an option of rendering {task.name!r} checkpoints "
+                         f"(they take {', '.join(fields)})")
     model = model_from_checkpoint(ckpt).to(resolve_device(device)).eval()
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    task.render(model, {**meta, "state": ckpt.get("task_state") or {}}, out, **options)
+    task.render(model, {**ckpt["task"], "state": ckpt.get("task_state") or {}}, out, task.Render(**options))
     return out
+
+
+def _options_help() -> str:
+    return "; ".join(f"{name}: " + ", ".join("--" + f.name.replace("_", "-") for f in dataclasses.fields(t.Render))
+                     for name, t in REGISTRY.items() if t.Render is not None)
 
 
 @dataclass
 class RenderConfig:
     checkpoint: str = option(None, "checkpoint.pt or its run folder", positional=True, required=True)
-    size: int | None = option(None, "image, video: longer side of the output in pixels (default as trained)")
-    rate: int | None = option(None, "audio: sample rate of the output in Hz (default as trained)")
-    fps: float | None = option(None, "video: frames per second of the output (default as trained; the clip keeps "
-                               "its duration)")
-    out: str = option(None, "output file: PNG (image), WAV (audio) or MP4 (video)", required=True)
+    out: str = option(None, "output file: PNG (image), WAV (audio), MP4 (video), PLY/OBJ/GLB (SDF)", required=True)
     device: str = option("auto", "auto, cpu, cuda or cuda:N")
+    extra: list[str] = field(default_factory=list)     # the task's render options, parsed with its Render
 
 
-@command("render", "render a trained checkpoint at any resolution", RenderConfig)
+@command("render", f"render a trained checkpoint at any resolution (options by task: {_options_help()})",
+         RenderConfig, extra=True)
 def _render(c: RenderConfig) -> str:
-    return f"wrote {render_checkpoint(c.checkpoint, c.out, c.device, size=c.size, rate=c.rate, fps=c.fps)}"
+    task = _renderable(load_checkpoint(c.checkpoint), None)
+    parser = Parser(prog=f"siren render ({task.name} checkpoint)")
+    add_arguments(parser, task.Render)
+    parsed, unknown = parser.parse_known_args(c.extra)
+    if unknown:
+        takes = ", ".join(a.option_strings[0] for a in parser._actions if a.option_strings and a.dest != "help")
+        raise SirenError(f"{' '.join(unknown)}: not an option of rendering {task.name!r} checkpoints (they take "
+                         f"{takes})")
+    options = dataclasses.asdict(from_args(task.Render, parsed))
+    return f"wrote {render_checkpoint(c.checkpoint, c.out, c.device, **options)}"
 
 
 @dataclass
@@ -60,4 +89,5 @@ class MeshConfig:
 @command("mesh", "mesh the zero level set of a trained SDF (bounded memory, coarse to fine; pieces far from the "
          "input points dropped as in training)", MeshConfig)
 def _mesh(c: MeshConfig) -> str:
-    return f"wrote {render_checkpoint(c.checkpoint, c.out, c.device, tasks=(SDFTask.name,), size=c.resolution)}"
+    path = render_checkpoint(c.checkpoint, c.out, c.device, tasks=(SDFTask.name,), resolution=c.resolution)
+    return f"wrote {path}"

@@ -67,7 +67,7 @@ def inpaint(checkpoint: str | Path, image: str | Path, context: int | str, out_d
     values = prior_image(_input(image), size)
     mask = context_mask(context, size, seed)
     if render_size is not None and render_size < 2:
-        raise SirenError(f"--render-size must be at least 2, got {render_size}")
+        raise SirenError(f"must be at least 2, got {render_size}", field="render_size")
     out = prepare_out_dir(out_dir, overwrite=overwrite)
     dev = next(model.parameters()).device
     res = model(values[None].to(dev), mask[None].to(dev))
@@ -98,12 +98,12 @@ def interpolate(checkpoint: str | Path, image_a: str | Path, image_b: str | Path
     if out.suffix.lower() not in IMAGE_SUFFIXES:
         raise SirenError(f"the strip is an image file, got {out.name} (pass --out NAME.png)")
     if frames < 2:
-        raise SirenError(f"--frames must be at least 2, got {frames}")
+        raise SirenError(f"must be at least 2, got {frames}", field="frames")
     model, meta, _ = load_prior(checkpoint, device)
     size = int(meta["size"])
     render_size = 4 * size if render_size is None else render_size
     if render_size < 2:
-        raise SirenError(f"--render-size must be at least 2, got {render_size}")
+        raise SirenError(f"must be at least 2, got {render_size}", field="render_size")
     dev = next(model.parameters()).device
     pair = torch.stack([prior_image(_input(image_a), size), prior_image(_input(image_b), size)]).to(dev)
     z = model.encode(pair, torch.ones(2, size, size, dtype=torch.bool, device=dev))

@@ -84,7 +84,7 @@ def resize_image(img: np.ndarray, size: int | None) -> np.ndarray:
     if size is None:
         return img
     if size < 2:
-        raise SirenError(f"--size must be at least 2, got {size}")
+        raise SirenError(f"must be at least 2, got {size}", field="size")
     from skimage.transform import resize
     h, w = img.shape[:2]
     scale = size / max(h, w)

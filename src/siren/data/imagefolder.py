@@ -52,7 +52,7 @@ def square_image(img: np.ndarray, size: int) -> np.ndarray:
     """(H, W, C) in [0, 1] -> (size, size, 3) float32 in [0, 1]: centre square crop, anti-aliased resize, gray
     repeated to RGB."""
     if size < 2:
-        raise SirenError(f"--size must be at least 2, got {size}")
+        raise SirenError(f"must be at least 2, got {size}", field="size")
     h, w = img.shape[:2]
     s = min(h, w)
     top, left = (h - s) // 2, (w - s) // 2
@@ -211,7 +211,7 @@ def demo_crops(size: int = 32) -> tuple[torch.Tensor, tuple[str, ...]]:
     """Every demo crop -> (images (M, size, size, 3) float32 in [-1, 1], names "photo/scale/index"), photographs in
     `DEMO_PHOTOS` order. Cached per size."""
     if size < 2:
-        raise SirenError(f"--size must be at least 2, got {size}")
+        raise SirenError(f"must be at least 2, got {size}", field="size")
     crops, names = [], []
     for photo in DEMO_PHOTOS:
         img = _photo(photo)

@@ -41,7 +41,7 @@ def parse_context(spec: str | int) -> int | str:
         return int(spec)
     if str(spec).strip().lower() == "half":
         return "half"
-    raise SirenError(f"--context must be a number of pixels or 'half', got {spec!r}")
+    raise SirenError(f"must be a number of pixels or 'half', got {spec!r}", field="context")
 
 
 def context_mask(context: int | str, size: int, seed: int) -> torch.Tensor:
@@ -50,6 +50,6 @@ def context_mask(context: int | str, size: int, seed: int) -> torch.Tensor:
     if context == "half":
         return half_mask((size, size))
     if context > size * size:
-        raise SirenError(f"--context {context} is larger than the image: the prior works on {size}x{size} = "
-                         f"{size * size} pixels (pass at most {size * size}, or half)")
+        raise SirenError(f"{context} is larger than the image: the prior works on {size}x{size} = "
+                         f"{size * size} pixels (pass at most {size * size}, or half)", field="context")
     return fixed_masks(1, (size, size), context, seed)[0]

@@ -35,7 +35,7 @@ def load_video(path: str | Path, max_frames: int | None = None) -> tuple[np.ndar
     """
     path = Path(path)
     if max_frames is not None and max_frames < 2:
-        raise SirenError(f"--frames must be at least 2, got {max_frames}")
+        raise SirenError(f"must be at least 2, got {max_frames}", field="frames")
     if path.is_dir():
         frames, fps = _read_folder(path, max_frames), DEFAULT_FPS
     elif not path.is_file():
@@ -142,9 +142,9 @@ def samples_per_step(total: int, fraction: float = FRACTION, minimum: int = MIN_
     0.38% of which is 250) from being fitted from a few hundred samples a step.
     """
     if not 0.0 < fraction <= 1.0:
-        raise SirenError(f"--fraction must be in (0, 1], got {fraction}")
+        raise SirenError(f"must be in (0, 1], got {fraction}", field="fraction")
     if minimum < 1:
-        raise SirenError(f"--min-samples must be positive, got {minimum}")
+        raise SirenError(f"must be positive, got {minimum}", field="min_samples")
     return min(total, max(minimum, math.ceil(fraction * total)))
 
 

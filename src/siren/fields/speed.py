@@ -77,7 +77,7 @@ def speed_model(spec: str, n: int) -> np.ndarray:
         if not Path(spec).is_file():
             raise SirenError(f"velocity file not found: {spec}")
         return load_velocity(spec, n)
-    raise SirenError(f"--velocity takes {', '.join(PRESETS)} or a .npy file, got {spec!r}")
+    raise SirenError(f"takes {', '.join(PRESETS)} or a .npy file, got {spec!r}", field="velocity")
 
 
 def parse_speed(text: str) -> float | np.ndarray:
@@ -87,11 +87,11 @@ def parse_speed(text: str) -> float | np.ndarray:
     except ValueError:
         path = Path(text)
         if not path.is_file():
-            raise SirenError(f"--speed {text!r} is neither a number nor an existing .npy file (pass e.g. --speed 1 "
-                             f"or --speed c.npy)") from None
+            raise SirenError(f"{text!r} is neither a number nor an existing .npy file (pass e.g. --speed 1 "
+                             f"or --speed c.npy)", field="speed") from None
         return read_velocity(path)                              # checked: 2-D, finite, c in [0.1, 10]
     if not math.isfinite(value):
-        raise SirenError(f"--speed {text!r} must be a finite number or a .npy file")
+        raise SirenError(f"{text!r} must be a finite number or a .npy file", field="speed")
     return value
 
 

@@ -2,14 +2,15 @@
 **options).
 
 Kinds (the interface a task's `model_kind` asks for):
-    "coordinates"  coords (N, d) -> (N, C): siren and the paper's baselines (MODEL_NAMES)
+    "coordinates"  coords (N, d) -> (N, C): siren, the paper's baselines and later families (MODEL_NAMES): finer
+                   (`finer.Finer`), gauss and wire (`wavelets`), hashgrid (`hashgrid.HashEncoding` + ReLU MLP)
     "batched"      B signals at once, (B, N, d) -> (B, N, C): "siren" (`batched.BatchedSiren`)
     "prior"        image context (B, H, W, C) + mask (B, H, W) -> `hyper.PriorOutput`: "set", "cnn", "cnp"
 
 Hints: a task never names a model; it publishes facts about its problem (`Task.model_hints`), and each family reads
 the ones it understands and turns them into options (explicit options win):
     width            suggested hidden width                      -> hidden_features (every family)
-    first_frequency  suggested omega_0 of a sine first layer     -> siren: first_omega_0
+    first_frequency  suggested omega_0 of a sine first layer     -> siren, finer, wire: first_omega_0
     bandwidth        angular frequency a first layer should span -> rff: scale = bandwidth / (2 pi sqrt 3), so
                      2 pi B spreads as a siren's first layer omega_0 U(-1, 1) (standard deviation omega_0 / sqrt 3)
     sidelength       samples along the signal's shortest axis    -> relu_pe: its number of bands (Nyquist rule)
@@ -33,11 +34,15 @@ from ..options import option
 
 from .encodings import FourierFeatures, PositionalEncoding, RBFLayer, nyquist_frequencies
 from .batched import BatchedSiren
+from .finer import Finer, FinerLayer
+from .hashgrid import HashEncoding
 from .hyper import PRIOR_BUILDERS
 from .mlp import ACTIVATIONS, MLP
 from .sine import SineLayer, Siren
+from .wavelets import GaborLayer, Gauss, GaussLayer, Wire
 
-__all__ = ["Siren", "SineLayer", "MLP", "PositionalEncoding", "FourierFeatures", "RBFLayer", "build_model",
+__all__ = ["Siren", "SineLayer", "MLP", "PositionalEncoding", "FourierFeatures", "RBFLayer", "Finer", "FinerLayer",
+           "Gauss", "GaussLayer", "Wire", "GaborLayer", "HashEncoding", "build_model",
            "model_from_spec", "MODEL_NAMES", "KINDS", "REGISTRIES", "Family", "nyquist_frequencies", "BatchedSiren",
            "ModelConfig", "PriorModelConfig", "MODEL_CONFIGS"]
 
@@ -85,6 +90,13 @@ def _rbf(in_features, out_features, num_centres=1024, sigma=10.0, **mlp):
                encoding=RBFLayer(in_features, num_centres, sigma), **mlp)
 
 
+def _hashgrid(in_features, out_features, levels=8, table_size=2 ** 14, features_per_level=2, base_resolution=16,
+              growth_factor=1.5, hidden_features=64, hidden_layers=1):
+    """ReLU MLP (the paper's: 2 hidden layers of 64) on a multiresolution hash encoding (`hashgrid.HashEncoding`)."""
+    return MLP(in_features, hidden_features, hidden_layers, out_features, "relu",
+               HashEncoding(in_features, levels, table_size, features_per_level, base_resolution, growth_factor))
+
+
 def _plain(activation):
     def build(in_features, out_features, **mlp):
         return MLP(in_features, out_features=out_features, activation=activation, **mlp)
@@ -94,6 +106,11 @@ def _plain(activation):
 
 def _mlp_family(build, reads=_width) -> Family:
     return Family(build, reads, frozenset(_keywords(build) | {"hidden_features", "hidden_layers"}))
+
+
+def _module_family(cls, reads) -> Family:
+    """A family built by cls(in_features, out_features=..., **options), the options cls.__init__ takes."""
+    return Family(lambda i, o, **kw: cls(i, out_features=o, **kw), reads, frozenset(_keywords(cls.__init__)))
 
 
 def _pe_reads(hints: dict) -> dict:
@@ -118,12 +135,12 @@ def _prior_reads(hints: dict) -> dict:
     return {"resolution": hints["resolution"]} if "resolution" in hints else {}
 
 
-COORDINATES = {"siren": Family(lambda i, o, **kw: Siren(i, out_features=o, **kw), _sine_reads,
-                               frozenset(_keywords(Siren.__init__))),
+COORDINATES = {"siren": _module_family(Siren, _sine_reads),
                "relu_pe": _mlp_family(_relu_pe, _pe_reads), "rff": _mlp_family(_rff, _rff_reads),
-               "rbf": _mlp_family(_rbf), **{a: _mlp_family(_plain(a)) for a in ACTIVATIONS}}
-BATCHED = {"siren": Family(lambda i, o, **kw: BatchedSiren(i, out_features=o, **kw), _batched_reads,
-                           frozenset(_keywords(BatchedSiren.__init__)))}
+               "rbf": _mlp_family(_rbf), **{a: _mlp_family(_plain(a)) for a in ACTIVATIONS},
+               "finer": _module_family(Finer, _sine_reads), "gauss": _module_family(Gauss, _width),
+               "wire": _module_family(Wire, _sine_reads), "hashgrid": _mlp_family(_hashgrid)}
+BATCHED = {"siren": _module_family(BatchedSiren, _batched_reads)}
 PRIOR = {name: Family(build, _prior_reads, frozenset(_keywords(build) - {"encoder"}))
          for name, build in PRIOR_BUILDERS.items()}
 REGISTRIES = {"coordinates": COORDINATES, "batched": BATCHED, "prior": PRIOR}
@@ -140,6 +157,9 @@ def build_model(name: str, in_features: int, out_features: int, kind: str = "coo
 
     Common options: hidden_features (256), hidden_layers (3). siren: first_omega_0, hidden_omega_0,
     outermost_linear. relu_pe: num_frequencies or sidelength. rff: num_features, scale. rbf: num_centres, sigma.
+    finer: first_omega_0, hidden_omega_0 (30), first_bias_scale. gauss: scale (10). wire: first_omega_0,
+    hidden_omega_0 (20), scale (10). hashgrid: levels (8), table_size (2^14), features_per_level (2),
+    base_resolution (16), growth_factor (1.5); hidden_features 64, hidden_layers 1.
     """
     if kind not in REGISTRIES:
         raise ValueError(f"unknown model kind {kind!r} (choose from {', '.join(KINDS)})")
@@ -170,6 +190,9 @@ def _given(config, names: dict) -> dict:
     return {key: getattr(config, f) for f, key in names.items() if getattr(config, f) is not None}
 
 
+_OMEGA_FAMILIES = [n for n, f in COORDINATES.items() if {"first_omega_0", "hidden_omega_0"} <= f.options]
+
+
 @dataclass
 class ModelConfig:
     """The network of a run, as the CLI names it, for the "coordinates" and "batched" kinds: a registry name and
@@ -177,16 +200,19 @@ class ModelConfig:
     model: str = option("siren", f"network: {', '.join(MODEL_NAMES)}", choices=list(MODEL_NAMES), metavar="NAME")
     hidden_features: int | None = option(None, "width of hidden layers (default 256)")
     hidden_layers: int | None = option(None, "hidden layers after the first (default 3)")
-    first_omega: float | None = option(None, "siren: omega_0 of the first layer (default 30, audio 3000)")
-    hidden_omega: float | None = option(None, "siren: omega_0 of hidden layers (default 30)")
+    first_omega: float | None = option(None, f"{', '.join(_OMEGA_FAMILIES)}: omega_0 of the first layer (siren "
+                                       "30, audio 3000)")
+    hidden_omega: float | None = option(None, f"{', '.join(_OMEGA_FAMILIES)}: omega_0 of hidden layers (siren 30)")
 
     def build_args(self) -> tuple[str, dict]:
         opts = _given(self, {"hidden_features": "hidden_features", "hidden_layers": "hidden_layers",
                              "first_omega": "first_omega_0", "hidden_omega": "hidden_omega_0"})
         if self.model not in COORDINATES:
             raise SirenError(f"unknown model {self.model!r} (choose from {', '.join(MODEL_NAMES)})")
-        if self.model != "siren" and ({"first_omega_0", "hidden_omega_0"} & set(opts)):
-            raise SirenError(f"first_omega / hidden_omega apply to siren only, not {self.model}")
+        unknown = sorted(set(opts) - COORDINATES[self.model].options)
+        if unknown:
+            raise SirenError(f"{', '.join(unknown)} do not apply to the model {self.model} (first_omega / "
+                             f"hidden_omega apply to {', '.join(_OMEGA_FAMILIES)})")
         return self.model, opts
 
 

@@ -55,7 +55,7 @@ def _line(a: float, b: float, count: int) -> np.ndarray:
 def reference_geometry(sources: int = 5, receivers: int = 30) -> tuple[np.ndarray, np.ndarray]:
     """(sources (S, 2), receivers (R, 2)) as (x, y) rows, laid out as the module docstring says."""
     if int(sources) != sources or sources < 1 or int(receivers) != receivers or receivers < 1:
-        raise SirenError(f"--sources {sources} and --receivers {receivers} must be integers >= 1")
+        raise SirenError(f"{sources} and --receivers {receivers} must be integers >= 1", field="sources")
     src = np.stack([_line(-SOURCE_X, SOURCE_X, int(sources)), np.full(int(sources), SOURCE_Y)], 1)
     top, left, right = (int(receivers) // 3 + (i < int(receivers) % 3) for i in range(3))
     ys = [_line(*SIDE_Y, c) for c in (left, right)]
@@ -180,7 +180,7 @@ class AdjointFWI:
         """L-BFGS-B from m = 1 (or theta0) with m in [0.01, 100] for `iters` iterations -> (m (n, n), J per
         evaluation)."""
         if int(iters) != iters or iters < 0:
-            raise SirenError(f"--baseline-iters must be an integer >= 0, got {iters}")
+            raise SirenError(f"must be an integer >= 0, got {iters}", field="baseline_iters")
         theta0 = np.ones(int(self.box.sum())) if theta0 is None else theta0
         trace = []
 

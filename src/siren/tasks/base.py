@@ -32,8 +32,10 @@ data and a few methods; it never builds a model, never runs a loop, never names 
     write_outputs(model, out_dir, history) -> (final metrics dict, [Output])   files for people to look at
     state_dict() / load_state_dict(state)      the task's own state (sampler, curriculum), kept in the checkpoint
     meta() -> dict    what `render` needs to rebuild outputs from a checkpoint (its "task" key is `name`)
-    render(model, meta, out, size, rate, fps)  (classmethod) `siren render` of this task's checkpoints; meta's
-                      "state" key holds the checkpoint's state_dict()
+    Render            dataclass of the options of `siren render` for this task's checkpoints (None: not
+                      renderable); e.g. an image's `size`, an audio clip's `rate`
+    render(model, meta, out, options)          (classmethod) write `out` from a checkpoint's model; options: a
+                      Render; meta: the checkpoint's meta() with its state_dict() under "state"
     example_args(folder) -> [str]              (classmethod) CLI arguments of a tiny run, for the smoke test
 
 `siren.launch` runs a task into a run folder (`siren.run_folder`).
@@ -74,6 +76,7 @@ class Task:
     model_kind: ClassVar[str] = "coordinates"
     needs_steps: ClassVar[bool] = False
     sharded: ClassVar[bool] = False
+    Render: ClassVar[type | None] = None
     in_features: int
     out_features: int
 
@@ -110,10 +113,8 @@ class Task:
         return {"task": self.name}
 
     @classmethod
-    def render(cls, model, meta: dict, out: Path, size: int | None = None, rate: int | None = None,
-               fps: float | None = None) -> None:
-        raise SirenError(f"`siren render` does not support {meta.get('task', cls.name)!r} checkpoints "
-                         f"(render fits of images, audio and video)")
+    def render(cls, model, meta: dict, out: Path, options) -> None:
+        raise NotImplementedError
 
     @classmethod
     def example_args(cls, folder: Path) -> list[str]:
@@ -129,6 +130,8 @@ def register(cls: type[Task]) -> type[Task]:
         raise ValueError(f"task name {cls.name!r} is empty or taken")
     if not dataclasses.is_dataclass(cls.Config):
         raise TypeError(f"{cls.__name__}.Config must be a dataclass")
+    if cls.Render is not None and not dataclasses.is_dataclass(cls.Render):
+        raise TypeError(f"{cls.__name__}.Render must be a dataclass")
     if cls.model_kind not in KINDS:
         raise ValueError(f"{cls.__name__}.model_kind {cls.model_kind!r} is not a model kind ({', '.join(KINDS)})")
     REGISTRY[cls.name] = cls

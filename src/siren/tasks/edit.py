@@ -91,7 +91,7 @@ class EditTask(PoissonTask):
         except ValueError:
             at = ()
         if len(at) != 2:
-            raise SirenError(f"--at takes CY,CX in fractions of the background, e.g. --at 0.3,0.5 (got {config.at!r})")
+            raise SirenError(f"takes CY,CX in fractions of the background, e.g. --at 0.3,0.5 (got {config.at!r})", field="at")
         bg = resize_image(image_or_demo(config.background), config.size)
         fg = image_or_demo(config.foreground)
         mask = None if config.mask is None else parse_mask(config.mask, fg.shape[:2])
@@ -129,9 +129,9 @@ def edit_task(background: np.ndarray, foreground: np.ndarray, mask: np.ndarray |
     if alpha is None:
         alpha = 0.5 if mask is None else 1.0
     if not 0.0 <= alpha <= 1.0:
-        raise SirenError(f"--alpha must be in [0, 1], got {alpha}")
+        raise SirenError(f"must be in [0, 1], got {alpha}", field="alpha")
     if not scale > 0:
-        raise SirenError(f"--scale must be positive, got {scale}")
+        raise SirenError(f"must be positive, got {scale}", field="scale")
     h, w = background.shape[:2]
     if abs(foreground.shape[0] / foreground.shape[1] - h / w) > 0.02 * h / w:
         warnings.warn(f"foreground {foreground.shape[1]}x{foreground.shape[0]} is stretched to the background's "

@@ -78,8 +78,8 @@ def source_path(path, demo: bool, locate_demo, kind: str) -> Path:
     return locate_demo() if demo else Path(path)
 
 
-def positive(value, default, flag: str):
-    """`value` when given (it must be > 0), else `default`."""
+def positive(value, default, field: str):
+    """`value` when given (it must be > 0), else `default`; `field` names the option in the error."""
     if value is not None and not value > 0:
-        raise SirenError(f"{flag} must be positive, got {value}")
+        raise SirenError(f"must be positive, got {value}", field=field)
     return default if value is None else value

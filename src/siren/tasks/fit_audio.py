@@ -32,6 +32,13 @@ class AudioConfig:
                          choices=list(STEREO))
 
 
+@dataclass
+class AudioRender:
+    """`siren render` of an audio fit."""
+    rate: int | None = option(None, "sample rate of the output in Hz (default as trained; the clip keeps its "
+                              "duration)")
+
+
 @register
 class AudioFitTask(SignalFitTask):
     """Fit an audio Signal by MSE; metric SNR (dB)."""
@@ -41,6 +48,7 @@ class AudioFitTask(SignalFitTask):
     Config = AudioConfig
     train_defaults = {"steps": 1000}
     metric_name, goals = "snr", {"snr": "max", "mse": "min"}
+    Render = AudioRender
 
     @classmethod
     def from_config(cls, config: AudioConfig):
@@ -71,15 +79,13 @@ class AudioFitTask(SignalFitTask):
                         Output("snr.png", "figure", "SNR (dB) against training step")]
 
     @classmethod
-    def render(cls, model, meta, out, size=None, rate=None, fps=None) -> None:
-        """A .wav at `rate` Hz (default the original) of the same duration: N' = round(N rate / rate_0) samples over
-        the trained time axis [-1, 1]."""
+    def render(cls, model, meta, out, options: AudioRender) -> None:
+        """A .wav at `options.rate` Hz (default the original) of the same duration: N' = round(N rate / rate_0)
+        samples over the trained time axis [-1, 1]."""
         out = Path(out)
-        if size is not None or fps is not None:
-            raise SirenError("--size and --fps apply to image and video checkpoints; audio takes --rate")
         if out.suffix.lower() != ".wav":
             raise SirenError(f"audio renders to a .wav file, got {out.name} (pass --out NAME.wav)")
-        new_rate = positive(rate, meta["rate"], "--rate")
+        new_rate = positive(options.rate, meta["rate"], "rate")
         samples = max(2, round(meta["shape"][0] * new_rate / meta["rate"]))
         save_wav(out, render(model, (samples,)), int(new_rate), meta["scale"])
 

@@ -40,6 +40,12 @@ def default_batch(pixels: int) -> int:
     return min(16_384, max(8_192, pixels // 8))
 
 
+@dataclass
+class ImageRender:
+    """`siren render` of an image fit."""
+    size: int | None = option(None, "longer side of the output in pixels (default as trained)")
+
+
 @register
 class ImageFitTask(SignalFitTask):
     """Fit an image Signal by MSE; metric PSNR on [0, 1]."""
@@ -47,13 +53,14 @@ class ImageFitTask(SignalFitTask):
     name = "fit image"
     help = "fit an image file, a bundled demo image, or a folder of images"
     Config = ImageConfig
+    Render = ImageRender
     train_defaults = {"steps": 800, "lr": 5e-4, "schedule": "cosine"}    # measured: README, Time to quality
     presets = {"paper": {"batch": 0, "lr": 1e-4, "schedule": None, "steps": 500}}
 
     @classmethod
     def from_config(cls, config: ImageConfig):
         if config.batch is not None and config.batch < 0:
-            raise SirenError(f"--batch must be 0 (every pixel) or positive, got {config.batch}")
+            raise SirenError(f"must be 0 (every pixel) or positive, got {config.batch}", field="batch")
         signal = image_signal(input_image(config.path, config.demo, config.size),
                               source=config.demo or str(config.path))
         batch = default_batch(math.prod(signal.shape)) if config.batch is None else config.batch
@@ -89,16 +96,15 @@ class ImageFitTask(SignalFitTask):
                         Output("psnr.png", "figure", "PSNR (dB) against training step")]
 
     @classmethod
-    def render(cls, model, meta, out, size=None, rate=None, fps=None) -> None:
-        """A PNG whose longer side has `size` pixels (default as trained), same aspect, over the same [-1, 1]^2."""
-        if rate is not None or fps is not None:
-            raise SirenError("--rate and --fps apply to audio and video checkpoints; an image takes --size")
+    def render(cls, model, meta, out, options: ImageRender) -> None:
+        """A PNG whose longer side has `options.size` pixels (default as trained), same aspect, over the same
+        [-1, 1]^2."""
         if Path(out).suffix.lower() not in IMAGE_SUFFIXES:
             raise SirenError(f"an image renders to an image file, got {Path(out).name} (pass --out NAME.png)")
         h, w = meta["shape"]
-        size = max(h, w) if size is None else size
+        size = max(h, w) if options.size is None else options.size
         if size < 2:
-            raise SirenError(f"--size must be at least 2, got {size}")
+            raise SirenError(f"must be at least 2, got {size}", field="size")
         scale = size / max(h, w)
         save_image(out, to_unit(render(model, (max(2, round(h * scale)), max(2, round(w * scale))))))
 

@@ -39,6 +39,14 @@ class VideoConfig:
     min_samples: int = option(MIN_SAMPLES, "... but at least this many per step (the whole video if smaller)")
 
 
+@dataclass
+class VideoRender:
+    """`siren render` of a video fit."""
+    size: int | None = option(None, "longer side of the output in pixels (default as trained)")
+    fps: float | None = option(None, "frames per second of the output (default as trained; the clip keeps its "
+                               "duration)")
+
+
 @register
 class VideoFitTask(SignalFitTask):
     """Fit a video Signal by MSE on voxels drawn with replacement; metric mean frame PSNR."""
@@ -46,6 +54,7 @@ class VideoFitTask(SignalFitTask):
     name = "fit video"
     help = "fit a video or the demo clip (the paper's bikes)"
     Config = VideoConfig
+    Render = VideoRender
 
     @classmethod
     def from_config(cls, config: VideoConfig):
@@ -97,16 +106,15 @@ class VideoFitTask(SignalFitTask):
                         Output("psnr.png", "figure", "mean PSNR (dB) of sampled frames against training step")]
 
     @classmethod
-    def render(cls, model, meta, out, size=None, rate=None, fps=None) -> None:
-        """An .mp4 at `fps` (default the original) of the same duration, T' = round(T fps / fps_0) frames, scaled so
-        the longer side has `size` pixels (default the original size), over the trained [-1, 1]^3."""
+    def render(cls, model, meta, out, options: VideoRender) -> None:
+        """An .mp4 at `options.fps` (default the original) of the same duration, T' = round(T fps / fps_0) frames,
+        scaled so the longer side has `options.size` pixels (default the original size), over the trained
+        [-1, 1]^3."""
         out, shape = Path(out), meta["shape"]
-        if rate is not None:
-            raise SirenError("--rate applies to audio checkpoints; video takes --size and --fps")
         if out.suffix.lower() != ".mp4":
             raise SirenError(f"video renders to an .mp4 file, got {out.name} (pass --out NAME.mp4)")
-        new_fps = positive(fps, meta["fps"], "--fps")
-        scale = positive(size, max(shape[1:]), "--size") / max(shape[1:])
+        new_fps = positive(options.fps, meta["fps"], "fps")
+        scale = positive(options.size, max(shape[1:]), "size") / max(shape[1:])
         new_shape = (max(2, round(shape[0] * new_fps / meta["fps"])),
                      max(2, round(shape[1] * scale)), max(2, round(shape[2] * scale)))
         save_video(out, (to_unit(pred) for _, pred in render_frames(model, new_shape)), new_fps)

@@ -114,13 +114,13 @@ class FWITask(Task):
         """sources (S, 2), receivers (R, 2), data (R, S) complex; c_true (n, n) on the output grid
         linspace(-1, 1, n)^2, or None when unknown."""
         if not (np.isfinite(k) and k > 0):
-            raise SirenError(f"--k must be a positive number, got {k}")
+            raise SirenError(f"must be a positive number, got {k}", field="k")
         if points < 16 or pool < points:
-            raise SirenError(f"--points must be at least 16 and at most --pool, got {points} and {pool}")
+            raise SirenError(f"must be at least 16 and at most --pool, got {points} and {pool}", field="points")
         if not (np.isfinite(data_weight) and data_weight > 0):
-            raise SirenError(f"--data-weight must be positive, got {data_weight}")
+            raise SirenError(f"must be positive, got {data_weight}", field="data_weight")
         if int(baseline_iters) != baseline_iters or baseline_iters < 0:
-            raise SirenError(f"--baseline-iters must be an integer >= 0, got {baseline_iters}")
+            raise SirenError(f"must be an integer >= 0, got {baseline_iters}", field="baseline_iters")
         self.k, self.amplitude, self.velocity = float(k), complex(amplitude), velocity
         self.sources = check_points(sources, "sources", 1 - PML_WIDTH)
         self.receivers = check_points(receivers, "receivers", 1 - PML_WIDTH)
@@ -148,9 +148,9 @@ class FWITask(Task):
     @classmethod
     def from_config(cls, config: FWIConfig) -> FWITask:
         if config.n < 32:
-            raise SirenError(f"--n must be at least 32, got {config.n}")
+            raise SirenError(f"must be at least 32, got {config.n}", field="n")
         if not (np.isfinite(config.k) and config.k > 0):
-            raise SirenError(f"--k must be a positive number, got {config.k}")
+            raise SirenError(f"must be a positive number, got {config.k}", field="k")
         common = dict(points=config.points, pool=config.pool, data_weight=config.data_weight,
                       baseline_n=config.baseline_n, baseline_iters=config.baseline_iters)
         if config.data is not None:

@@ -93,11 +93,11 @@ class HelmholtzTask(Task):
                  points: int = 4096, velocity: str = "uniform"):
         """c: speed (n, n) on linspace(-1, 1, n) per axis, [ix, iy]; the solver runs on that grid."""
         if not (np.isfinite(k) and k > 0):
-            raise SirenError(f"--k must be a positive number, got {k}")
+            raise SirenError(f"must be a positive number, got {k}", field="k")
         if formulation not in FORMULATIONS:
             raise SirenError(f"unknown formulation {formulation!r} (choose {' or '.join(FORMULATIONS)})")
         if points < 16:
-            raise SirenError(f"--points must be at least 16, got {points}")
+            raise SirenError(f"must be at least 16, got {points}", field="points")
         self.k, self.source, self.formulation, self.points = float(k), check_source(source), formulation, points
         self.velocity, self.n = velocity, c.shape[0]
         if max(abs(v) for v in self.source) > 1 - PML_WIDTH:
@@ -113,7 +113,7 @@ class HelmholtzTask(Task):
     @classmethod
     def from_config(cls, config: HelmholtzConfig):
         if config.n < 32:
-            raise SirenError(f"--n must be at least 32, got {config.n}")
+            raise SirenError(f"must be at least 32, got {config.n}", field="n")
         source = parse_point(config.source)
         return cls(config.k, speed_model(config.velocity, config.n), source, config.formulation, config.points,
                    config.velocity)

@@ -111,15 +111,15 @@ class PriorTask(Task):
         self.pixels = self.size * self.size
         low, high = context
         if batch_size < 1:
-            raise SirenError(f"--batch-size must be at least 1, got {batch_size}")
+            raise SirenError(f"must be at least 1, got {batch_size}", field="batch_size")
         if not 0 <= low <= high:
             raise SirenError(f"context range [{low}, {high}] is empty or negative (pass 0 <= --context-min <= "
                              f"--context-max)")
         if high > self.pixels:
-            raise SirenError(f"--context-max {high} is larger than the {self.pixels} pixels of a {self.size}x"
-                             f"{self.size} image (lower it, or raise --size)")
+            raise SirenError(f"{high} is larger than the {self.pixels} pixels of a {self.size}x"
+                             f"{self.size} image (lower it, or raise --size)", field="context_max")
         if workers < 0:
-            raise SirenError(f"--workers must be 0 or more, got {workers}")
+            raise SirenError(f"must be 0 or more, got {workers}", field="workers")
         self.context, self.workers = (low, high), workers
         self.device = torch.device("cpu")
         self.data_seed: int | None = None

@@ -81,6 +81,12 @@ class SDFConfig:
                                 "bounding-box diagonal of an input point, drop the others (0: keep every piece)")
 
 
+@dataclass
+class SDFRender:
+    """`siren render` / `siren mesh` of an SDF."""
+    resolution: int = option(256, "grid points per axis")
+
+
 @register
 class SDFTask(Task):
     """Fit a signed distance function to surface points and normals (see the module docstring)."""
@@ -88,6 +94,7 @@ class SDFTask(Task):
     name = "sdf"
     help = "a signed distance function from a point cloud with normals (Eikonal), and its mesh"
     Config = SDFConfig
+    Render = SDFRender
     train_defaults = {"steps": 500, "lr": 5e-4, "schedule": "cosine"}   # the reference: 1e-4 constant (README)
     metric_name = "surface"
     goals = {"surface": "min", "chamfer": "min", "normal_consistency": "max", "f_score": "max"}
@@ -97,9 +104,9 @@ class SDFTask(Task):
                  use_normals: bool = True, resolution: int = 256, source: str = "", keep_within: float = KEEP_WITHIN):
         """cloud: a `siren.data.pointcloud.PointCloud`; reference: (points, normals or None) in model units."""
         if batch < 1 or resolution < 8:
-            raise SirenError(f"--batch must be >= 1 and --resolution >= 8, got {batch} and {resolution}")
+            raise SirenError(f"must be >= 1 and --resolution >= 8, got {batch} and {resolution}", field="batch")
         if not 0 <= keep_within < float("inf"):
-            raise SirenError(f"--keep-within must be >= 0, got {keep_within}")
+            raise SirenError(f"must be >= 0, got {keep_within}", field="keep_within")
         self.keep_within = keep_within
         if use_normals and cloud.normals is None:
             raise SirenError("the point cloud has no normals (estimate them or pass --no-normals)")
@@ -119,7 +126,7 @@ class SDFTask(Task):
         if (config.path is None) == (config.demo is None):
             raise SirenError(f"give a point cloud PATH or --demo ({', '.join(DEMOS)}), not both or neither")
         if config.points < 10:
-            raise SirenError(f"--points must be at least 10, got {config.points}")
+            raise SirenError(f"must be at least 10, got {config.points}", field="points")
         reference = None
         if config.demo in ("sphere", "torus"):
             shape = Sphere(0.5) if config.demo == "sphere" else Torus(0.5, 0.2)
@@ -211,16 +218,16 @@ class SDFTask(Task):
         return {"support": torch.as_tensor(np.asarray(points, np.float32))}
 
     @classmethod
-    def render(cls, model, meta, out, size=None, rate=None, fps=None) -> None:
-        """The zero level set as a mesh file (.ply, .obj, .glb) at `size`^3 grid points (default 256), input units,
+    def render(cls, model, meta, out, options: SDFRender) -> None:
+        """The zero level set as a mesh file (.ply, .obj, .glb) at `options.resolution`^3 grid points, input units,
         without the pieces far from the input points as in training (checkpoints that keep the points)."""
         from ..mesh import MESH_SUFFIXES, save_mesh, to_units
-        if rate is not None or fps is not None:
-            raise SirenError("--rate and --fps apply to audio and video; an SDF takes --resolution")
+        if options.resolution < 8:
+            raise SirenError(f"must be at least 8, got {options.resolution}", field="resolution")
         if Path(out).suffix.lower() not in MESH_SUFFIXES:
             raise SirenError(f"an SDF renders to a mesh file, got {Path(out).name} (use {', '.join(MESH_SUFFIXES)})")
         support = meta.get("state", {}).get("support")
-        mesh = _kept_mesh(_values(model), 256 if size is None else size, None if support is None else support.numpy(),
+        mesh = _kept_mesh(_values(model), options.resolution, None if support is None else support.numpy(),
                           meta.get("keep_within", KEEP_WITHIN))[1]
         save_mesh(to_units(mesh, meta["center"], meta["scale"]), out)
 

@@ -103,7 +103,7 @@ def parse_times(text: str | None) -> list[float] | None:
     try:
         return [float(v) for v in str(text).split(",")]
     except ValueError:
-        raise SirenError(f"--frames {text!r} must be comma-separated times (e.g. --frames 0.1,0.2,0.4)") from None
+        raise SirenError(f"{text!r} must be comma-separated times (e.g. --frames 0.1,0.2,0.4)", field="frames") from None
 
 
 def default_times(duration: float) -> list[float]:
@@ -142,11 +142,11 @@ class WaveTask(Task):
                  solver_points: int = 512, steps: int | None = None, initial: Callable | None = None,
                  eval_points: int = EVAL_POINTS):
         if not (math.isfinite(sigma) and sigma > 0):
-            raise SirenError(f"--sigma {sigma} must be positive: it is the initial Gaussian's standard deviation")
+            raise SirenError(f"{sigma} must be positive: it is the initial Gaussian's standard deviation", field="sigma")
         if not (math.isfinite(duration) and duration > 0):
-            raise SirenError(f"--duration {duration} must be positive: it is the final time T")
+            raise SirenError(f"{duration} must be positive: it is the final time T", field="duration")
         if int(n) != n or n < 8:
-            raise SirenError(f"--n {n} must be an integer >= 8 (points per axis of the output grid)")
+            raise SirenError(f"{n} must be an integer >= 8 (points per axis of the output grid)", field="n")
         for flag, value in (("--points", points), ("--ic-points", ic_points), ("--solver-points", solver_points)):
             if int(value) != value or value < 1:
                 raise SirenError(f"{flag} {value} must be a positive integer")
