@@ -3,6 +3,7 @@
     python benchmarks/speed.py                  # Siren(2, 256, 3, 1) on a 256 x 256 grid, 7 steps, 2 threads
     python benchmarks/speed.py --size 64 --steps 5 --cases lap,grad
     python benchmarks/speed.py --precision --cases fit,lap   # siren.diff in float32 vs matmul precision "medium"
+    python benchmarks/speed.py --model finer --cases grad,lap  # another family of siren.models, 256 x 4 as SIREN
 
 For each case both sides compute the same loss on the same weights, in the same process, alternating step by step
 (forward + backward, no optimizer step, so the weights never change). The reference is written here the way the
@@ -32,7 +33,7 @@ import time
 import torch
 
 from siren.diff import value_and_derivatives
-from siren.models import Siren
+from siren.models import build_model
 
 CASES = ("fit", "grad", "lap", "eikonal", "helmholtz")
 TITLES = {"fit": "plain fit (MSE on value)", "grad": "gradient loss (MSE on grad)",
@@ -80,12 +81,16 @@ def grid(n, d=2):
     return torch.stack(torch.meshgrid(*[lin] * d, indexing="ij"), -1).reshape(-1, d)
 
 
-def make_case(name, size, eik_points, seed=0):
-    """-> (model, coords, needs (gradient, laplacian), loss(value, grad, lap) -> scalar)."""
+def make_case(name, size, eik_points, seed=0, family="siren"):
+    """-> (model, coords, needs (gradient, laplacian), loss(value, grad, lap) -> scalar); the network: `family` of
+    the registry, 256 wide, 3 hidden layers after the first (for siren: Siren(d, 256, 3, C))."""
     g = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
+
+    def net(d, width, layers, c):
+        return build_model(family, d, c, hidden_features=width, hidden_layers=layers)
     if name == "eikonal":
-        model = Siren(3, 256, 3, 1)
+        model = net(3, 256, 3, 1)
         n = eik_points
         surf = torch.randn(n, 3, generator=g)
         normals = surf / surf.norm(dim=1, keepdim=True)
@@ -104,14 +109,14 @@ def make_case(name, size, eik_points, seed=0):
     coords = grid(size)
     N = coords.shape[0]
     if name == "helmholtz":
-        model = Siren(2, 256, 3, 2)
+        model = net(2, 256, 3, 2)
         k = 20.0
         source = torch.exp(-(coords ** 2).sum(1) / (2 * 0.05 ** 2))[:, None] * torch.tensor([1.0, 0.0])
 
         def loss(v, gr, lap):
             return ((lap + k ** 2 * v + source) ** 2).mean()
         return model, coords, (False, True), loss
-    model = Siren(2, 256, 3, 1)
+    model = net(2, 256, 3, 1)
     if name == "fit":
         target = torch.rand(N, 1, generator=g)
         return model, coords, (False, False), lambda v, gr, lap: ((v - target) ** 2).mean()
@@ -202,7 +207,7 @@ def peak_rss_mb():
 def child_peak_rss_mb(args, case, side):
     """Peak RSS (MiB) of a fresh process that builds the case and runs one step of one side."""
     cmd = [sys.executable, os.path.abspath(__file__), "--child", f"{case}:{side}", "--size", str(args.size),
-           "--threads", str(args.threads), "--eik-points", str(args.eik_points)]
+           "--threads", str(args.threads), "--eik-points", str(args.eik_points), "--model", args.model]
     if args.no_tune:
         cmd.append("--no-tune")
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
@@ -234,6 +239,7 @@ def main(argv=None):
     ap.add_argument("--no-memory", action="store_true", help="skip the per-side peak-memory child processes")
     ap.add_argument("--precision", action="store_true",
                     help="instead: time siren.diff with float32 products against matmul precision 'medium'")
+    ap.add_argument("--model", default="siren", help="network family of siren.models (default siren)")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
 
@@ -245,7 +251,7 @@ def main(argv=None):
 
     if args.child:                                           # one step of one side, then report peak RSS
         case, side = args.child.split(":")
-        model, coords, needs, loss = make_case(case, args.size, args.eik_points)
+        model, coords, needs, loss = make_case(case, args.size, args.eik_points, family=args.model)
         step(model, coords, needs, loss, ref_derivatives if side == "ref" else fwd_derivatives)
         print(peak_rss_mb())
         return
@@ -259,7 +265,7 @@ def main(argv=None):
         return precision_table(cases, args)
     peak = matmul_peak()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU: {cpu_model()} "
-          f"({os.cpu_count()} logical CPUs), allocator tuned: {tuned}")
+          f"({os.cpu_count()} logical CPUs), allocator tuned: {tuned}; model {args.model} 256 x 4")
     print(f"float32 matmul peak: {peak:.1f} GFLOP/s; grid {args.size}x{args.size} = {args.size ** 2} points; "
           f"Eikonal {2 * args.eik_points} points; {args.steps} timed steps per side (median)\n")
     head = ("| case | points | autograd s/step | forward s/step | speed-up | loss rel diff | grad rel diff "
@@ -267,7 +273,7 @@ def main(argv=None):
     print(head)
     print("|" + "|".join(["---"] * (head.count("|") - 1)) + "|")
     for case in cases:
-        model, coords, needs, loss = make_case(case, args.size, args.eik_points)
+        model, coords, needs, loss = make_case(case, args.size, args.eik_points, family=args.model)
         sides = {"ref": ref_derivatives, "fwd": fwd_derivatives}
         times = {s: [] for s in sides}
         losses = {}
@@ -302,7 +308,7 @@ def precision_table(cases, args):
     print("| case | points | float32 s/step | medium s/step | speed-up | loss rel diff |")
     print("|---|---|---|---|---|---|")
     for case in cases:
-        model, coords, needs, loss = make_case(case, args.size, args.eik_points)
+        model, coords, needs, loss = make_case(case, args.size, args.eik_points, family=args.model)
         times, losses = {"highest": [], "medium": []}, {}
         try:
             for rep in range(args.steps + 1):

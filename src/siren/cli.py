@@ -48,12 +48,12 @@ def _task_parser(sub, groups: dict, name: str, help: str) -> argparse.ArgumentPa
     """The parser of command `name`; "fit image" goes under the group "fit" (made on first use)."""
     group, _, leaf = name.rpartition(" ")
     if not group:
-        return sub.add_parser(name, help=help)
+        return sub.add_parser(name, help=help, description=help)
     if group not in groups:
         members = [n.rpartition(" ")[2] for n in (*REGISTRY, *COMMANDS) if n.rpartition(" ")[0] == group]
         p = sub.add_parser(group, help=f"{group}: {', '.join(members)}")
         groups[group] = p.add_subparsers(dest=f"{group}_kind", required=True, parser_class=Parser)
-    return groups[group].add_parser(leaf, help=help)
+    return groups[group].add_parser(leaf, help=help, description=help)
 
 
 def _shown(preset: dict) -> str:

@@ -11,7 +11,10 @@ from siren.models import MODEL_NAMES, Siren, build_model
 
 SMALL = {"hidden_features": 24, "hidden_layers": 1}
 EXTRA = {"relu_pe": {"num_frequencies": 3}, "rff": {"num_features": 16, "scale": 2.0},
-         "rbf": {"num_centres": 20, "sigma": 2.0}}
+         "rbf": {"num_centres": 20, "sigma": 2.0}, "finer": {"first_bias_scale": 2.0},
+         "hashgrid": {"levels": 4, "table_size": 2 ** 8}}
+AUTOGRAD_ONLY = ("hashgrid",)            # families without forward-mode rules: `derivatives` uses autograd
+FORWARD_NAMES = tuple(n for n in MODEL_NAMES if n not in AUTOGRAD_ONLY)
 
 
 def tiny(name, d, c, dtype=torch.float64, seed=0, **options):
@@ -42,7 +45,7 @@ def rel_err(a, b):
     return ((a - b).abs().max() / b.abs().max().clamp_min(1e-12)).item()
 
 
-@pytest.mark.parametrize("name", MODEL_NAMES)
+@pytest.mark.parametrize("name", FORWARD_NAMES)
 @pytest.mark.parametrize("d", [1, 2, 3])
 @pytest.mark.parametrize("c", [1, 3])
 def test_matches_autograd_float64(name, d, c):
@@ -58,7 +61,7 @@ def test_matches_autograd_float64(name, d, c):
         assert rel_err(l2, lap) < 1e-10
 
 
-@pytest.mark.parametrize("name", MODEL_NAMES)
+@pytest.mark.parametrize("name", FORWARD_NAMES)
 def test_matches_autograd_float32(name):
     model = tiny(name, 2, 3, dtype=torch.float32)
     x = points(2, dtype=torch.float32)
@@ -97,7 +100,7 @@ def _param_grads(model, x, mode, gradient, laplacian, weights):
     return loss.item(), [torch.zeros_like(p) if p.grad is None else p.grad.clone() for p in model.parameters()]
 
 
-@pytest.mark.parametrize("name", MODEL_NAMES)
+@pytest.mark.parametrize("name", FORWARD_NAMES)
 @pytest.mark.parametrize("gradient,laplacian", [(False, False), (False, True), (True, False), (True, True)])
 def test_parameter_gradients_match(name, gradient, laplacian):
     d, c = 2, 2
@@ -193,7 +196,7 @@ class NoNet(nn.Module):
 
 def test_supports_forward():
     for name in MODEL_NAMES:
-        assert supports_forward(tiny(name, 2, 1))
+        assert supports_forward(tiny(name, 2, 1)) == (name in FORWARD_NAMES)
     assert not supports_forward(Custom())
     assert not supports_forward(NoNet())
 
@@ -217,6 +220,30 @@ def test_mode_selection_and_errors():
         fwd(tiny("relu", 2, 1), x, strategy="reverse")
     with pytest.raises(ValueError, match="reverse"):
         fwd(tiny("siren", 2, 1), x, laplacian=True, strategy="reverse")
+
+
+@pytest.mark.parametrize("d", [1, 2, 3])
+def test_hashgrid_falls_back_to_autograd(d):
+    """hashgrid has no forward rules: mode='forward' refuses it, 'auto' gives autograd's numbers; its gradient is the
+    finite-difference one and its per-axis second derivatives vanish (piecewise d-linear encoding, ReLU MLP), the
+    mixed ones not."""
+    model = tiny("hashgrid", d, 2)
+    with torch.no_grad():
+        model.net[0].tables.normal_()                   # O(1) features instead of the 1e-4 init
+    x = points(d, n=20)
+    with pytest.raises(ValueError, match="forward"):
+        derivatives(model, x, gradient=True, mode="forward")
+    auto = derivatives(model, x, gradient=True, hessian=True)
+    ref = derivatives(model, x, gradient=True, hessian=True, mode="autograd")
+    assert torch.equal(auto.value, ref.value) and torch.equal(auto.gradient, ref.gradient)
+    assert torch.equal(auto.hessian, ref.hessian)
+    eps = 1e-8
+    fd = torch.stack([(model(x + eps * e) - model(x - eps * e)) / (2 * eps) for e in torch.eye(d, dtype=x.dtype)], -1)
+    assert rel_err(auto.gradient, fd) < 1e-5
+    scale = auto.gradient.abs().max()
+    assert auto.hessian_diagonal.abs().max() < 1e-10 * scale
+    if d > 1:
+        assert auto.hessian.abs().max() > 1e-3 * scale
 
 
 def test_auto_uses_forward_path_on_supported_models():
@@ -247,7 +274,7 @@ def reference_hessian(model, x):
     return y, ag.gradient(y, x), ag.hessian(y, x)
 
 
-@pytest.mark.parametrize("name", MODEL_NAMES)
+@pytest.mark.parametrize("name", FORWARD_NAMES)
 @pytest.mark.parametrize("d", [1, 2, 3])
 @pytest.mark.parametrize("c", [1, 2])
 def test_axis_groups_and_hessians_match_autograd_float64(name, d, c):
@@ -272,7 +299,7 @@ def test_axis_groups_and_hessians_match_autograd_float64(name, d, c):
                 assert rel_err(auto.hessian, hess) < 1e-12
 
 
-@pytest.mark.parametrize("name", MODEL_NAMES)
+@pytest.mark.parametrize("name", FORWARD_NAMES)
 @pytest.mark.parametrize("request_", [Request(gradient=True, laplacian=[(0,), (1, 2)]),
                                       Request(hessian_diagonal=True), Request(hessian=True)],
                          ids=["wave-groups", "hessian-diagonal", "hessian"])

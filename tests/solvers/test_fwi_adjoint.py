@@ -74,5 +74,5 @@ def test_bad_receiver_data_are_one_line_errors(tmp_path):
     (tmp_path / "text.mat").write_text("not a mat file")
     with pytest.raises(SirenError, match="MATLAB"):
         read_receiver_data(tmp_path / "text.mat")
-    with pytest.raises(SirenError, match="--sources"):
+    with pytest.raises(SirenError, match="sources 0 and"):
         reference_geometry(0, 30)

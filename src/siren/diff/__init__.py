@@ -4,8 +4,9 @@
 it returns the value and the derivatives a loss names (a `Request`; see `siren.diff.request`), differentiable
 w.r.t. the model's parameters. Two implementations give the same numbers (to round-off): `autograd` (reverse mode
 with create_graph, any model) and `forward` (`forward_derivatives`: value, Jacobian and second-order blocks
-propagated layer by layer with hand-written backward passes; coordinate MLPs built from Linear, SineLayer, the
-encodings and the elementwise activations of `siren.models`, several times cheaper). The autograd operators
+propagated layer by layer with hand-written backward passes; coordinate MLPs built from Linear, SineLayer, the FINER,
+Gauss and Gabor layers, the encodings and the elementwise activations of `siren.models`, several times cheaper;
+a model it does not cover, such as the hash grid, goes through autograd). The autograd operators
 `gradient`, `divergence`, `laplacian`, `jacobian`, `hessian` work on any (y, x) pair.
 """
 from __future__ import annotations
@@ -41,8 +42,9 @@ def derivatives(model: nn.Module, coords: torch.Tensor, request: Request | None 
         raise ValueError(f"unknown derivative mode {mode!r} (choose {', '.join(MODES)})")
     if mode == "forward" and not supports_forward(model):
         raise ValueError(f"mode='forward' does not support {type(model).__name__}: it needs model.net = "
-                         "nn.Sequential of nn.Linear, SineLayer, PositionalEncoding, FourierFeatures, RBFLayer and "
-                         "ReLU/Tanh/Sigmoid/Softplus/ELU/SELU modules (use mode='auto' or 'autograd')")
+                         "nn.Sequential of the layer types of siren.diff.forward._RULES (Linear, SineLayer, FINER, "
+                         "Gauss and Gabor layers, the encodings, elementwise activations) (use mode='auto' or "
+                         "'autograd')")
     lead = coords.shape[:-1]
     x = coords.reshape(-1, coords.shape[-1])
     if mode == "forward" or (mode == "auto" and supports_forward(model)):

@@ -14,17 +14,19 @@ B -> B W^T. An elementwise activation f with pre-activation z gives
 
     h' = f(z),   J'_j = f'(z) J_j,   B'_k = f'(z) B_k + f''(z) q_k,   q_k = sum over the pairs (i, j) of J_i J_j.
 
-A SineLayer is z = omega (W h + b), f = sin (f' = cos, f'' = -sin). The encodings (PositionalEncoding,
-FourierFeatures, RBFLayer) are propagated exactly by the same chain rule. `_RULES` is the one table of layer types
-and how each propagates the jet.
+A SineLayer is z = omega (W h + b), f = sin (f' = cos, f'' = -sin). FinerLayer, GaussLayer and GaborLayer are
+z = W h + b and their f (`_LAYER_ACTIVATIONS`): the Linear rule, then the elementwise one. The encodings
+(PositionalEncoding, FourierFeatures, RBFLayer) are propagated exactly by the same chain rule. `_RULES` is the one
+table of layer types and how each propagates the jet.
 
 The jet is kept stacked in one tensor S of shape (K, N, w): S[0] = h, S[1:1+d] = J_1..J_d (when any derivative is
 asked for), S[1+d+k] = B_k. A linear layer is then ONE matrix product (K N, w_in) x (w_in, w_out) instead of K
-small ones. SineLayer and nn.Linear run as custom autograd Functions whose backward is written by hand (sin and
-cos computed once, only what the backward needs saved, the pre-activation buffers reused in place; the products
-go through `siren.diff.gemm`, oneDNN on CPU); every other layer uses plain torch ops. The cost is about K forward
-passes plus their backward: no create_graph double backward, so far fewer FLOPs and much less memory than the
-autograd reference (`siren.diff.autograd`), with the same numbers up to floating-point round-off.
+small ones. SineLayer and nn.Linear (the linear part of the FINER, Gauss and Gabor layers too) run as custom
+autograd Functions whose backward is written by hand (sin and cos computed once, only what the backward needs
+saved, the pre-activation buffers reused in place; the products go through `siren.diff.gemm`, oneDNN on CPU);
+every other layer (and activation) uses plain torch ops. The cost is about K forward passes plus their backward:
+no create_graph double backward, so far fewer FLOPs and much less memory than the autograd reference
+(`siren.diff.autograd`), with the same numbers up to floating-point round-off.
 
 When only the gradient is asked for and the network is a SIREN-style chain of SineLayer / nn.Linear layers with
 C <= d outputs, d forward tangents cost more matrix products than C reverse sweeps, so that case runs a
@@ -46,7 +48,9 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..models.encodings import FourierFeatures, PositionalEncoding, RBFLayer
+from ..models.finer import FinerLayer
 from ..models.sine import SineLayer
+from ..models.wavelets import GaborLayer, GaussLayer
 from . import gemm
 from .request import Derivatives, Pairs, Request
 
@@ -63,8 +67,9 @@ def _layers(model: nn.Module):
 
 def supports_forward(model: nn.Module) -> bool:
     """True when every module of `model.net` (an nn.Sequential) is a layer type of `_RULES`: nn.Linear, SineLayer,
-    PositionalEncoding, FourierFeatures, RBFLayer, nn.Identity and the elementwise activations ReLU, Tanh, Sigmoid,
-    Softplus, ELU, SELU. Subclasses do not count (they may change `forward`)."""
+    FinerLayer, GaussLayer, GaborLayer, PositionalEncoding, FourierFeatures, RBFLayer, nn.Identity and the
+    elementwise activations ReLU, Tanh, Sigmoid, Softplus, ELU, SELU. Subclasses do not count (they may change
+    `forward`)."""
     layers = _layers(model)
     return bool(layers) and all(type(m) in _RULES for m in layers)
 
@@ -470,10 +475,46 @@ def _relu(m, z, order):
     return torch.relu(z), ((z > 0).to(z.dtype) if order else None), None
 
 
+def _finer(m, z, order):
+    """sin(u), u = omega (|z| + 1) z: f' = omega (2|z| + 1) cos u, f'' = -(omega (2|z| + 1))^2 sin u
+    + 2 omega sign(z) cos u (sign(0) = 0, as autograd differentiates |z|)."""
+    w, a = m.omega_0, z.abs()
+    u = w * (a + 1) * z
+    s = torch.sin(u)
+    if not order:
+        return s, None, None
+    c, du = torch.cos(u), w * (2 * a + 1)
+    return s, c * du, (c * (2 * w) * torch.sign(z) - s * du * du if order > 1 else None)
+
+
+def _gauss(m, z, order):
+    """g = exp(-(s z)^2): g' = -2 s^2 z g, g'' = 2 s^2 (2 (s z)^2 - 1) g."""
+    s2 = m.scale ** 2
+    g = torch.exp(-s2 * z * z)
+    if not order:
+        return g, None, None
+    return g, -2 * s2 * z * g, (2 * s2 * (2 * s2 * z * z - 1) * g if order > 1 else None)
+
+
+def _gabor(m, z, order):
+    """cos(omega z) g with g = exp(-(s z)^2) (`_gauss`): f' = cos g' - omega sin g,
+    f'' = cos (g'' - omega^2 g) - 2 omega sin g'."""
+    g, g1, g2 = _gauss(m, z, order)
+    wz = m.omega_0 * z
+    c = torch.cos(wz)
+    if not order:
+        return c * g, None, None
+    s = torch.sin(wz)
+    w = m.omega_0
+    return c * g, c * g1 - w * s * g, (c * (g2 - w * w * g) - 2 * w * s * g1 if order > 1 else None)
+
+
 # f(z) and, up to `order` (0, 1 or 2), f'(z), f''(z) as autograd itself differentiates the module (None when not
 # asked for, and f'' None when identically zero). f is evaluated out of place even for inplace=True modules.
 _ACTIVATIONS = {nn.ReLU: _relu, nn.Tanh: _tanh, nn.Sigmoid: _sigmoid, nn.Softplus: _softplus, nn.ELU: _elu,
                 nn.SELU: _elu}
+# the same for the layers h -> f(W h + b) of the model families (f of the pre-activation z = W h + b)
+_LAYER_ACTIVATIONS = {FinerLayer: _finer, GaussLayer: _gauss, GaborLayer: _gabor}
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -503,12 +544,21 @@ def _linear_rule(m: nn.Linear, S, jet: _Jet):
     return _LinearStack.apply(S.contiguous(), m.weight, m.bias) if jet.fused else _linear_plain(S, m.weight, m.bias)
 
 
-def _elementwise_rule(m: nn.Module, S, jet: _Jet):
-    f = _ACTIVATIONS[type(m)]
+def _activation_jet(f, m: nn.Module, S, jet: _Jet):
+    """The stacked jet of f(m, z, order) (as in `_ACTIVATIONS`) applied to the stacked pre-activation S."""
     if not jet.nj:                                               # value only: the activation of the whole state
         return f(m, S, 0)[0]
     z, ZJ, ZB = _split(S, jet.nj, len(jet.blocks))
     return _apply_elementwise(*f(m, z, 2 if jet.blocks else 1), ZJ, ZB, jet.blocks)
+
+
+def _elementwise_rule(m: nn.Module, S, jet: _Jet):
+    return _activation_jet(_ACTIVATIONS[type(m)], m, S, jet)
+
+
+def _activated_linear_rule(m: nn.Module, S, jet: _Jet):
+    """h -> f(W h + b) (FinerLayer, GaussLayer, GaborLayer): the Linear rule on m.linear, then f's jet."""
+    return _activation_jet(_LAYER_ACTIVATIONS[type(m)], m, _linear_rule(m.linear, S, jet), jet)
 
 
 def _positional_encoding_rule(m: PositionalEncoding, S, jet: _Jet):
@@ -544,7 +594,7 @@ def _rbf_rule(m: RBFLayer, S, jet: _Jet):
 
 _RULES = {SineLayer: _sine_rule, nn.Linear: _linear_rule, PositionalEncoding: _positional_encoding_rule,
           FourierFeatures: _fourier_features_rule, RBFLayer: _rbf_rule, nn.Identity: lambda m, S, jet: S,
-          **{t: _elementwise_rule for t in _ACTIVATIONS}}
+          **{t: _elementwise_rule for t in _ACTIVATIONS}, **{t: _activated_linear_rule for t in _LAYER_ACTIVATIONS}}
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -588,7 +638,7 @@ def forward_derivatives(model: nn.Module, coords: torch.Tensor, request: Request
     """
     if not supports_forward(model):
         raise ValueError(f"forward-mode derivatives do not support {type(model).__name__} "
-                         "(need model.net = nn.Sequential of Linear/SineLayer/encodings/elementwise activations; "
+                         "(need model.net = nn.Sequential of the layer types of siren.diff.forward._RULES; "
                          "use mode='autograd')")
     if strategy not in ("auto", "taylor", "reverse"):
         raise ValueError(f"unknown strategy {strategy!r} (choose auto, taylor or reverse)")

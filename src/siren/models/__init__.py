@@ -198,21 +198,22 @@ class ModelConfig:
     """The network of a run, as the CLI names it, for the "coordinates" and "batched" kinds: a registry name and
     the common options (None: the model's or the task's hint). `build_args()` -> (name, build_model keywords)."""
     model: str = option("siren", f"network: {', '.join(MODEL_NAMES)}", choices=list(MODEL_NAMES), metavar="NAME")
-    hidden_features: int | None = option(None, "width of hidden layers (default 256)")
-    hidden_layers: int | None = option(None, "hidden layers after the first (default 3)")
-    first_omega: float | None = option(None, f"{', '.join(_OMEGA_FAMILIES)}: omega_0 of the first layer (siren "
-                                       "30, audio 3000)")
-    hidden_omega: float | None = option(None, f"{', '.join(_OMEGA_FAMILIES)}: omega_0 of hidden layers (siren 30)")
+    hidden_features: int | None = option(None, "width of hidden layers (default 256; hashgrid 64)")
+    hidden_layers: int | None = option(None, "hidden layers after the first (default 3; hashgrid 1)")
+    first_omega: float | None = option(None, f"{', '.join(_OMEGA_FAMILIES)}: omega_0 of the first layer (default "
+                                       "30, audio 3000; wire 20)")
+    hidden_omega: float | None = option(None, f"{', '.join(_OMEGA_FAMILIES)}: omega_0 of hidden layers (default "
+                                        "30; wire 20)")
 
     def build_args(self) -> tuple[str, dict]:
         opts = _given(self, {"hidden_features": "hidden_features", "hidden_layers": "hidden_layers",
                              "first_omega": "first_omega_0", "hidden_omega": "hidden_omega_0"})
         if self.model not in COORDINATES:
             raise SirenError(f"unknown model {self.model!r} (choose from {', '.join(MODEL_NAMES)})")
-        unknown = sorted(set(opts) - COORDINATES[self.model].options)
-        if unknown:
-            raise SirenError(f"{', '.join(unknown)} do not apply to the model {self.model} (first_omega / "
-                             f"hidden_omega apply to {', '.join(_OMEGA_FAMILIES)})")
+        for f in ("first_omega", "hidden_omega"):
+            if getattr(self, f) is not None and f + "_0" not in COORDINATES[self.model].options:
+                raise SirenError(f"does not apply to the model {self.model} (it applies to "
+                                 f"{', '.join(_OMEGA_FAMILIES)})", field=f)
         return self.model, opts
 
 

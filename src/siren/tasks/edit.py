@@ -14,11 +14,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .. import viz
 from ..data.image import DEMOS, image_gradient, image_or_demo, resize_image
 from ..errors import SirenError
 from ..metrics import to_unit
 from ..options import option
+from ..viz.signals import image_row
 from .base import Output, register
 from .poisson import PoissonTask
 
@@ -154,20 +154,3 @@ def edit_task(background: np.ndarray, foreground: np.ndarray, mask: np.ndarray |
     panels = {"background": bg, "foreground": fg, "pasted": pasted}
     return EditTask(target, 2.0 * pasted - 1.0, ~m, panels, m,
                     {"alpha": alpha, "masked": mask is not None, "scale": scale, "at": list(at), **meta})
-
-
-def image_row(images: dict, path: Path, outline: np.ndarray | None = None) -> None:
-    """One row of labelled images (H, W, C) in [0, 1]; `outline` (H, W) bool is drawn as a contour on each."""
-    plt = viz.pyplot()
-    fig, axes = plt.subplots(1, len(images), figsize=(3.2 * len(images), 3.4), squeeze=False)
-    for ax, (name, img) in zip(axes[0], images.items()):
-        img = np.clip(img, 0.0, 1.0)
-        ax.imshow(img[..., 0] if img.shape[-1] == 1 else img, cmap="gray", vmin=0, vmax=1)
-        if outline is not None and not outline.all() and name != "Poisson composite":
-            ax.contour(outline, levels=[0.5], colors="yellow", linewidths=0.8)
-        ax.set_title(name)
-        ax.set_xticks([])
-        ax.set_yticks([])
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)

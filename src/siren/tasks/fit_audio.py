@@ -17,6 +17,7 @@ from ..data.audio import STEREO, audio_signal, demo_audio, load_audio, save_wav
 from ..errors import SirenError
 from ..options import option
 from ..rendering import render
+from ..viz.signals import audio_figure
 from .base import Output, register
 from .fit import SignalFitTask, positive, source_path
 
@@ -95,34 +96,3 @@ class AudioFitTask(SignalFitTask):
         t = np.arange(400) / 4000.0
         wavfile.write(folder / "tone.wav", 4000, (0.5 * np.sin(2 * np.pi * 440 * t) * 32767).astype(np.int16))
         return [str(folder / "tone.wav")]
-
-
-def audio_figure(truth: np.ndarray, pred: np.ndarray, rate: int, path: Path) -> None:
-    """truth, pred: (N, C) in [-1, 1] (channels averaged for display) -> PNG with both waveforms, the residual
-    pred - truth and both spectrograms (dB, one colour scale, 80 dB range)."""
-    from scipy.signal import spectrogram
-    plt = viz.pyplot()
-    truth, pred = truth.mean(-1), pred.mean(-1)
-    seconds = np.arange(len(truth)) / rate
-    fig, ax = plt.subplot_mosaic([["truth", "fit"], ["residual", "residual"], ["spec truth", "spec fit"]],
-                                 figsize=(11, 8), constrained_layout=True)
-    for name, x in (("truth", truth), ("fit", pred), ("residual", pred - truth)):
-        ax[name].plot(seconds, x, lw=0.4, color="C3" if name == "residual" else "C0")
-        ax[name].set_title("ground truth" if name == "truth" else name)
-        ax[name].set_xlabel("time (s)")
-        ax[name].set_xlim(0, seconds[-1])
-    ax["truth"].sharey(ax["fit"])
-    window = min(len(truth), max(64, min(512, len(truth) // 32)))  # >= 32 windows on short clips
-    specs = [spectrogram(x, fs=rate, nperseg=window) for x in (truth, pred)]
-    top = max(10.0 * np.log10(s.max() + 1e-30) for _, _, s in specs)
-    for name, (f, t, s) in zip(("spec truth", "spec fit"), specs):
-        im = ax[name].pcolormesh(t, f, 10.0 * np.log10(s + 1e-30), vmin=top - 80.0, vmax=top, cmap="magma",
-                                 shading="auto")
-        ax[name].set_title(f"spectrogram, {name.split()[1].replace('truth', 'ground truth')}")
-        ax[name].set_xlabel("time (s)")
-        ax[name].set_ylabel("frequency (Hz)")
-    fig.colorbar(im, ax=[ax["spec truth"], ax["spec fit"]], label="power (dB)")
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-
-

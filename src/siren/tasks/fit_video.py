@@ -21,6 +21,7 @@ from ..errors import SirenError
 from ..metrics import to_unit, unit_psnr
 from ..options import option
 from ..rendering import render_frames
+from ..viz.signals import frames_figure
 from .base import Output, register
 from .fit import SignalFitTask, positive, source_path
 
@@ -124,31 +125,3 @@ class VideoFitTask(SignalFitTask):
         from ..data.video import moving_pattern
         np.save(folder / "clip.npy", moving_pattern(frames=4, size=8))
         return [str(folder / "clip.npy")]
-
-
-def frames_figure(panels: dict, psnrs: list, path: Path) -> None:
-    """panels: frame index -> (truth, fit), each (H, W, C) in [0, 1] -> PNG, one column per frame, rows ground truth,
-    fit and |fit - truth| (mean over channels, colour scale 0..max); psnrs[i] titles frame i."""
-    plt = viz.pyplot()
-    cols = sorted(panels)
-    errors = {i: np.abs(panels[i][1] - panels[i][0]).mean(-1) for i in cols}
-    top = max(e.max() for e in errors.values()) or 1.0
-    h, w = panels[cols[0]][0].shape[:2]
-    fig, axes = plt.subplots(3, len(cols), figsize=(2.4 * len(cols) * max(w / h, 0.6) + 1.0, 7.5), squeeze=False,
-                             constrained_layout=True)
-    for c, i in enumerate(cols):
-        truth, pred = panels[i]
-        for r, img in enumerate((truth, pred)):
-            axes[r, c].imshow(np.clip(img[..., 0] if img.shape[-1] == 1 else img, 0, 1), cmap="gray", vmin=0, vmax=1)
-        im = axes[2, c].imshow(errors[i], cmap="inferno", vmin=0, vmax=top)
-        axes[0, c].set_title(f"frame {i}, {psnrs[i]:.1f} dB")
-        for r in range(3):
-            axes[r, c].set_xticks([])
-            axes[r, c].set_yticks([])
-    for r, label in enumerate(("ground truth", "fit", "|error|")):
-        axes[r, 0].set_ylabel(label)
-    fig.colorbar(im, ax=axes[2, :].tolist(), shrink=0.8)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-
-
