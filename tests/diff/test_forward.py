@@ -137,6 +137,26 @@ def test_siren_strategies_and_coordinate_gradients(strategy, outermost_linear, d
         assert rel_err(a, b) < 1e-10
 
 
+@pytest.mark.parametrize("name", ["finer", "gauss", "wire"])
+@pytest.mark.parametrize("d,c", [(1, 1), (2, 1), (3, 1), (2, 3)])
+def test_fused_reverse_gradient_chain_of_activated_layers(name, d, c):
+    """The fused gradient chain (strategy "reverse", what "auto" picks for a gradient loss with C <= d) through
+    FINER, Gauss and Gabor layers: values, gradients, parameter and coordinate gradients equal autograd."""
+    torch.manual_seed(0)
+    model = build_model(name, d, c, hidden_features=20, hidden_layers=2).double()
+    x = points(d, n=30).requires_grad_(True)
+    y = model(x)
+    gr = ag.gradient(y, x)
+    w = torch.randn_like(gr)
+    params = [x, *model.parameters()]
+    ref = torch.autograd.grad((gr * w).square().sum() + y.sum(), params)
+    v2, g2, _ = fwd(model, x, gradient=True, strategy="reverse")
+    got = torch.autograd.grad((g2 * w).square().sum() + v2.sum(), params, allow_unused=True)
+    assert rel_err(v2, y) < 1e-12 and rel_err(g2, gr) < 1e-10
+    for a, b in zip(got, ref):
+        assert rel_err(torch.zeros_like(b) if a is None else a, b) < 1e-9
+
+
 def test_float32_laplacian_training_loss_and_gradients():
     """The benchmark's Laplacian loss on a float32 SIREN: same loss to 1e-4 and close parameter gradients."""
     torch.manual_seed(0)

@@ -30,7 +30,7 @@ no create_graph double backward, so far fewer FLOPs and much less memory than th
 
 When only the gradient is asked for and the network is a SIREN-style chain of SineLayer / nn.Linear layers with
 C <= d outputs, d forward tangents cost more matrix products than C reverse sweeps, so that case runs a
-hand-written reverse sweep instead (`_SineChainGrad`: value and gradient in one Function, with the "double
+hand-written reverse sweep instead (`_ChainGrad`: value and gradient in one Function, with the "double
 backward" written by hand; the same matrix products as autograd, a fraction of its elementwise work and memory).
 
 The results are differentiable w.r.t. the model's parameters (and coords) to first order. The hand-written
@@ -39,6 +39,8 @@ differentiable to any order (slower). Speed on CPU: see benchmarks/speed.py; `si
 removes most of the page-fault cost of the large temporaries.
 """
 from __future__ import annotations
+
+import functools
 
 import math
 from dataclasses import dataclass
@@ -284,31 +286,37 @@ class _SineInputStack(torch.autograd.Function):
         return dx, dW, db, None, None, None
 
 
-class _SineChainGrad(torch.autograd.Function):
-    """Value and input gradient of a chain of SineLayer / nn.Linear layers by a hand-written reverse sweep, with a
-    hand-written backward (the "double backward" of the autograd reference, without its graph).
+class _ChainGrad(torch.autograd.Function):
+    """Value and input gradient of a chain of SineLayer / activated-linear (FINER, Gauss, Gabor) / nn.Linear layers
+    by a hand-written reverse sweep, with a hand-written backward (the "double backward" of the autograd reference,
+    without its graph).
 
-    With W_k, b_k already scaled by omega_k (1 for a Linear layer) and act_k = sin or identity:
+    With W_k, b_k already scaled by omega_k (1 but for a SineLayer) and act_k = sin, the layer's f, or identity:
       forward sweep   z_k = h_{k-1} W_k^T + b_k,  h_k = act_k(z_k),  y = h_n;
       gradient sweep  a_n = e_c (one block per output channel c),  delta_k = a_k * act_k'(z_k),
                       a_{k-1} = delta_k W_k,  so a_0[c] = dy_c/dx.
-    Backward reverses the gradient sweep (k = 1..n), then the forward sweep (k = n..1); act'' = -sin enters only
-    through z_k. GEMM count equals autograd's, with far fewer elementwise passes and no graph.
-    Inputs: x (N, d), spec (tuple of (is_sine, omega) per layer), then weight_1, bias_1, ..., weight_n, bias_n.
-    Outputs: y (N, C), grad (C, N, d)."""
+    Backward reverses the gradient sweep (k = 1..n), then the forward sweep (k = n..1); act'' enters only through
+    z_k (for sin it is -h_k, so nothing more is kept). GEMM count equals autograd's, with far fewer elementwise
+    passes and no graph.
+    Inputs: x (N, d), spec (tuple of (kind, omega, f) per layer: kind "sine", "act" (f(z, order) -> (f, f', f''))
+    or "linear"), then weight_1, bias_1, ..., weight_n, bias_n.  Outputs: y (N, C), grad (C, N, d)."""
 
     @staticmethod
     def forward(ctx, x, spec, *params):
-        hs, cs = [x], []
+        hs, cs, f2s = [x], [], []
         h = x
-        for k, (sine, omega) in enumerate(spec):
+        for k, (kind, omega, act) in enumerate(spec):
             W, b = params[2 * k], params[2 * k + 1]
             if omega != 1.0:
                 W, b = W * omega, (None if b is None else b * omega)
             z = gemm.linear(h, W, b)
-            if sine:
+            if kind == "sine":
                 h = torch.sin(z)
                 cs.append(torch.cos(z, out=z))             # z is not needed once sin and cos are known
+            elif kind == "act":
+                h, c, f2 = act(z, 2)
+                cs.append(c)
+                f2s.append(f2)
             else:
                 h = z
                 cs.append(None)
@@ -318,16 +326,16 @@ class _SineChainGrad(torch.autograd.Function):
         a = torch.eye(C, dtype=y.dtype, device=y.device)[:, None, :].expand(C, N, C).contiguous()
         a_s, deltas = [None] * len(spec), [None] * len(spec)
         for k in range(len(spec) - 1, -1, -1):
-            sine, omega = spec[k]
+            kind, omega, _ = spec[k]
             W = params[2 * k] if omega == 1.0 else params[2 * k] * omega
             a_s[k] = a
-            delta = a * cs[k] if sine else a
+            delta = a * cs[k] if kind != "linear" else a
             deltas[k] = delta
             a = gemm.linear(delta.reshape(-1, W.shape[0]), W.t()).view(C, N, W.shape[1])   # a_{k-1}: (C, N, w_{k-1})
         ctx.set_materialize_grads(False)
         ctx.spec = spec
         ctx.has_bias = [params[2 * k + 1] is not None for k in range(len(spec))]
-        ctx.save_for_backward(*hs, *[t for t in cs if t is not None], *a_s, *deltas,
+        ctx.save_for_backward(*hs, *[t for t in cs if t is not None], *f2s, *a_s, *deltas,
                               *[params[2 * k] for k in range(len(spec))])
         return y, a
 
@@ -337,24 +345,27 @@ class _SineChainGrad(torch.autograd.Function):
         spec, n = ctx.spec, len(ctx.spec)
         saved = list(ctx.saved_tensors)
         hs, saved = saved[:n + 1], saved[n + 1:]
-        n_sine = sum(1 for s, _ in spec if s)
-        cos_it, saved = iter(saved[:n_sine]), saved[n_sine:]
-        cs = [next(cos_it) if s else None for s, _ in spec]
+        kinds = [kind for kind, _, _ in spec]
+        n_active, n_act = sum(1 for k in kinds if k != "linear"), kinds.count("act")
+        cos_it, saved = iter(saved[:n_active]), saved[n_active:]
+        cs = [next(cos_it) if k != "linear" else None for k in kinds]
+        f2_it, saved = iter(saved[:n_act]), saved[n_act:]
+        f2s = [next(f2_it) if k == "act" else None for k in kinds]
         a_s, deltas, weights = saved[:n], saved[n:2 * n], saved[2 * n:]
-        Ws = [w if om == 1.0 else w * om for w, (_, om) in zip(weights, spec)]
+        Ws = [w if om == 1.0 else w * om for w, (_, om, _) in zip(weights, spec)]
         dW = [None] * n
-        zbar = [None] * n                  # sum_c dL/d delta_k * a_k: enters dL/dz_k as -sin(z_k) * zbar_k
+        zbar = [None] * n                  # sum_c dL/d delta_k * a_k: enters dL/dz_k as act''(z_k) * zbar_k
         # reverse of the gradient sweep, k = 1..n
         if gbar is not None:
             abar = gbar.contiguous()                         # dL/da_{k-1}: (C, N, w_{k-1})
             for k in range(n):
-                sine = spec[k][0]
+                active = kinds[k] != "linear"
                 w_out, w_in = Ws[k].shape
                 dW[k] = gemm.linear_tn(deltas[k].reshape(-1, w_out), abar.reshape(-1, w_in))
-                if not sine and k == n - 1:
+                if not active and k == n - 1:
                     break                                    # a_n is constant
                 dbar = gemm.linear(abar.reshape(-1, w_in), Ws[k]).view(*abar.shape[:-1], w_out)  # dL/d delta_k
-                if sine:
+                if active:
                     t = dbar * a_s[k]
                     zbar[k] = t.sum(0) if t.shape[0] > 1 else t[0]
                     if k == n - 1:
@@ -365,14 +376,14 @@ class _SineChainGrad(torch.autograd.Function):
         # reverse of the forward sweep, k = n..1
         hbar, db = ybar, [None] * n
         for k in range(n - 1, -1, -1):
-            if spec[k][0]:
+            if kinds[k] != "linear":
                 if hbar is None:
                     zb = None
                 else:                                           # hbar is ours (a fresh product) except at the top
                     zb = hbar * cs[k] if hbar is ybar else hbar.mul_(cs[k])
-                if zbar[k] is not None:                      # d(a * cos z)/dz = -a sin z
-                    s = hs[k + 1]
-                    zb = torch.mul(zbar[k], s).neg_() if zb is None else zb.addcmul_(zbar[k], s, value=-1.0)
+                if zbar[k] is not None:                      # d(a * act'(z))/dz = a * act''(z); sin'' = -sin
+                    f2, sign = (hs[k + 1], -1.0) if kinds[k] == "sine" else (f2s[k], 1.0)
+                    zb = torch.mul(zbar[k], f2).mul_(sign) if zb is None else zb.addcmul_(zbar[k], f2, value=sign)
             else:
                 zb = hbar
             if zb is None:
@@ -384,7 +395,7 @@ class _SineChainGrad(torch.autograd.Function):
             hbar = gemm.linear(zb, Ws[k].t()) if (k > 0 or ctx.needs_input_grad[0]) else None
         dx = hbar if ctx.needs_input_grad[0] else None
         grads = []
-        for k, (_, om) in enumerate(spec):
+        for k, (_, om, _) in enumerate(spec):
             gW, gb = dW[k], db[k]
             if om != 1.0:
                 gW = None if gW is None else gW.mul_(om)
@@ -599,17 +610,25 @@ _RULES = {SineLayer: _sine_rule, nn.Linear: _linear_rule, PositionalEncoding: _p
 
 # ---------------------------------------------------------------------------------------------------------------
 
-def _sine_chain_spec(layers):
-    """(is_sine, omega) per layer when every layer is a SineLayer or nn.Linear, else None."""
+def _chain_spec(layers):
+    """(kind, omega, f) per layer (`_ChainGrad`) when every layer is a SineLayer, an activated linear layer of
+    `_LAYER_ACTIVATIONS` or an nn.Linear, else None."""
     spec = []
     for m in layers:
         if type(m) is SineLayer:
-            spec.append((True, float(m.omega_0)))
+            spec.append(("sine", float(m.omega_0), None))
+        elif type(m) in _LAYER_ACTIVATIONS:
+            spec.append(("act", 1.0, functools.partial(_LAYER_ACTIVATIONS[type(m)], m)))
         elif type(m) is nn.Linear:
-            spec.append((False, 1.0))
+            spec.append(("linear", 1.0, None))
         else:
             return None
     return tuple(spec)
+
+
+def _sine_chain(layers) -> bool:
+    """Whether every layer is a SineLayer or an nn.Linear (the in-place inference path)."""
+    return all(type(m) in (SineLayer, nn.Linear) for m in layers)
 
 
 def _out_features(layers) -> int | None:
@@ -648,13 +667,13 @@ def forward_derivatives(model: nn.Module, coords: torch.Tensor, request: Request
     N = x.shape[0]
     blocks = request.blocks(d)
     if request.gradient and not blocks and fused and strategy != "taylor":
-        spec = _sine_chain_spec(layers)
+        spec = _chain_spec(layers)
         if spec is None and strategy == "reverse":
-            raise ValueError("strategy='reverse' needs a chain of SineLayer/nn.Linear layers")
+            raise ValueError("strategy='reverse' needs a chain of SineLayer, FINER/Gauss/Gabor and nn.Linear layers")
         if spec is not None and (strategy == "reverse" or _out_features(layers) <= d):
-            params = [t for m in layers for t in ((m.linear.weight, m.linear.bias) if isinstance(m, SineLayer)
-                                                  else (m.weight, m.bias))]
-            y, g = _SineChainGrad.apply(x.contiguous(), spec, *params)
+            params = [t for m in layers for t in ((m.weight, m.bias) if type(m) is nn.Linear
+                                                  else (m.linear.weight, m.linear.bias))]
+            y, g = _ChainGrad.apply(x.contiguous(), spec, *params)
             return Derivatives(y, g.permute(1, 0, 2), {}, d)
     elif strategy == "reverse":
         raise ValueError("strategy='reverse' computes the gradient only (fused, without second derivatives)")
@@ -678,13 +697,13 @@ def inference(model: nn.Module, coords: torch.Tensor) -> torch.Tensor:
     products on CPU); any other model is simply called. Same numbers as model(coords) up to round-off."""
     with torch.no_grad():
         layers = _layers(model)
-        spec = _sine_chain_spec(layers) if layers else None
-        if spec is None:
+        if not layers or not _sine_chain(layers):
             return model(coords)
         h = coords.reshape(-1, coords.shape[-1])
-        for m, (sine, omega) in zip(layers, spec):
+        for m in layers:
+            sine = type(m) is SineLayer
             lin = m.linear if sine else m
             h = gemm.linear(h.contiguous(), lin.weight, lin.bias)
             if sine:
-                h.mul_(omega).sin_()
+                h.mul_(m.omega_0).sin_()
         return h.reshape(*coords.shape[:-1], h.shape[-1])
