@@ -376,3 +376,19 @@ def test_inference_equals_the_module_without_a_graph(name):
     assert torch.allclose(got, model(x.reshape(-1, 3)).reshape(5, 40, 2), rtol=1e-5, atol=1e-6)
     sine_last = Siren(3, 32, 1, 1, outermost_linear=False)
     assert torch.allclose(inference(sine_last, x), sine_last(x), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["finer", "gauss", "wire"])
+def test_activation_derivatives_up_to_third_order_equal_autograd(name):
+    """f', f'' and f^(3) of each activated layer (the fused layer's forward and backward use them) against
+    autograd of f itself, float64, away from FINER's kink at z = 0."""
+    from siren.diff.forward import _LAYER_ACTIVATIONS
+    layer = build_model(name, 1, 1, hidden_features=4, hidden_layers=0).net[0]
+    f = _LAYER_ACTIVATIONS[type(layer)]
+    z = torch.linspace(-0.3, 0.3, 41, dtype=torch.float64)
+    z = z[z.abs() > 1e-3].requires_grad_(True)
+    out, ref = f(layer, z, 3), [f(layer, z, 0)[0]]
+    for _ in range(3):
+        ref.append(torch.autograd.grad(ref[-1].sum(), z, create_graph=True)[0])
+    for k in range(4):
+        assert rel_err(out[k], ref[k]) < 1e-10, k

@@ -222,6 +222,60 @@ class _SineStack(torch.autograd.Function):
         return dS, dW, db, None, None, None
 
 
+class _ActStack(torch.autograd.Function):
+    """An activated linear layer h -> f(W h + b) (FINER, Gauss, Gabor) on the stacked layout: Z = S W^T (+ b on
+    block 0), h' = f(z), J' = f'(z) Z_J, B'_k = f'(z) Z_Bk + f''(z) q_k with q_k = _quad(Z_J, pairs_k).
+    S (K, N, w_in) -> (K, N, w_out); act(z, order): the layer's (f, f', f'', f^(3)) up to order
+    (`_LAYER_ACTIVATIONS`, bound to the layer). Saved for backward: S and Z; f and its derivatives (f^(3) for the
+    f'' q_k terms) are recomputed from z. Needs nj > 0 (value-only requests take the plain path)."""
+
+    @staticmethod
+    def forward(ctx, S, weight, bias, act, nj, blocks):
+        Z = _stacked_linear(S, weight, bias)
+        f0, f1, f2 = act(Z[0], 2 if blocks else 1)
+        out = torch.empty_like(Z)
+        out[0] = f0
+        torch.mul(Z[1:1 + nj], f1, out=out[1:1 + nj])
+        q = None
+        for k, pairs in enumerate(blocks):
+            q = _quad(Z[1:1 + nj], pairs, out=q)
+            B = out[1 + nj + k]
+            torch.mul(Z[1 + nj + k], f1, out=B)
+            B.addcmul_(f2, q)
+        ctx.act, ctx.nj, ctx.blocks, ctx.has_bias = act, nj, blocks, bias is not None
+        ctx.save_for_backward(S, weight, Z)
+        return out
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, G):
+        S, weight, Z = ctx.saved_tensors
+        nj, blocks = ctx.nj, ctx.blocks
+        G = G.contiguous()
+        derivs = ctx.act(Z[0], 3 if blocks else 2)
+        f1, f2 = derivs[1], derivs[2]
+        GJ, ZJ = G[1:1 + nj], Z[1:1 + nj]
+        dZ = torch.empty_like(Z)
+        dz, dZJ = dZ[0], dZ[1:1 + nj]
+        torch.mul(GJ, f1, out=dZJ)                               # dJ'/dZ_J = f'(z)
+        u = torch.mul(GJ[0], ZJ[0])                               # u = sum_j G_j Z_j + sum_k G_Bk Z_Bk
+        for j in range(1, nj):
+            u.addcmul_(GJ[j], ZJ[j])
+        torch.mul(G[0], f1, out=dz)                               # d f(z)/dz = f'(z)
+        if blocks:
+            GB, ZB, dZB = G[1 + nj:], Z[1 + nj:], dZ[1 + nj:]
+            t, q = torch.empty_like(dz), torch.empty_like(dz)
+            for k, pairs in enumerate(blocks):
+                torch.mul(GB[k], f2, out=t).neg_()
+                _quad_backward(dZJ, t, ZJ, pairs)                 # dB'/dZ_J = f''(z) dq/dZ_J
+                torch.mul(GB[k], f1, out=dZB[k])                  # dB'/dZ_B = f'(z)
+                u.addcmul_(GB[k], ZB[k])
+                dz.addcmul_(torch.mul(GB[k], derivs[3], out=t), _quad(ZJ, pairs, out=q))   # f^(3)(z) q_k
+        dz.addcmul_(f2, u)                                        # d f'(z)/dz = f''(z)
+        dS, dW, db = _linear_backward(ctx, dZ, S, weight, ctx.has_bias, 1.0)
+        return dS, dW, db, None, None, None
+
+
 class _SineInputStack(torch.autograd.Function):
     """A first SineLayer fed the coordinates themselves, whose Jacobian is the identity and second derivatives zero:
     with W' = omega W, z = x W'^T + omega b:  h = sin z,  J_j = cos z * W'[:, j],  B_k = -sin z * q_k with
@@ -487,44 +541,62 @@ def _relu(m, z, order):
 
 
 def _finer(m, z, order):
-    """sin(u), u = omega (|z| + 1) z: f' = omega (2|z| + 1) cos u, f'' = -(omega (2|z| + 1))^2 sin u
-    + 2 omega sign(z) cos u (sign(0) = 0, as autograd differentiates |z|)."""
+    """sin(u), u = omega (|z| + 1) z, du = u' = omega (2|z| + 1): f' = du cos u, f'' = -du^2 sin u
+    + 2 omega sign(z) cos u, f^(3) = -du^3 cos u - 6 omega sign(z) du sin u (sign(0) = 0, as autograd
+    differentiates |z|). Returns (f, f', f'') up to `order` (None beyond it), and f^(3) too for order 3."""
     w, a = m.omega_0, z.abs()
     u = w * (a + 1) * z
     s = torch.sin(u)
     if not order:
         return s, None, None
     c, du = torch.cos(u), w * (2 * a + 1)
-    return s, c * du, (c * (2 * w) * torch.sign(z) - s * du * du if order > 1 else None)
+    if order < 2:
+        return s, c * du, None
+    sg = torch.sign(z)
+    f2 = c * (2 * w) * sg - s * du * du
+    if order < 3:
+        return s, c * du, f2
+    return s, c * du, f2, -(c * du * du * du) - (6 * w) * sg * du * s
 
 
 def _gauss(m, z, order):
-    """g = exp(-(s z)^2): g' = -2 s^2 z g, g'' = 2 s^2 (2 (s z)^2 - 1) g."""
+    """g = exp(-(s z)^2): g' = -2 s^2 z g, g'' = 2 s^2 (2 (s z)^2 - 1) g, g^(3) = 4 s^4 z (3 - 2 (s z)^2) g
+    (up to `order`, as `_finer`)."""
     s2 = m.scale ** 2
     g = torch.exp(-s2 * z * z)
     if not order:
         return g, None, None
-    return g, -2 * s2 * z * g, (2 * s2 * (2 * s2 * z * z - 1) * g if order > 1 else None)
+    g1 = -2 * s2 * z * g
+    if order < 2:
+        return g, g1, None
+    g2 = 2 * s2 * (2 * s2 * z * z - 1) * g
+    return (g, g1, g2) if order < 3 else (g, g1, g2, 4 * s2 * s2 * z * (3 - 2 * s2 * z * z) * g)
 
 
 def _gabor(m, z, order):
-    """cos(omega z) g with g = exp(-(s z)^2) (`_gauss`): f' = cos g' - omega sin g,
-    f'' = cos (g'' - omega^2 g) - 2 omega sin g'."""
-    g, g1, g2 = _gauss(m, z, order)
-    wz = m.omega_0 * z
+    """cos(omega z) g with g = exp(-(s z)^2) (`_gauss`), by Leibniz: f' = cos g' - omega sin g,
+    f'' = cos (g'' - omega^2 g) - 2 omega sin g', f^(3) = cos (g^(3) - 3 omega^2 g') + sin (omega^3 g - 3 omega g'')
+    (up to `order`, as `_finer`)."""
+    gs = _gauss(m, z, order)
+    wz, w = m.omega_0 * z, m.omega_0
     c = torch.cos(wz)
     if not order:
-        return c * g, None, None
-    s = torch.sin(wz)
-    w = m.omega_0
-    return c * g, c * g1 - w * s * g, (c * (g2 - w * w * g) - 2 * w * s * g1 if order > 1 else None)
+        return c * gs[0], None, None
+    g, g1, g2 = gs[:3]
+    sn = torch.sin(wz)
+    f1 = c * g1 - w * sn * g
+    f2 = c * (g2 - w * w * g) - 2 * w * sn * g1 if order > 1 else None
+    if order < 3:
+        return c * g, f1, f2
+    return c * g, f1, f2, c * (gs[3] - 3 * w * w * g1) + sn * (w ** 3 * g - 3 * w * g2)
 
 
 # f(z) and, up to `order` (0, 1 or 2), f'(z), f''(z) as autograd itself differentiates the module (None when not
 # asked for, and f'' None when identically zero). f is evaluated out of place even for inplace=True modules.
 _ACTIVATIONS = {nn.ReLU: _relu, nn.Tanh: _tanh, nn.Sigmoid: _sigmoid, nn.Softplus: _softplus, nn.ELU: _elu,
                 nn.SELU: _elu}
-# the same for the layers h -> f(W h + b) of the model families (f of the pre-activation z = W h + b)
+# the same for the layers h -> f(W h + b) of the model families (f of the pre-activation z = W h + b), with
+# order 3 too (the fused layer's backward, `_ActStack`)
 _LAYER_ACTIVATIONS = {FinerLayer: _finer, GaussLayer: _gauss, GaborLayer: _gabor}
 
 
@@ -568,8 +640,13 @@ def _elementwise_rule(m: nn.Module, S, jet: _Jet):
 
 
 def _activated_linear_rule(m: nn.Module, S, jet: _Jet):
-    """h -> f(W h + b) (FinerLayer, GaussLayer, GaborLayer): the Linear rule on m.linear, then f's jet."""
-    return _activation_jet(_LAYER_ACTIVATIONS[type(m)], m, _linear_rule(m.linear, S, jet), jet)
+    """h -> f(W h + b) (FinerLayer, GaussLayer, GaborLayer): fused (`_ActStack`) when derivatives are propagated,
+    else the Linear rule on m.linear, then f's jet."""
+    f = _LAYER_ACTIVATIONS[type(m)]
+    if jet.fused and jet.nj:
+        return _ActStack.apply(S.contiguous(), m.linear.weight, m.linear.bias, functools.partial(f, m), jet.nj,
+                               jet.blocks)
+    return _activation_jet(f, m, _linear_rule(m.linear, S, jet), jet)
 
 
 def _positional_encoding_rule(m: PositionalEncoding, S, jet: _Jet):
