@@ -2,6 +2,7 @@
 
     python benchmarks/models.py                                   # every family, every task (CPU-sized settings)
     python benchmarks/models.py --models siren,finer --tasks image,heldout --json runs/models.json
+    python benchmarks/models.py --from-json a.json,b.json --figure docs/images/models.png   # redraw, no training
 
 Tasks (each through the CLI, `siren ...`, in this process, seed 0, with the family's hints as any user gets them;
 --scale multiplies every step count):
@@ -10,7 +11,7 @@ Tasks (each through the CLI, `siren ...`, in this process, seed 0, with the fami
     heldout   the same images, the paper's settings, fitted on the pixels with (row + column) even and scored on the
               others (a fit that memorises its pixels is not a representation): held-out PSNR after 300 steps
     audio     a 1 s, 8 kHz clip of two chirps and a tone: SNR after 500 steps
-    video     12 frames of 48 x 48 panned across chelsea: mean PSNR after 300 steps
+    video     8 frames of 32 x 32 panned across chelsea: mean PSNR after 300 steps
     poisson   coffee at 64 px from its Laplacian alone: image PSNR (up to a constant) after 400 steps
     sdf       a capsule (trimesh), 5,000 surface points with normals: Chamfer and normal consistency, 400 steps
     helmholtz c = 2 inside a square, k = 10, source (0.1, -0.2): relative L2 against the FD solver, 600 steps
@@ -122,8 +123,8 @@ def audio(model: str, tmp: Path, scale: float) -> dict:
 
 
 def video(model: str, tmp: Path, scale: float) -> dict:
-    cat = resize_image(demo_image("chelsea"), 96)
-    frames = np.stack([cat[10:58, 4 * i:4 * i + 48] for i in range(12)]).astype(np.float32)
+    cat = resize_image(demo_image("chelsea"), 64)
+    frames = np.stack([cat[8:40, 3 * i:3 * i + 32] for i in range(8)]).astype(np.float32)
     np.save(tmp / "pan.npy", frames)
     m, h = _run(["fit", "video", str(tmp / "pan.npy"), "--steps", str(_steps(300, scale)), "--model", model],
                 tmp / f"{model}_v")
@@ -170,6 +171,51 @@ def _fmt(v) -> str:
     return "n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.4g}"
 
 
+MAIN = {"image": ("psnr_300", "PSNR (dB), 300 steps, paper settings", 1), "heldout": ("heldout_psnr",
+         "held-out PSNR (dB)", 1), "audio": ("snr", "SNR (dB)", 1), "video": ("psnr", "PSNR (dB)", 1),
+         "poisson": ("psnr", "PSNR (dB) from the Laplacian", 1), "sdf": ("chamfer", "Chamfer distance (lower)", -1),
+         "helmholtz": ("rel_l2", "relative L2 (lower)", -1), "wave": ("rel_l2", "relative L2 (lower)", -1)}
+
+
+def figure(results: dict, path: str) -> None:
+    """One bar chart per task of its main metric (MAIN), a bar per family; the best family's bar outlined."""
+    from siren.viz import pyplot
+    plt = pyplot()
+    tasks = [t for t in MAIN if t in results]
+    cols = min(4, len(tasks))
+    rows = math.ceil(len(tasks) / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.4 * cols, 2.8 * rows), squeeze=False)
+    for ax, task in zip(axes.flat, tasks):
+        key, label, sign = MAIN[task]
+        names = list(results[task])
+        vals = [results[task][m].get(key, float("nan")) for m in names]
+        finite = [v for v in vals if v == v]
+        best = max(finite, key=lambda v: sign * v) if finite else None
+        bars = ax.bar(names, [v if v == v else 0 for v in vals], color=["C%d" % i for i in range(len(names))])
+        for bar, v in zip(bars, vals):
+            if v == best:
+                bar.set_edgecolor("black")
+                bar.set_linewidth(2)
+        if sign < 0:
+            ax.set_yscale("log")
+        ax.set_title(f"{task}: {label}", fontsize=9)
+        ax.tick_params(axis="x", labelrotation=45, labelsize=8)
+    for ax in list(axes.flat)[len(tasks):]:
+        ax.axis("off")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def table(results: dict) -> str:
+    lines = []
+    for task, rows in results.items():
+        keys = list(next(iter(rows.values())))
+        lines += [f"\n**{task}**\n", "| model | " + " | ".join(keys) + " |", "|---|" + "---|" * len(keys)]
+        lines += [f"| {model} | " + " | ".join(_fmt(r[k]) for k in keys) + " |" for model, r in rows.items()]
+    return "\n".join(lines)
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", default=",".join(FAMILIES), help="comma-separated families")
@@ -177,7 +223,18 @@ def main(argv=None) -> None:
     ap.add_argument("--scale", type=float, default=1.0, help="multiply every step count (e.g. 0.1 for a smoke run)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--json", help="also write the results here")
+    ap.add_argument("--figure", help="write the bar charts here (PNG)")
+    ap.add_argument("--from-json", help="comma-separated --json files of earlier runs: merge, print, draw; no training")
     args = ap.parse_args(argv)
+    if args.from_json:
+        results = {}
+        for f in args.from_json.split(","):
+            for task, rows in json.loads(Path(f).read_text()).items():
+                results.setdefault(task, {}).update(rows)
+        print(table(results))
+        if args.figure:
+            figure(results, args.figure)
+        return
     torch.set_num_threads(args.threads)
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -189,13 +246,11 @@ def main(argv=None) -> None:
                 print(f"{task} {model}: {results[task][model]} ({time.perf_counter() - t0:.0f} s)", flush=True)
     print(f"\n{platform.processor() or platform.machine()}, {args.threads} threads, torch {torch.__version__}, "
           f"step scale {args.scale:g}")
-    for task, rows in results.items():
-        keys = list(next(iter(rows.values())))
-        print(f"\n**{task}**\n\n| model | " + " | ".join(keys) + " |\n|---|" + "---|" * len(keys))
-        for model, r in rows.items():
-            print(f"| {model} | " + " | ".join(_fmt(r[k]) for k in keys) + " |")
+    print(table(results))
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1))
+    if args.figure:
+        figure(results, args.figure)
 
 
 if __name__ == "__main__":

@@ -2,8 +2,8 @@
 
 A config is a dataclass whose fields are declared with `option(default, help, ...)`. `add_arguments` turns its
 fields into argparse flags (`hidden_features` -> `--hidden-features`; a bool -> a switch; `positional=True` -> a
-positional argument, optional unless `required`; `nargs="+"` -> a list), and `from_args` builds the dataclass back from the parsed namespace. The same
-dataclass is the Python API and what config.json stores.
+positional argument, optional unless `required`; `nargs="+"` -> a list), and `from_args` builds the dataclass
+back from the parsed namespace. The same dataclass is the Python API and what config.json stores.
 """
 from __future__ import annotations
 

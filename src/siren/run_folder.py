@@ -111,9 +111,9 @@ def write_config(out: Path, command: dict | None, spec: dict, train: dict, task_
 
 
 def metric_goals(goals: dict, metrics: dict) -> dict:
-    """metric -> "max" | "min" for each numeric entry of `metrics` that `goals` covers: a key equal to a declared name, or
-    one that extends it after an underscore ("psnr_grad" by "psnr", "mse_100" by "mse"); the longest name wins,
-    and a name declared None has no goal ("psnr_std")."""
+    """metric -> "max" | "min" for each numeric entry of `metrics` that `goals` covers: a key equal to a declared
+    name, or one that extends it after an underscore ("psnr_grad" by "psnr", "mse_100" by "mse"); the longest
+    name wins, and a name declared None has no goal ("psnr_std")."""
     out = {}
     for key, value in metrics.items():
         if not isinstance(value, (int, float)) or isinstance(value, bool):
