@@ -116,13 +116,9 @@ def test_parameter_gradients_match(name, gradient, laplacian):
         assert rel_err(a, b) < 1e-9
 
 
-@pytest.mark.parametrize("strategy", ["taylor", "reverse"])
-@pytest.mark.parametrize("outermost_linear", [True, False])
-@pytest.mark.parametrize("d,c", [(1, 1), (2, 1), (3, 1), (2, 3)])
-def test_siren_strategies_and_coordinate_gradients(strategy, outermost_linear, d, c):
-    """Both fused strategies agree with autograd on values, parameter gradients and gradients w.r.t. coords."""
-    torch.manual_seed(0)
-    model = Siren(d, 20, 2, c, outermost_linear=outermost_linear).double()
+def _gradient_loss_both_ways(model, d, strategy):
+    """A gradient loss sum((grad * w)^2) + sum(y) on 30 float64 points, by autograd and by the fused `strategy`
+    -> ((y, grad, d loss / d (coords, params)) autograd, the same forward-mode; unused parameters' gradients 0)."""
     x = points(d, n=30).requires_grad_(True)
     y = model(x)
     gr = ag.gradient(y, x)
@@ -131,9 +127,20 @@ def test_siren_strategies_and_coordinate_gradients(strategy, outermost_linear, d
     ref = torch.autograd.grad((gr * w).square().sum() + y.sum(), params)
     v2, g2, _ = fwd(model, x, gradient=True, strategy=strategy)
     got = torch.autograd.grad((g2 * w).square().sum() + v2.sum(), params, allow_unused=True)
+    got = [torch.zeros_like(b) if a is None else a for a, b in zip(got, ref)]
+    return (y, gr, ref), (v2, g2, got)
+
+
+@pytest.mark.parametrize("strategy", ["taylor", "reverse"])
+@pytest.mark.parametrize("outermost_linear", [True, False])
+@pytest.mark.parametrize("d,c", [(1, 1), (2, 1), (3, 1), (2, 3)])
+def test_siren_strategies_and_coordinate_gradients(strategy, outermost_linear, d, c):
+    """Both fused strategies agree with autograd on values, parameter gradients and gradients w.r.t. coords."""
+    torch.manual_seed(0)
+    model = Siren(d, 20, 2, c, outermost_linear=outermost_linear).double()
+    (y, gr, ref), (v2, g2, got) = _gradient_loss_both_ways(model, d, strategy)
     assert rel_err(v2, y) < 1e-12 and rel_err(g2, gr) < 1e-11
     for a, b in zip(got, ref):
-        a = torch.zeros_like(b) if a is None else a
         assert rel_err(a, b) < 1e-10
 
 
@@ -144,17 +151,10 @@ def test_fused_reverse_gradient_chain_of_activated_layers(name, d, c):
     FINER, Gauss and Gabor layers: values, gradients, parameter and coordinate gradients equal autograd."""
     torch.manual_seed(0)
     model = build_model(name, d, c, hidden_features=20, hidden_layers=2).double()
-    x = points(d, n=30).requires_grad_(True)
-    y = model(x)
-    gr = ag.gradient(y, x)
-    w = torch.randn_like(gr)
-    params = [x, *model.parameters()]
-    ref = torch.autograd.grad((gr * w).square().sum() + y.sum(), params)
-    v2, g2, _ = fwd(model, x, gradient=True, strategy="reverse")
-    got = torch.autograd.grad((g2 * w).square().sum() + v2.sum(), params, allow_unused=True)
+    (y, gr, ref), (v2, g2, got) = _gradient_loss_both_ways(model, d, "reverse")
     assert rel_err(v2, y) < 1e-12 and rel_err(g2, gr) < 1e-10
     for a, b in zip(got, ref):
-        assert rel_err(torch.zeros_like(b) if a is None else a, b) < 1e-9
+        assert rel_err(a, b) < 1e-9
 
 
 def test_float32_laplacian_training_loss_and_gradients():

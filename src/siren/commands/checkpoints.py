@@ -35,7 +35,11 @@ def render_checkpoint(checkpoint: str, out: str, device: str = "auto", tasks: tu
     """Rebuild the model of `checkpoint` on `device` and write `out` with its task's `render` and `options` (the
     fields of the task's Render dataclass); `tasks`: the task names accepted (default any task that renders).
     Returns the path written."""
-    ckpt = load_checkpoint(checkpoint)
+    return _render(load_checkpoint(checkpoint), tasks, out, device, options)
+
+
+def _render(ckpt: dict, tasks: tuple[str, ...] | None, out: str, device: str, options: dict) -> Path:
+    """`render_checkpoint` of a loaded checkpoint dict."""
     task = _renderable(ckpt, tasks)
     fields = [f.name for f in dataclasses.fields(task.Render)]
     unknown = sorted(set(options) - set(fields))
@@ -64,8 +68,9 @@ class RenderConfig:
 
 @command("render", f"render a trained checkpoint at any resolution (options by task: {_options_help()})",
          RenderConfig, extra=True)
-def _render(c: RenderConfig) -> str:
-    task = _renderable(load_checkpoint(c.checkpoint), None)
+def _render_command(c: RenderConfig) -> str:
+    ckpt = load_checkpoint(c.checkpoint)
+    task = _renderable(ckpt, None)
     parser = Parser(prog=f"siren render ({task.name} checkpoint)")
     add_arguments(parser, task.Render)
     parsed, unknown = parser.parse_known_args(c.extra)
@@ -74,7 +79,7 @@ def _render(c: RenderConfig) -> str:
         raise SirenError(f"{' '.join(unknown)}: not an option of rendering {task.name!r} checkpoints (they take "
                          f"{takes})")
     options = dataclasses.asdict(from_args(task.Render, parsed))
-    return f"wrote {render_checkpoint(c.checkpoint, c.out, c.device, **options)}"
+    return f"wrote {_render(ckpt, None, c.out, c.device, options)}"
 
 
 @dataclass
