@@ -3,17 +3,21 @@
 Subpackages: `siren.models` (networks, one registry per interface), `siren.diff` (derivatives w.r.t. the input),
 `siren.data` (signals in and out), `siren.tasks` (applications, one registry; imported on first use, so that
 `import siren.train` loads no task); `siren.launch` runs any task, `siren.train` is its training loop.
+In a notebook: `siren.fit(signal)` -> `Fitted` (`.render(size)`, `.derivatives()`), `siren.load(run_folder)`
+(`siren.api`, imported on first use like `siren.tasks`).
 """
 import importlib
 
 from . import data, diff, models
 from .models import Siren, build_model
 
-__all__ = ["Siren", "build_model", "data", "diff", "models", "tasks"]
-__version__ = "0.1.0"
+__all__ = ["Siren", "build_model", "data", "diff", "fit", "load", "models", "tasks"]
+__version__ = "0.2.0"
 
 
 def __getattr__(name: str):
     if name == "tasks":
         return importlib.import_module(".tasks", __name__)
+    if name in ("fit", "load", "Fitted"):
+        return getattr(importlib.import_module(".api", __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
