@@ -16,7 +16,7 @@ from .errors import SirenError
 from .launch import launch
 from .models import MODEL_CONFIGS
 from .options import Parser, add_arguments, from_args
-from .runtime import tune_allocator
+from .runtime import require_writable, tune_allocator
 from .tasks import REGISTRY
 from .train import TrainConfig
 
@@ -28,6 +28,7 @@ def _command(args) -> dict:
 
 def _cmd_task(args) -> None:
     task = args.task
+    require_writable(args.out)                  # before the task loads its data or solves its reference
     summary = launch(task, from_args(task.Config, args), from_args(MODEL_CONFIGS[task.model_kind], args),
                      from_args(TrainConfig, args), args.out, overwrite=args.overwrite, resume=args.resume,
                      command=_command(args), report=not args.no_report)
@@ -64,12 +65,18 @@ def _shown(preset: dict) -> str:
 
 def parse(argv: list[str]) -> argparse.Namespace:
     """Parse the command line; with --preset NAME, parse again with that preset's values as the defaults, so flags
-    given explicitly still win. Arguments a command does not declare are an error, except for commands that take
-    them (`extra`: they arrive in args.extra)."""
+    given explicitly still win; with --init RUN, likewise with the learned initialization's architecture and
+    test-time learning rate (`siren.launch.init_defaults`) as the defaults, over the preset's. Arguments a command
+    does not declare are an error, except for commands that take them (`extra`: they arrive in args.extra)."""
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
-    if getattr(args, "preset", None):
-        args.parser.set_defaults(**args.task.presets[args.preset])
+    defaults = dict(args.task.presets[args.preset]) if getattr(args, "preset", None) else {}
+    if getattr(args, "init", None):
+        from .launch import init_defaults
+        lr_given = any(a == "--lr" or a.startswith("--lr=") for a in argv)
+        defaults.update(init_defaults(args.init, lr_given=lr_given))
+    if defaults:
+        args.parser.set_defaults(**defaults)
         args, extra = parser.parse_known_args(argv)
     if extra and not getattr(getattr(args, "command_", None), "extra", False):
         args.parser.error(f"unrecognized arguments: {' '.join(extra)}")
@@ -111,6 +118,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _out_of_memory(e: Exception) -> bool:
+    """Whether `e` is a failed allocation: NumPy's MemoryError, PyTorch's on CPU or CUDA."""
+    return isinstance(e, MemoryError) or (isinstance(e, RuntimeError) and any(
+        s in str(e) for s in ("can't allocate memory", "out of memory")))
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     debug = "--debug" in argv
@@ -132,6 +145,10 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as e:  # a bug, not bad input: still one line unless --debug
         if debug:
             raise
+        if _out_of_memory(e):       # a size no check foresaw (e.g. a wide network): bad input all the same
+            print(f"error: out of memory: {str(e).splitlines()[0][:200]} (use smaller sizes, fewer points per step "
+                  f"or a smaller network)", file=sys.stderr)
+            return 2
         print(f"error: unexpected {type(e).__name__}: {e} (rerun with --debug for the traceback)", file=sys.stderr)
         return 1
     return 0

@@ -4,8 +4,10 @@
 
 `init(device)` joins the process group that torchrun describes in the environment (RANK, WORLD_SIZE, LOCAL_RANK,
 MASTER_ADDR, MASTER_PORT), with NCCL when the processes run on CUDA and gloo on CPU; without those variables it is
-a single process and nothing is initialised. `shard` splits B items into contiguous per-rank blocks, and
-`gather` collects one picklable object from every rank (and so also waits for all of them).
+a single process and nothing is initialised. `shard` splits B items into contiguous per-rank blocks,
+`gather` collects one picklable object from every rank (and so also waits for all of them), and
+`average_gradients` makes every backward pass end with the gradients averaged over the ranks (data parallelism:
+each rank computes the loss of its share of a batch).
 """
 from __future__ import annotations
 
@@ -17,7 +19,7 @@ import torch.distributed as dist
 
 from .errors import SirenError
 
-__all__ = ["Context", "init", "shard", "gather", "shutdown"]
+__all__ = ["Context", "init", "shard", "gather", "average_gradients", "shutdown"]
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,34 @@ def gather(obj, ctx: Context) -> list:
     out = [None] * ctx.world_size
     dist.all_gather_object(out, obj)
     return out
+
+
+def average_gradients(model: torch.nn.Module, ctx: Context):
+    """Hook `model` so that each backward pass ends with every parameter's .grad replaced by its mean over the
+    ranks: g <- (1 / world) sum_r g_r, one all_reduce of all gradients flattened in parameter order (a parameter
+    without a gradient counts as zeros), so the order of collectives is the same on every rank. Runs after
+    backward and before the optimizer (and before clipping), as DistributedDataParallel does; the model and its
+    state_dict stay as they are. Returns a function that removes the hooks. A no-op for a single process."""
+    if ctx.world_size == 1:
+        return lambda: None
+    params = [p for p in model.parameters() if p.requires_grad]
+    queued = [False]
+
+    def reduce() -> None:
+        queued[0] = False
+        flat = torch.cat([(p.grad if p.grad is not None else torch.zeros_like(p)).reshape(-1) for p in params])
+        dist.all_reduce(flat)
+        flat /= ctx.world_size
+        for p, g in zip(params, flat.split([p.numel() for p in params])):
+            p.grad = g.view_as(p).clone()
+
+    def hook(_: torch.Tensor) -> None:
+        if not queued[0]:                       # first gradient of this backward pass: reduce at its end
+            queued[0] = True
+            torch.autograd.Variable._execution_engine.queue_callback(reduce)
+
+    handles = [p.register_post_accumulate_grad_hook(hook) for p in params]
+    return lambda: [h.remove() for h in handles]
 
 
 def shutdown(ctx: Context) -> None:

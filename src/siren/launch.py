@@ -9,12 +9,22 @@
                                                           metrics.json, outputs.json, report.html
 
 A sharded task under torchrun: rank r runs shard r into out/rank<r>/ (a run folder of its own, resumable with the
-same world size); rank 0 writes out/metrics.json with the shares merged by `cls.merge`. Imports no task module.
+same world size); rank 0 writes out/metrics.json with the shares merged by `cls.merge`. A data-parallel task
+(`data_parallel`) under torchrun: every rank builds the same model (same seed) and its share of each batch, the
+gradients are averaged before each update (`distributed.average_gradients`), so every rank holds the same weights,
+optimizer and random streams; rank 0 writes the one run folder `out`, the other ranks keep no files (a resume
+starts them from rank 0's checkpoint). Imports no task module.
+
+`model_config.init` (`--init RUN`): the freshly built model starts from the learned initialization in RUN's
+checkpoint (`siren.models.apply_init`: same architecture or a one-line error); model.spec["init"] records it, so
+config.json and the checkpoints say where the weights came from. `init_defaults(RUN)`: the flags it sets.
 """
 from __future__ import annotations
 
 import os
 import shutil
+import tempfile
+from collections.abc import Callable
 from dataclasses import asdict, replace
 from pathlib import Path
 
@@ -22,11 +32,12 @@ from torch import nn
 
 from . import distributed
 from .errors import SirenError
-from .models import build_model
-from .run_folder import (CHECKPOINT, prepare_out_dir, write_config, write_manifest, write_metrics, write_report)
+from .models import apply_init, architecture, build_model
+from .run_folder import (CHECKPOINT, load_checkpoint, model_from_checkpoint, prepare_out_dir, write_config,
+                         write_manifest, write_metrics, write_report)
 from .train import TrainConfig, TrainResult, fit, resolve_device, seed_everything
 
-__all__ = ["launch", "run"]
+__all__ = ["launch", "run", "load_init", "init_defaults"]
 
 
 def launch(task_cls, config, model_config, train: TrainConfig, out: str | os.PathLike, overwrite: bool = False,
@@ -36,11 +47,15 @@ def launch(task_cls, config, model_config, train: TrainConfig, out: str | os.Pat
     sharded run). Ctrl-C: checkpoint saved, summary["interrupted"] True."""
     cls = task_cls.resolve(config)
     name, options = model_config.build_args()
+    init = getattr(model_config, "init", None)
     extra = {"steps": train.steps} if cls.needs_steps else {}
+    if cls.data_parallel:
+        return _data_parallel(cls, config, extra, name, options, train, Path(out), overwrite, resume, command,
+                              report, init)
     if not cls.sharded:
         task = cls.from_config(config, **extra)
         return run(task, name, train, out, options, overwrite=overwrite, resume=resume, command=command,
-                   report=report)[2]
+                   report=report, init=init)[2]
     ctx = distributed.init(train.device)
     try:
         task = cls.from_config(config, shard=(ctx.rank, ctx.world_size), **extra)
@@ -59,7 +74,7 @@ def launch(task_cls, config, model_config, train: TrainConfig, out: str | os.Pat
             raise SirenError(error)
         rank_cfg = replace(train, device=str(ctx.device), progress=train.progress and ctx.is_main)
         summary = run(task, name, rank_cfg, out / f"rank{ctx.rank}", options, resume=resume, command=command,
-                      report=report)[2]
+                      report=report, init=init)[2]
         shares = distributed.gather(summary, ctx)
         if not ctx.is_main:
             return None
@@ -75,25 +90,115 @@ def launch(task_cls, config, model_config, train: TrainConfig, out: str | os.Pat
         distributed.shutdown(ctx)
 
 
-def run(task, model_name: str, cfg: TrainConfig, out_dir: str | os.PathLike, model_options: dict | None = None,
-        overwrite: bool = False, resume: bool = False, command: dict | None = None,
-        report: bool = True) -> tuple[nn.Module, TrainResult, dict]:
-    """Build the model `model_name` of registry `task.model_kind` (options: its family's reading of
-    task.model_hints() and the run's seed, under `model_options`), train it into out_dir, write the task's
-    outputs, metrics.json, outputs.json and (unless report=False) report.html. Returns (model, result,
-    metrics.json's content).
+def _data_parallel(cls, config, extra: dict, name: str, options: dict, train: TrainConfig, out: Path,
+                   overwrite: bool, resume: bool, command: dict | None, report: bool, init: str | None):
+    """Run a data-parallel task on every rank of torchrun's group (see the module docstring)."""
+    ctx = distributed.init(train.device)
+    try:
+        task = cls.from_config(config, shard=(ctx.rank, ctx.world_size), **extra)
+        if ctx.world_size == 1:
+            return run(task, name, train, out, options, overwrite=overwrite, resume=resume, command=command,
+                       report=report, init=init)[2]
+        cfg = replace(train, device=str(ctx.device), progress=train.progress and ctx.is_main)
+        met = [False]
 
-    `command` (e.g. the CLI arguments) is stored in config.json with everything else needed to rerun. If training
-    fails before the run's first checkpoint, the folder this call created is removed again (so a rerun is not
-    blocked); a later failure keeps the last checkpoint for --resume.
-    """
-    device = resolve_device(cfg.device)
+        def ready(model: nn.Module, error: str | None = None) -> None:
+            """Every rank meets here once its model is built (rank 0: its folder made): rank 0's error stops all."""
+            met[0] = True
+            error = distributed.gather(error, ctx)[0]
+            if error:
+                raise SirenError(error)
+            distributed.average_gradients(model, ctx)
+
+        if not ctx.is_main:
+            _replica(task, name, cfg, out, options, resume, init, ready)
+            return None
+        try:
+            return run(task, name, cfg, out, options, overwrite=overwrite, resume=resume, command=command,
+                       report=report, init=init, ready=ready)[2]
+        except SirenError as e:
+            if not met[0]:
+                ready(None, str(e))
+            raise
+    finally:
+        distributed.shutdown(ctx)
+
+
+def _replica(task, name: str, cfg: TrainConfig, out: Path, options: dict, resume: bool, init: str | None,
+             ready: Callable) -> None:
+    """A rank > 0 of a data-parallel run: the same model and training as rank 0, no files (a resume copies rank 0's
+    checkpoint into a scratch folder: the ranks' states are identical)."""
+    model = _build(task, name, cfg, options, init)
+    model.to(resolve_device(cfg.device))
+    task.to(resolve_device(cfg.device))
+    ready(model)
+    if not resume:
+        fit(model, task, cfg)
+        return
+    with tempfile.TemporaryDirectory() as scratch:
+        shutil.copy(out / CHECKPOINT, Path(scratch) / CHECKPOINT)
+        fit(model, task, cfg, scratch, resume=True)
+
+
+def load_init(path: str | os.PathLike) -> tuple[nn.Module, dict]:
+    """A learned initialization (a checkpoint of `siren meta train`: a run folder or its checkpoint.pt) -> (its
+    model on the CPU, its record {"path", "step", "test_time"}). Another run's checkpoint is a one-line error."""
+    ckpt = load_checkpoint(path)
+    test_time = (ckpt.get("task") or {}).get("test_time")
+    if test_time is None:
+        raise SirenError(f"{path} is a checkpoint of {(ckpt.get('task') or {}).get('task', 'an unknown task')!r}, "
+                         f"not a learned initialization (pass the run folder of `siren meta train`)")
+    return model_from_checkpoint(ckpt), {"path": str(Path(path).resolve()), "step": ckpt["step"], "test_time": test_time}
+
+
+def init_defaults(path: str | os.PathLike, lr_given: bool = False) -> dict:
+    """The flags `--init RUN` defaults (flags given explicitly win): the init's architecture (model,
+    hidden_features, hidden_layers, first_omega, hidden_omega), its test-time learning rate and the inner loop's
+    constant schedule (a task's default schedule, e.g. fit image's cosine, would change the first steps). An init
+    meta-trained for another test-time optimizer than fit's Adam is an error unless the learning rate is given."""
+    source, record = load_init(path)
+    tt = record["test_time"]
+    if tt["optimizer"] != "adam" and not lr_given:
+        raise SirenError(f"{path} was meta-trained for {tt['optimizer']} test-time steps, but fitting uses Adam (pass "
+                         f"--lr to fit from it with Adam anyway, or meta-train with --inner-optimizer adam)")
+    arch = architecture(source)
+    out = {"model": arch["name"], "hidden_features": arch["hidden_features"], "hidden_layers": arch["hidden_layers"],
+           "first_omega": arch["first_omega_0"], "hidden_omega": arch["hidden_omega_0"]}
+    return {**out, "schedule": None, **({} if lr_given else {"lr": tt["lr"]})}
+
+
+def _build(task, model_name: str, cfg: TrainConfig, model_options: dict | None, init: str | None) -> nn.Module:
+    """Seed, build the model of registry task.model_kind from the task's hints, start it from `init` if given."""
     seed_everything(cfg.seed)
     try:
         model = build_model(model_name, task.in_features, task.out_features, kind=task.model_kind,
                             hints={**task.model_hints(), "seed": cfg.seed}, **(model_options or {}))
     except ValueError as e:
         raise SirenError(str(e))
+    if init is not None:
+        source, record = load_init(init)
+        apply_init(model, source, f"--init {init}")
+        model.spec["init"] = record
+    return model
+
+
+def run(task, model_name: str, cfg: TrainConfig, out_dir: str | os.PathLike, model_options: dict | None = None,
+        overwrite: bool = False, resume: bool = False, command: dict | None = None,
+        report: bool = True, init: str | None = None,
+        ready: Callable[[nn.Module], None] | None = None) -> tuple[nn.Module, TrainResult, dict]:
+    """Build the model `model_name` of registry `task.model_kind` (options: its family's reading of
+    task.model_hints() and the run's seed, under `model_options`), train it into out_dir, write the task's
+    outputs, metrics.json, outputs.json and (unless report=False) report.html. Returns (model, result,
+    metrics.json's content).
+
+    `init`: start from that learned initialization (see the module docstring). `ready(model)` runs once the model
+    is on its device and the folder exists (a data-parallel run meets its other ranks there).
+    `command` (e.g. the CLI arguments) is stored in config.json with everything else needed to rerun. If training
+    fails before the run's first checkpoint, the folder this call created is removed again (so a rerun is not
+    blocked); a later failure keeps the last checkpoint for --resume.
+    """
+    device = resolve_device(cfg.device)
+    model = _build(task, model_name, cfg, model_options, init)
     created = not Path(out_dir).exists()
     out = prepare_out_dir(out_dir, overwrite=overwrite, resume=resume)  # only once the run can start
     model.to(device)
@@ -101,6 +206,8 @@ def run(task, model_name: str, cfg: TrainConfig, out_dir: str | os.PathLike, mod
     if not resume:
         write_config(out, command, model.spec, asdict(cfg), task.meta())
     try:
+        if ready is not None:
+            ready(model)
         result = fit(model, task, cfg, out, resume=resume)
     except BaseException as e:
         if not isinstance(e, KeyboardInterrupt) and created and not (out / CHECKPOINT).exists():

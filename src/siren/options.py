@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import re
 import types
 import typing
 
@@ -17,8 +18,20 @@ from .errors import SirenError
 __all__ = ["option", "add_arguments", "from_args", "Parser"]
 
 
+_NUMBER = r"(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?|inf(?:inity)?|nan"
+NEGATIVE_VALUE = re.compile(rf"^-(?:{_NUMBER})(?:,\s*[-+]?(?:{_NUMBER}))*$", re.IGNORECASE)
+
+
 class Parser(argparse.ArgumentParser):
-    """An ArgumentParser whose errors are SirenErrors (one line, exit code 2 in the CLI), not sys.exit."""
+    """An ArgumentParser whose errors are SirenErrors (one line, exit code 2 in the CLI), not sys.exit.
+
+    A token that starts with "-" and reads as numbers is a value, not a flag: besides argparse's -1 and -.5 also
+    -1e-3, -inf and comma-separated points such as -0.4,0 (`--source -0.4,0`; argparse alone takes it for an
+    unknown flag). No flag of siren looks like a number, so none is shadowed."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = NEGATIVE_VALUE    # argparse's own (3.10-3.13): r'^-\d+$|^-\d*\.\d+$'
 
     def error(self, message):
         raise SirenError(f"{message} (see {self.prog} --help)")

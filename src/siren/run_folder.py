@@ -8,27 +8,33 @@
     outputs.json    every file of the run: path, kind (OUTPUT_KINDS), caption                       (write_manifest)
     report.html     the run on one page (`siren.report`)                                            (write_report)
 
-A folder is never silently overwritten (`prepare_out_dir`); checkpoints are written atomically.
+A folder is never silently overwritten (`prepare_out_dir`), nor begun where it cannot be written
+(`siren.runtime.require_writable`); checkpoints are written atomically. Every JSON file is strict JSON (`to_json`:
+NaN and infinities as null), so any parser reads it, browsers' JSON.parse included. On resume the log is cut back
+to the checkpoint's step (`cut_log`).
 """
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
 from .errors import SirenError
 from .models import model_from_spec
+from .runtime import require_writable
 
-__all__ = ["Output", "OUTPUT_KINDS", "CHECKPOINT", "RUN_FILES", "prepare_out_dir", "save_checkpoint",
-           "load_checkpoint", "model_from_checkpoint", "write_config", "metric_goals", "write_metrics",
+__all__ = ["Output", "OUTPUT_KINDS", "CHECKPOINT", "LOG", "RUN_FILES", "to_json", "prepare_out_dir", "cut_log", "save_checkpoint", "load_checkpoint", "model_from_checkpoint", "write_config", "metric_goals", "write_metrics",
            "write_manifest", "write_report"]
 
 CHECKPOINT = "checkpoint.pt"
+LOG = "metrics.jsonl"
 OUTPUT_KINDS = ("image", "figure", "audio", "video", "mesh", "field", "table", "checkpoint", "log")
 
 
@@ -45,18 +51,35 @@ class Output:
 
 
 RUN_FILES = (Output("config.json", "log", "everything needed to rerun: command, model, training and task settings"),
-             Output("metrics.jsonl", "log", "one JSON record per log step: loss, raw terms, weights, metrics"),
+             Output(LOG, "log", "one JSON record per log step: loss, raw terms, weights, metrics"),
              Output(CHECKPOINT, "checkpoint", "model, optimizer and task state; --resume continues from it"),
              Output("metrics.json", "table", "final metrics: task, model, steps, seconds, metrics and their goals"),
              Output("report.html", "log", "this run on one page: metrics, curves, pictures, sound, video, meshes"))
 REPORT = RUN_FILES[-1]
 
 
+def _plain(value):
+    """`value` for JSON: NaN and infinities -> None, numpy scalars -> Python numbers, tuples -> lists."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    return None if isinstance(value, float) and not math.isfinite(value) else value
+
+
+def to_json(value, indent: int | None = None, default=None) -> str:
+    """Strict JSON text of `value` (RFC 8259, what JSON.parse accepts): NaN and infinities are written as null,
+    numpy scalars as numbers; default(obj) converts other objects (e.g. str). Anything else non-finite raises."""
+    fallback = None if default is None else (lambda o: _plain(default(o)))
+    return json.dumps(_plain(value), indent=indent, default=fallback, allow_nan=False)
+
+
 def prepare_out_dir(out_dir: str | os.PathLike, overwrite: bool = False, resume: bool = False) -> Path:
-    """Create the run folder; refuse an existing non-empty one unless overwrite or resume."""
-    out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise SirenError(f"output path {out} exists and is not a folder (choose another --out)")
+    """Create the run folder; refuse an existing non-empty one unless overwrite or resume, and one that cannot be
+    written (`siren.runtime.require_writable`)."""
+    out = require_writable(out_dir)
     if resume:
         if not (out / CHECKPOINT).is_file():
             raise SirenError(f"nothing to resume: {out / CHECKPOINT} does not exist (drop --resume, or pass "
@@ -69,8 +92,29 @@ def prepare_out_dir(out_dir: str | os.PathLike, overwrite: bool = False, resume:
                                  f"start over, or another --out)")
             raise SirenError(f"output folder {out} already exists and is not empty (pass --overwrite or another --out)")
         shutil.rmtree(out)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise SirenError(f"cannot write the output folder {out}: {e.strerror or e} (choose another --out)") from None
     return out
+
+
+def cut_log(path: Path, step: int) -> None:
+    """Keep only the records of metrics.jsonl at `path` up to `step` (the checkpoint's, on resume), so a run killed
+    after its last checkpoint logs each step once; a line cut short by the kill goes too. Atomic (temp file, then
+    os.replace); no file, nothing to do."""
+    if not path.is_file():
+        return
+    kept = []
+    for line in path.read_text().splitlines():
+        try:
+            if json.loads(line)["step"] <= step:
+                kept.append(line + "\n")
+        except (json.JSONDecodeError, KeyError, TypeError):
+            continue
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text("".join(kept))
+    os.replace(tmp, path)
 
 
 def save_checkpoint(path: Path, payload: dict) -> None:
@@ -106,8 +150,8 @@ def model_from_checkpoint(ckpt: dict) -> nn.Module:
 
 def write_config(out: Path, command: dict | None, spec: dict, train: dict, task_meta: dict) -> None:
     """config.json: the command's arguments, the model spec, the training settings and the task's meta."""
-    (out / "config.json").write_text(json.dumps({"command": command, "model": spec, "train": train,
-                                                 "task": task_meta}, indent=2, default=str))
+    (out / "config.json").write_text(to_json({"command": command, "model": spec, "train": train,
+                                               "task": task_meta}, indent=2, default=str))
 
 
 def metric_goals(goals: dict, metrics: dict) -> dict:
@@ -126,10 +170,11 @@ def metric_goals(goals: dict, metrics: dict) -> dict:
 
 def write_metrics(out: Path, task: str, model: str, steps: int, seconds: float, interrupted: bool, metrics: dict,
                   goals: dict) -> dict:
-    """metrics.json (the one writer; `goals` as a task declares them, see `metric_goals`); returns its content."""
+    """metrics.json (the one writer; `goals` as a task declares them, see `metric_goals`); returns its content.
+    A metric that is NaN or infinite is written as null (`to_json`)."""
     summary = {"task": task, "model": model, "steps": steps, "seconds": seconds, "interrupted": interrupted,
                "metrics": metrics, "goals": metric_goals(goals, metrics)}
-    (out / "metrics.json").write_text(json.dumps(summary, indent=2, default=float))
+    (out / "metrics.json").write_text(to_json(summary, indent=2, default=float))
     return summary
 
 
@@ -139,7 +184,7 @@ def write_manifest(out: Path, files: list, report: bool = False) -> None:
     entries = [o for o in (*RUN_FILES, *files) if (out / o.path).exists() and o is not REPORT]
     entries += [REPORT] if report else []
     entries.append(Output("outputs.json", "log", "this list of the run's files"))
-    (out / "outputs.json").write_text(json.dumps([asdict(o) for o in entries], indent=2))
+    (out / "outputs.json").write_text(to_json([asdict(o) for o in entries], indent=2))
 
 
 def write_report(out: Path) -> Path:

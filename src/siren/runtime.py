@@ -1,4 +1,9 @@
-"""Process-level runtime tuning (opt-in; nothing here runs on import).
+"""The process and its machine: allocator tuning, output paths that can be written, memory that is available.
+
+`require_writable(path)` and `require_memory(bytes_for, value, ...)` (with `require_points` for sample counts) let a
+command refuse bad input before any work: an output it could not write, a size whose estimated peak (host)
+memory exceeds what is available, naming the largest size that fits. The estimates live with what they size
+(`siren.data.signal.fit_bytes`, `siren.solvers.helmholtz.solve_bytes`, ...); this module holds the one check.
 
 `tune_allocator()` keeps glibc malloc from handing large blocks back to the kernel. PyTorch's CPU allocator calls
 malloc directly, and every tensor above glibc's mmap threshold (128 KiB to 32 MiB, adaptive) is a fresh mmap:
@@ -14,9 +19,15 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import os
 import sys
+from collections.abc import Callable
+from pathlib import Path
 
-__all__ = ["tune_allocator"]
+from .errors import SirenError
+
+__all__ = ["tune_allocator", "require_writable", "available_memory", "require_memory",
+           "POINT_BYTES", "require_points"]
 
 # glibc <malloc.h> parameter numbers for mallopt(3)
 M_TRIM_THRESHOLD = -1
@@ -25,6 +36,8 @@ M_MMAP_THRESHOLD = -3
 M_MMAP_MAX = -4
 
 _INT_MAX = 2 ** 31 - 1
+POINT_BYTES = 4096     # about, per sample point of a step: coordinates, values, derivative jets, a 256-wide network's
+                       # activations kept for the backward pass
 
 
 def tune_allocator(top_pad: int = 1 << 30, trim_threshold: int | None = None) -> bool:
@@ -50,3 +63,84 @@ def tune_allocator(top_pad: int = 1 << 30, trim_threshold: int | None = None) ->
     ok &= mallopt(M_TRIM_THRESHOLD, trim) == 1
     ok &= mallopt(M_TOP_PAD, min(int(top_pad), _INT_MAX)) == 1
     return bool(ok)
+
+
+def require_writable(path: str | os.PathLike, folder: bool = True) -> Path:
+    """`path` as a Path, checked before any work: a SirenError unless it can be written, i.e. it is not the other
+    kind (a file where a folder is wanted, or the reverse) and its nearest existing ancestor is a folder this
+    process may write into."""
+    path = Path(path)
+    what = f"the output {'folder' if folder else 'file'} {path}"
+    if path.exists() and path.is_dir() != folder:
+        raise SirenError(f"cannot write {what}: it is a {'file' if folder else 'folder'} (choose another --out)")
+    base = next(p for p in (path if folder else path.parent, *path.parents) if p.exists())   # a file may exist
+    if not base.is_dir():
+        raise SirenError(f"cannot write {what}: {base} is a file, not a folder (choose another --out)")
+    if not os.access(base, os.W_OK | os.X_OK):
+        raise SirenError(f"cannot write {what}: permission denied in {base} (choose another --out)")
+    return path
+
+
+def _read_int(path: str) -> int | None:
+    try:
+        return int(Path(path).read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def available_memory() -> int | None:
+    """Bytes this process can still allocate: /proc/meminfo's MemAvailable (else os.sysconf's free pages), lowered
+    to the room left under a cgroup memory limit (v2 or v1); None where the system does not say."""
+    free = None
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                free = int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    if free is None:
+        try:
+            free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (AttributeError, ValueError, OSError):
+            return None
+    for limit, usage in (("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
+                         ("/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/memory/memory.usage_in_bytes")):
+        cap, used = _read_int(limit), _read_int(usage)
+        if cap is not None and used is not None:
+            free = min(free, max(cap - used, 0))
+    return free
+
+
+def _gib(n: float) -> str:
+    return f"{n / 2 ** 30:.3g} GiB"
+
+
+def require_memory(bytes_for: Callable[[float], float], value: float, what: str, field: str,
+                   least: float = 1) -> None:
+    """Refuse `value` of the option `field` before anything is allocated: a SirenError when bytes_for(value), the
+    estimated peak bytes of `what` (e.g. "a 100000 x 75000 image") at that value, exceeds `available_memory()`
+    (no check where it is unknown). bytes_for must grow with its argument; the message names the largest value
+    from `least` up that fits (by bisection; an integer for an int `value`), e.g. "size 100000 needs about
+    1.71e+03 GiB of memory for a 100000 x 100000 image, 22.6 GiB are available (pass at most 11487)"."""
+    need, free = bytes_for(value), available_memory()
+    if free is None or need <= free:
+        return
+    if bytes_for(least) > free:
+        fix = "free some memory first"
+    else:
+        lo, hi = least, value                   # bytes_for(lo) fits, bytes_for(hi) does not
+        for _ in range(200):
+            mid = (lo + hi) // 2 if isinstance(value, int) else (lo + hi) / 2
+            if mid in (lo, hi) or (isinstance(value, float) and hi - lo <= 1e-3 * lo):
+                break
+            lo, hi = (mid, hi) if bytes_for(mid) <= free else (lo, mid)
+        fix = f"pass at most {lo:.3g}" if isinstance(value, float) else f"pass at most {lo}"
+    shown = f"{value:g}" if isinstance(value, float) else str(value)
+    raise SirenError(f"{shown} needs about {_gib(need)} of memory for {what}, {_gib(free)} are available ({fix})",
+                     field=field)
+
+
+def require_points(points: int, field: str, what: str = "points a step") -> None:
+    """Refuse a number of sample points (a training step's, or a pool's) that would not fit in memory at about
+    POINT_BYTES each (`require_memory`)."""
+    require_memory(lambda p: p * POINT_BYTES, points, f"{points} {what}", field)

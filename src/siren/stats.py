@@ -7,7 +7,7 @@ same sin(30 x)) gives pre-activations of std ~ omega_0 / sqrt(6) that grow nothi
 """
 from __future__ import annotations
 
-import json
+
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +16,7 @@ from scipy import stats as sps
 from torch import nn
 
 from .models import Siren
+from .run_folder import to_json
 
 ARCSINE = sps.arcsine(loc=-1.0, scale=2.0)
 
@@ -68,7 +69,7 @@ def activation_report(out_dir: Path, width: int = 2048, layers: int = 10, points
                for name, rs in rows.items()}
     summary["setup"] = {"width": width, "hidden_layers": layers, "points": points, "shift": shift, "seed": seed,
                         "note": "KS = Kolmogorov-Smirnov distance; pre-activation vs N(0,1), activation vs arcsine"}
-    (Path(out_dir) / "stats.json").write_text(json.dumps(summary, indent=2))
+    (Path(out_dir) / "stats.json").write_text(to_json(summary, indent=2))
     return summary
 
 

@@ -1,16 +1,17 @@
 """The one training loop shared by every task (`fit`), and its settings (`TrainConfig`).
 
 `fit` takes any object with the task contract (`siren.tasks.base.Task`: loss, evaluate, metric_name, goals,
-state_dict, meta); it imports no task. In a run folder (`siren.run_folder`) it appends metrics.jsonl (one JSON line
-per log step: the loss, each raw term, their weights, the task's metrics) and writes checkpoint.pt (every K steps,
-at the end, on Ctrl-C: model, optimizer, schedule, random streams and the task's state). `siren.launch` builds the
-task and the model and calls it.
+state_dict, meta); it imports no task. In a run folder (`siren.run_folder`) it appends metrics.jsonl (one strict JSON
+line per log step: the loss, each raw term, their weights, the task's metrics; NaN as null) and writes checkpoint.pt
+(every K steps, at the end, on Ctrl-C: model, optimizer, schedule, random streams and the task's state); a resume
+first cuts metrics.jsonl back to the checkpoint's step. Progress: a bar on a terminal, else one line per log step.
+`siren.launch` builds the task and the model and calls it.
 """
 from __future__ import annotations
 
-import json
 import math
 import os
+import sys
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -22,7 +23,7 @@ from torch import nn
 from .diff.gemm import effective_precision
 from .errors import SirenError
 from .options import option
-from .run_folder import CHECKPOINT, load_checkpoint, metric_goals, save_checkpoint
+from .run_folder import CHECKPOINT, LOG, cut_log, load_checkpoint, metric_goals, save_checkpoint, to_json
 
 MATMUL_PRECISIONS = ("highest", "high", "medium")
 
@@ -44,7 +45,8 @@ class TrainConfig:
                                   "value (e.g. --target 30: 30 dB PSNR; an error metric such as rel_l2: at most it)")
     seed: int = option(0, "random seed")
     device: str = option("auto", "auto, cpu, cuda or cuda:N")
-    progress: bool = option(True, "hide the progress bar", flag="--no-progress")
+    progress: bool = option(True, "hide the progress bar (or, off a terminal, the line per log step)",
+                            flag="--no-progress")
     matmul_precision: str = option("highest", "float32 products while training: highest (float32), high (TF32 on "
                                    "NVIDIA GPUs), medium (bfloat16 products on CPUs with bfloat16 kernels: ~1.4x "
                                    "faster, see the README for the cost)", choices=list(MATMUL_PRECISIONS))
@@ -52,8 +54,10 @@ class TrainConfig:
     def __post_init__(self):
         if self.steps <= 0:
             raise SirenError(f"steps must be positive, got {self.steps} (pass --steps N with N >= 1)")
-        if not self.lr > 0:
-            raise SirenError(f"learning rate must be positive, got {self.lr} (pass --lr, e.g. 1e-4)")
+        if not (math.isfinite(self.lr) and self.lr > 0):
+            raise SirenError(f"learning rate must be a positive number, got {self.lr} (pass --lr, e.g. 1e-4)")
+        if self.target is not None and not math.isfinite(self.target):
+            raise SirenError(f"target must be a finite number, got {self.target} (pass --target, e.g. 30)")
         for name in ("log_every", "checkpoint_every"):
             if getattr(self, name) <= 0:
                 raise SirenError(f"{name} must be positive, got {getattr(self, name)} "
@@ -65,7 +69,7 @@ class TrainConfig:
         if self.matmul_precision not in MATMUL_PRECISIONS:
             raise SirenError(f"unknown matmul precision {self.matmul_precision!r} "
                              f"(choose {', '.join(MATMUL_PRECISIONS)})")
-        if self.clip_grad is not None and not self.clip_grad > 0:  # a negative norm would flip the gradient
+        if self.clip_grad is not None and not (math.isfinite(self.clip_grad) and self.clip_grad > 0):  # < 0 flips it
             raise SirenError(f"gradient clipping norm must be positive, got {self.clip_grad} (pass --clip-grad > 0)")
 
 
@@ -130,6 +134,7 @@ def fit(model: nn.Module, task, cfg: TrainConfig, out_dir: str | os.PathLike | N
         torch.set_rng_state(ckpt["torch_rng"])
         task.load_state_dict(ckpt.get("task_state") or {})
         start, history, before = ckpt["step"], ckpt.get("history", []), ckpt.get("seconds", 0.0)
+        cut_log(out / LOG, start)                   # the steps logged after this checkpoint are run again
         if start >= cfg.steps:
             return TrainResult(start, history[-1]["loss"] if history else float("nan"), history)
 
@@ -142,8 +147,8 @@ def fit(model: nn.Module, task, cfg: TrainConfig, out_dir: str | os.PathLike | N
                                  "task": task.meta(), "task_state": task.state_dict(), "config": asdict(cfg),
                                  "history": history, "seconds": elapsed()})
 
-    log = open(out / "metrics.jsonl", "a") if out is not None else None
-    bar = _progress(cfg, start)
+    log = open(out / LOG, "a") if out is not None else None
+    bar = Progress(cfg.steps, start, task.metric_name) if cfg.progress else None
     step, loss_value, t0 = start, float("nan"), time.perf_counter()
 
     def elapsed() -> float:                             # training seconds, summed over resumed sessions
@@ -174,10 +179,10 @@ def fit(model: nn.Module, task, cfg: TrainConfig, out_dir: str | os.PathLike | N
                           "time": elapsed()}
                 history.append(record)
                 if log is not None:
-                    log.write(json.dumps(record) + "\n")
+                    log.write(to_json(record) + "\n")
                     log.flush()
                 if bar is not None:
-                    bar.set_postfix(loss=f"{loss_value:.3g}", **{task.metric_name: f"{record.get(task.metric_name, float('nan')):.2f}"})
+                    bar.log(record)
                 if callback is not None:
                     callback(step, record)
                 if reached(task, record, cfg.target):
@@ -219,8 +224,30 @@ def _evaluate(task, model) -> dict:
         model.train(was_training)
 
 
-def _progress(cfg: TrainConfig, start: int):
-    if not cfg.progress:
-        return None
-    from tqdm.auto import tqdm
-    return tqdm(total=cfg.steps, initial=start, unit="step", dynamic_ncols=True)
+class Progress:
+    """The progress of `fit` on stderr: a tqdm bar on a terminal; elsewhere (a pipe, a batch log) no bar, one plain
+    line per log step ("step 25/500: loss 0.012, psnr 23.41"), never a carriage return."""
+
+    def __init__(self, total: int, start: int, metric: str):
+        self.total, self.metric, self.bar = total, metric, None
+        if sys.stderr.isatty():
+            from tqdm.auto import tqdm
+            self.bar = tqdm(total=total, initial=start, unit="step", dynamic_ncols=True)
+
+    def update(self, steps: int) -> None:
+        if self.bar is not None:
+            self.bar.update(steps)
+
+    def log(self, record: dict) -> None:
+        """Show a log record: its loss and the task's progress metric."""
+        value = record.get(self.metric)
+        shown = {"loss": f"{record['loss']:.3g}", self.metric: "n/a" if value is None else f"{value:.2f}"}
+        if self.bar is not None:
+            self.bar.set_postfix(**shown)
+        else:
+            print(f"step {record['step']}/{self.total}: " + ", ".join(f"{k} {v}" for k, v in shown.items()),
+                  file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()

@@ -122,5 +122,5 @@ def test_package_file_finds_data_without_importing(tmp_path, monkeypatch):
 
 def test_demo_audio_missing_package_is_a_clear_error(monkeypatch):
     monkeypatch.setattr("siren.data.audio.DEMO", ("no_such_package_here", "a.wav"))
-    with pytest.raises(SirenError, match="siren\\[demo\\]"):
+    with pytest.raises(SirenError, match="siren-inr\\[demo\\]"):
         demo_audio()

@@ -99,5 +99,5 @@ def test_bad_video(tmp_path, case, match):
 
 def test_demo_video_missing_package_is_a_clear_error(monkeypatch):
     monkeypatch.setattr("siren.data.video.DEMO", ("no_such_package_here", "a.mp4"))
-    with pytest.raises(SirenError, match="siren\\[demo\\]"):
+    with pytest.raises(SirenError, match="siren-inr\\[demo\\]"):
         demo_video()

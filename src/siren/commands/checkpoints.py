@@ -12,6 +12,7 @@ from pathlib import Path
 from ..errors import SirenError
 from ..options import Parser, add_arguments, from_args, option
 from ..run_folder import load_checkpoint, model_from_checkpoint
+from ..runtime import require_writable
 from ..tasks import REGISTRY, SDFTask
 from ..train import resolve_device
 from . import command
@@ -46,8 +47,8 @@ def _render(ckpt: dict, tasks: tuple[str, ...] | None, out: str, device: str, op
     if unknown:
         raise SirenError(f"{', '.join(unknown)}: not an option of rendering {task.name!r} checkpoints "
                          f"(they take {', '.join(fields)})")
+    out = require_writable(out, folder=False)
     model = model_from_checkpoint(ckpt).to(resolve_device(device)).eval()
-    out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     task.render(model, {**ckpt["task"], "state": ckpt.get("task_state") or {}}, out, task.Render(**options))
     return out

@@ -13,12 +13,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..data.image import IMAGE_SUFFIXES, load_image, save_image
+from ..data.image import IMAGE_SUFFIXES, load_image, require_size, save_image
 from ..data.imagefolder import square_image
 from ..data.masks import context_mask, parse_context
+from ..data.signal import render_bytes
 from ..errors import SirenError
 from ..metrics import mse_to_psnr, to_unit
 from ..options import option
+from ..runtime import require_writable
 from ..run_folder import (Output, load_checkpoint, model_from_checkpoint, prepare_out_dir, write_manifest,
                           write_metrics)
 from ..tasks.prior import PriorTask
@@ -66,8 +68,8 @@ def inpaint(checkpoint: str | Path, image: str | Path, context: int | str, out_d
     size = int(meta["size"])
     values = prior_image(_input(image), size)
     mask = context_mask(context, size, seed)
-    if render_size is not None and render_size < 2:
-        raise SirenError(f"must be at least 2, got {render_size}", field="render_size")
+    if render_size is not None:
+        require_size((render_size, render_size), render_size, 3, field="render_size", bytes_for=render_bytes)
     out = prepare_out_dir(out_dir, overwrite=overwrite)
     dev = next(model.parameters()).device
     res = model(values[None].to(dev), mask[None].to(dev))
@@ -99,11 +101,12 @@ def interpolate(checkpoint: str | Path, image_a: str | Path, image_b: str | Path
         raise SirenError(f"the strip is an image file, got {out.name} (pass --out NAME.png)")
     if frames < 2:
         raise SirenError(f"must be at least 2, got {frames}", field="frames")
+    require_writable(out, folder=False)
+    if render_size is not None:
+        require_size((render_size, render_size), render_size, 3, frames, field="render_size", bytes_for=render_bytes)
     model, meta, _ = load_prior(checkpoint, device)
     size = int(meta["size"])
     render_size = 4 * size if render_size is None else render_size
-    if render_size < 2:
-        raise SirenError(f"must be at least 2, got {render_size}", field="render_size")
     dev = next(model.parameters()).device
     pair = torch.stack([prior_image(_input(image_a), size), prior_image(_input(image_b), size)]).to(dev)
     z = model.encode(pair, torch.ones(2, size, size, dtype=torch.bool, device=dev))

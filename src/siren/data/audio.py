@@ -49,7 +49,7 @@ def _read_wav(path: Path) -> tuple[int, np.ndarray]:
 
 def _read_soundfile(path: Path) -> tuple[int, np.ndarray]:
     if importlib.util.find_spec("soundfile") is None:
-        raise SirenError(f"reading {path.suffix} files needs soundfile (pip install 'siren[media]', or convert to WAV)")
+        raise SirenError(f"reading {path.suffix} files needs soundfile (pip install 'siren-inr[media]', or convert to WAV)")
     import soundfile
     try:
         samples, rate = soundfile.read(path, dtype="float64", always_2d=True)
@@ -94,7 +94,7 @@ def demo_audio() -> Path:
     """Path of the demo clip shipped inside the pysptk package (extra `demo`)."""
     path = package_file(*DEMO)
     if path is None:
-        raise SirenError("the audio demo needs the pysptk package (pip install 'siren[demo]', or give a WAV file)")
+        raise SirenError("the audio demo needs the pysptk package (pip install 'siren-inr[demo]', or give a WAV file)")
     return path
 
 

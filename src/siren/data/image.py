@@ -9,7 +9,8 @@ import numpy as np
 import torch
 
 from ..errors import SirenError
-from .signal import Signal
+from ..runtime import require_memory
+from .signal import Signal, fit_bytes
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif", ".webp")
 DEMOS = {"cameraman": "camera", "astronaut": "astronaut", "coffee": "coffee", "chelsea": "chelsea",
@@ -79,17 +80,35 @@ def image_or_demo(spec: str) -> np.ndarray:
     return load_image(spec)
 
 
+def resized_shape(shape, size: int) -> tuple[int, int]:
+    """(H, W) resized so the longer side is `size` pixels, aspect kept, each side at least 2."""
+    h, w = shape[:2]
+    scale = size / max(h, w)
+    return max(2, round(h * scale)), max(2, round(w * scale))
+
+
+def require_size(shape, size: int, channels: int, frames: int = 1, field: str = "size",
+                 bytes_for=fit_bytes) -> None:
+    """Refuse a longer side `size` (>= 2) for images of `shape` (H, W, ...) before anything is allocated: a
+    SirenError naming `field` and the largest size that fits when bytes_for((frames,) H', W'), fitting by
+    default, exceeds the memory available (`siren.runtime.require_memory`)."""
+    if size < 2:
+        raise SirenError(f"must be at least 2, got {size}", field=field)
+    lead = (frames,) if frames > 1 else ()
+    h, w = resized_shape(shape, size)
+    what = f"{frames} frames of {w} x {h} pixels" if lead else f"a {w} x {h} image"
+    require_memory(lambda s: bytes_for((*lead, *resized_shape(shape, s)), channels), size, what, field, least=2)
+
+
 def resize_image(img: np.ndarray, size: int | None) -> np.ndarray:
-    """Resize so the longer side is `size` pixels (aspect kept, anti-aliased); None keeps the image."""
+    """Resize so the longer side is `size` pixels (aspect kept, anti-aliased; refused when fitting it would not
+    fit in memory, `require_size`); None keeps the image."""
     if size is None:
         return img
-    if size < 2:
-        raise SirenError(f"must be at least 2, got {size}", field="size")
+    require_size(img.shape, size, img.shape[2])
     from skimage.transform import resize
-    h, w = img.shape[:2]
-    scale = size / max(h, w)
-    shape = (max(2, round(h * scale)), max(2, round(w * scale)), img.shape[2])
-    return np.clip(resize(img, shape, anti_aliasing=scale < 1, order=1), 0.0, 1.0)
+    shape = (*resized_shape(img.shape, size), img.shape[2])
+    return np.clip(resize(img, shape, anti_aliasing=size < max(img.shape[:2]), order=1), 0.0, 1.0)
 
 
 def image_signal(img: np.ndarray, **meta) -> Signal:

@@ -38,7 +38,7 @@ from ..errors import SirenError
 from .image import load_image, require_image_files, to_float_image
 
 __all__ = ["square_image", "ImageFiles", "ImageTensors", "Split", "folder_split", "demo_split", "demo_crops",
-           "DEMO_PHOTOS", "DEMO_TEST", "StepBatches", "step_loader", "SPLIT_FILES"]
+           "DEMO_PHOTOS", "DEMO_TEST", "StepBatches", "step_loader", "StepImages", "spread", "SPLIT_FILES"]
 
 # name -> function of skimage.data returning the photograph (all bundled in the wheel)
 DEMO_PHOTOS = ("astronaut", "brick", "camera", "cell", "chelsea", "clock", "coffee", "coins", "grass", "gravel",
@@ -242,12 +242,14 @@ def demo_split(size: int = 32) -> Split:
 class StepBatches(Sampler):
     """Batch sampler whose k-th batch is a pure function of (seed, k): the infinite stream of epoch permutations
     (epoch e: randperm(n) seeded by (seed, e)) cut into consecutive batches of `batch_size`, starting at batch
-    `start`. Yields lists of indices forever."""
+    `start`. Yields lists of indices forever; with `part` (a range of batch positions) only those of each batch,
+    e.g. one process's share of a data-parallel step (`siren.distributed.shard`)."""
 
-    def __init__(self, n: int, batch_size: int, seed: int, start: int = 0):
+    def __init__(self, n: int, batch_size: int, seed: int, start: int = 0, part: range | None = None):
         if n < 1 or batch_size < 1:
             raise ValueError(f"need n >= 1 and batch_size >= 1, got {n} and {batch_size}")
         self.n, self.batch_size, self.seed, self.start = n, batch_size, seed, start
+        self.part = slice(None) if part is None else slice(part.start, part.stop)
 
     def _perm(self, epoch: int) -> torch.Tensor:
         gen = torch.Generator().manual_seed(zlib.crc32(f"{self.seed}/{epoch}".encode()))
@@ -267,16 +269,58 @@ class StepBatches(Sampler):
     def __iter__(self) -> Iterator[list[int]]:
         k = self.start
         while True:
-            yield self.batch(k)
+            yield self.batch(k)[self.part]
             k += 1
 
     def __len__(self) -> int:                          # DataLoader asks; the stream is endless
         raise TypeError("StepBatches is endless")
 
 
-def step_loader(dataset: Dataset, batch_size: int, seed: int, start: int = 0, workers: int = 0) -> Iterator:
-    """Iterator over batches (images (B, S, S, 3), errors tuple) from batch `start` on (see `StepBatches`),
-    read by `workers` processes (0: in this process)."""
-    loader = DataLoader(dataset, batch_sampler=StepBatches(len(dataset), batch_size, seed, start),
+def step_loader(dataset: Dataset, batch_size: int, seed: int, start: int = 0, workers: int = 0,
+                part: range | None = None) -> Iterator:
+    """Iterator over batches (images (B, S, S, 3), errors tuple) from batch `start` on (see `StepBatches`; `part`:
+    only those positions of each batch), read by `workers` processes (0: in this process)."""
+    loader = DataLoader(dataset, batch_sampler=StepBatches(len(dataset), batch_size, seed, start, part),
                         num_workers=workers, persistent_workers=False, prefetch_factor=2 if workers else None)
     return iter(loader)
+
+
+class StepImages:
+    """The training images of each step of a run: step k's batch of `StepBatches` (only the positions `part`),
+    read by `workers` processes for a folder (`ImageFiles`). The seed is drawn from the run's generator at the first
+    call; a task keeps it in its state (`seed`) so a resumed run reads the same batches."""
+
+    def __init__(self, dataset: Dataset, batch_size: int, workers: int = 0, part: range | None = None):
+        self.dataset, self.batch_size, self.part = dataset, batch_size, part
+        self.workers = workers if isinstance(dataset, ImageFiles) else 0
+        self.seed: int | None = None
+        self.close()
+
+    def close(self) -> None:
+        """Drop the loader (and stop its workers); the next call starts one at its step."""
+        self._batches, self._next = None, None
+
+    def __call__(self, step: int, generator: torch.Generator) -> torch.Tensor:
+        """The images of step `step` -> (b, S, S, 3) on the CPU; an unreadable file is a one-line SirenError."""
+        if self.seed is None:
+            self.seed = int(torch.randint(2 ** 31 - 1, (1,), generator=generator))
+        if self._batches is None or self._next != step:
+            self._batches = step_loader(self.dataset, self.batch_size, self.seed, step, self.workers, self.part)
+        images, errors = next(self._batches)
+        self._next = step + 1
+        bad = [e for e in errors if e]
+        if bad:
+            raise SirenError(bad[0])
+        return images
+
+
+def spread(dataset: Dataset, count: int) -> torch.Tensor:
+    """`count` images spread evenly over `dataset` (all when it has fewer) -> (M, S, S, 3) on the CPU; an
+    unreadable file is a one-line SirenError."""
+    n = len(dataset)
+    idx = np.unique(np.linspace(0, n - 1, min(count, n)).round().astype(int))
+    items = [dataset[int(i)] for i in idx]
+    bad = [e for _, e in items if e]
+    if bad:
+        raise SirenError(bad[0])
+    return torch.stack([img for img, _ in items])

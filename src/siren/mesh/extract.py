@@ -34,6 +34,7 @@ import numpy as np
 import trimesh
 
 from ..errors import SirenError
+from ..runtime import require_memory
 from .grid import Grid
 from .post import warn_if_open
 
@@ -41,6 +42,15 @@ METHODS = ("coarse_to_fine", "dense")
 SLAB_POINTS = 1 << 22  # points per dense slab: 16 MiB of float32
 TILE_POINTS = 1 << 24  # grid points per coarse_to_fine tile, as far as whole blocks allow: 64 MiB of float32
 SNAP = 2.0 ** -12  # grid steps: a vertex this close to a grid point is put on it
+BYTES_PER_SQUARE = 700  # about, times resolution^2: the mesh of a closed surface across the box (1.6 faces per
+                        # square, ~400 bytes a face while stitched and checked) and an x-slab's values and indices
+
+
+def require_resolution(resolution: int, field: str = "resolution") -> None:
+    """Refuse (SirenError naming `field`, before anything is evaluated) a resolution whose mesh would not fit in
+    memory: about BYTES_PER_SQUARE * resolution^2 bytes (`siren.runtime.require_memory`)."""
+    require_memory(lambda r: BYTES_PER_SQUARE * r * r, resolution, f"a mesh at {resolution} points per axis", field,
+                   least=3)
 
 
 def extract_mesh(fn, resolution: int = 256, bounds: tuple[float, float] = (-1.0, 1.0), level: float = 0.0,
@@ -59,6 +69,7 @@ def extract_mesh(fn, resolution: int = 256, bounds: tuple[float, float] = (-1.0,
         raise SirenError(f"unknown meshing method {method!r} (use one of {', '.join(METHODS)})")
     if resolution < 3 or bounds[1] <= bounds[0]:
         raise SirenError(f"need resolution >= 3 and bounds lo < hi, got {resolution} and {bounds}")
+    require_resolution(resolution)
     if block < 2 or block & (block - 1):
         raise SirenError(f"block must be a power of two >= 2, got {block}")
     grid = Grid(fn, resolution, bounds, chunk, device)

@@ -27,6 +27,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import torch
 from torch import nn
 
 from ..errors import SirenError
@@ -44,7 +45,7 @@ from .wavelets import GaborLayer, Gauss, GaussLayer, Wire
 __all__ = ["Siren", "SineLayer", "MLP", "PositionalEncoding", "FourierFeatures", "RBFLayer", "Finer", "FinerLayer",
            "Gauss", "GaussLayer", "Wire", "GaborLayer", "HashEncoding", "build_model",
            "model_from_spec", "MODEL_NAMES", "KINDS", "REGISTRIES", "Family", "nyquist_frequencies", "BatchedSiren",
-           "ModelConfig", "PriorModelConfig", "MODEL_CONFIGS"]
+           "ModelConfig", "PriorModelConfig", "MODEL_CONFIGS", "architecture", "apply_init"]
 
 
 @dataclass(frozen=True)
@@ -185,12 +186,57 @@ def model_from_spec(spec: dict) -> nn.Module:
     return build_model(name, spec["in_features"], spec["out_features"], kind=kind, **spec["options"])
 
 
+def architecture(model: nn.Module) -> dict:
+    """What defines the function of a SIREN-family network (a `Siren`, or member 0 of a `BatchedSiren`):
+    {"name", "in_features", "out_features", "hidden_features", "hidden_layers", "first_omega_0", "hidden_omega_0"
+    (None when no sine layer uses it), "outermost_linear"}; {"name": spec name} for any other network."""
+    if isinstance(model, BatchedSiren):
+        model = model.member(0)
+    if not isinstance(model, Siren):
+        return {"name": (getattr(model, "spec", None) or {}).get("name", type(model).__name__)}
+    first, rest = model.net[0], [m for m in model.net[1:] if isinstance(m, SineLayer)]
+    return {"name": "siren", "in_features": model.in_features, "out_features": model.out_features,
+            "hidden_features": first.linear.out_features, "hidden_layers": len(model.net) - 2,
+            "first_omega_0": first.omega_0, "hidden_omega_0": rest[0].omega_0 if rest else None,
+            "outermost_linear": isinstance(model.net[-1], nn.Linear)}
+
+
+def _described(arch: dict) -> str:
+    if "hidden_features" not in arch:
+        return f"a {arch['name']} network"
+    return (f"a {arch['name']} {arch['in_features']} -> {arch['out_features']}, width {arch['hidden_features']}, "
+            f"{arch['hidden_layers']} hidden layers, omega_0 {arch['first_omega_0']:g}/{arch['hidden_omega_0'] or '-'}")
+
+
+@torch.no_grad()
+def apply_init(model: nn.Module, source: nn.Module, where: str) -> None:
+    """Copy the learned initialization `source` (a one-member `BatchedSiren`: the theta of `siren meta train`)
+    into `model`: a `Siren` gets member 0, a `BatchedSiren` gets it in every member. A different architecture
+    (`architecture`) is a one-line SirenError naming both; `where` names the init in it (e.g. its path)."""
+    have, want = architecture(source), architecture(model)
+    if not isinstance(source, BatchedSiren) or source.num_signals != 1:
+        raise SirenError(f"{where} holds {_described(have)} that is not a learned initialization (pass the run "
+                         f"folder of `siren meta train`)")
+    if have != want:
+        raise SirenError(f"{where} holds {_described(have)} but this run builds {_described(want)} (pass the "
+                         f"init's --model/--hidden-features/--hidden-layers/--first-omega/--hidden-omega, or another "
+                         f"--init)")
+    single = source.member(0)
+    if isinstance(model, BatchedSiren):
+        model.load_members([single] * model.num_signals)
+    else:
+        model.load_state_dict(single.state_dict())
+
+
 def _given(config, names: dict) -> dict:
     """{option: value} of the config fields (field -> option name) that were given (not None)."""
     return {key: getattr(config, f) for f, key in names.items() if getattr(config, f) is not None}
 
 
 _OMEGA_FAMILIES = [n for n, f in COORDINATES.items() if {"first_omega_0", "hidden_omega_0"} <= f.options]
+
+
+MAX_OMEGA = 1e6        # past this, omega x in float32 on [-1, 1] is spaced over 0.06 rad: the sine is round-off
 
 
 @dataclass
@@ -204,6 +250,18 @@ class ModelConfig:
                                        "30, audio 3000; wire 20)")
     hidden_omega: float | None = option(None, f"{', '.join(_OMEGA_FAMILIES)}: omega_0 of hidden layers (default "
                                         "30; wire 20)")
+    init: str | None = option(None, "start from the learned initialization of a `siren meta train` run (its folder "
+                              "or checkpoint.pt); its architecture and test-time learning rate become the defaults",
+                              metavar="RUN")
+
+    def __post_init__(self):
+        for f, least in (("hidden_features", 1), ("hidden_layers", 0)):
+            if getattr(self, f) is not None and getattr(self, f) < least:
+                raise SirenError(f"must be at least {least}, got {getattr(self, f)}", field=f)
+        for f in ("first_omega", "hidden_omega"):
+            v = getattr(self, f)
+            if v is not None and not (math.isfinite(v) and 0 < v <= MAX_OMEGA):
+                raise SirenError(f"must be a positive number up to {MAX_OMEGA:g}, got {v}", field=f)
 
     def build_args(self) -> tuple[str, dict]:
         opts = _given(self, {"hidden_features": "hidden_features", "hidden_layers": "hidden_layers",

@@ -8,6 +8,7 @@ from importlib import resources
 from pathlib import Path
 
 from ..errors import SirenError
+from ..runtime import require_writable
 from .chart import chart
 from .media import MAX_EMBED_BYTES, SHOWN, Media
 from .runs import Run, curve, load_run, metric_keys
@@ -25,8 +26,8 @@ def write_report(run_dirs: list[str | os.PathLike], out: str | os.PathLike) -> P
     Returns `out`. A folder that is not a run folder is a SirenError."""
     if not run_dirs:
         raise SirenError("no run folders to report (pass at least one run folder)")
+    out = require_writable(out, folder=False)
     runs = [load_run(Path(d)) for d in run_dirs]
-    out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(_Page(runs, out.parent).render(), encoding="utf-8")
     return out

@@ -25,10 +25,14 @@ Discretisation: grid linspace(-1, 1, n) per axis (endpoints included), arrays [i
 stencil with e_y/e_x and e_x/e_y evaluated at half points, second order in h; complex128 sparse direct solve.
 The discrete operator is complex symmetric, so discrete reciprocity holds exactly. Resolve the source: the
 sampled Gaussian's mass h^2 sum(f) is off by up to 3% at h = 2 std, 6e-5 at 1.33 std and 1e-8 at h = std (n = 201
-for std 0.01); h > 1.5 std (mass error up to ~1e-3) gives a warning.
+for std 0.01); h > 1.5 std (mass error up to ~1e-3) gives a warning. Resolve the wavelength: the 5-point stencil's
+phase error is about (k h)^2 / 24 per wavelength, 4.6% at 6 points per wavelength; fewer than
+MIN_POINTS_PER_WAVELENGTH (6) on the shortest wavelength 2 pi c_min / k is refused (`require_resolved`), as is a grid
+whose direct solve would not fit in memory (`require_solvable`).
 """
 from __future__ import annotations
 
+import math
 import warnings
 
 import numpy as np
@@ -39,7 +43,9 @@ from ..errors import SirenError
 from ..fields.grid import FieldLike, axis, mesh, on_grid
 from ..fields.pml import A0, PML_WIDTH, pml_stretch, stretched_coordinate
 from ..fields.sources import SIGMA2, check_source, gaussian_source
+from ..runtime import require_memory
 
+MIN_POINTS_PER_WAVELENGTH = 6
 FAR = 8.0  # beyond FAR std from the source the closed form is G(r) exp(-k^2 sigma2 / 2) to ~exp(-FAR^2 / 2)
 _T, _W = np.polynomial.legendre.leggauss(64)
 _T, _W = (_T + 1) / 2, _W / 2  # Gauss-Legendre on [0, 1]
@@ -52,6 +58,33 @@ def _check(k: float, pml_width: float, a0: float) -> None:
         raise SirenError(f"pml_width={pml_width} must be in (0, 1): the PML is a border band of [-1, 1]^2")
     if not (np.isfinite(a0) and a0 >= 0):
         raise SirenError(f"PML strength a0={a0} must be >= 0 (5 in the paper)")
+
+
+def solve_bytes(n: int) -> float:
+    """About the peak bytes of the sparse direct solve on an n x n grid: N = (n - 2)^2 unknowns, the LU factors'
+    fill growing as N log N (measured: 2.5 kB an unknown at n = 257, 3 kB at n = 513)."""
+    unknowns = max(n - 2, 1) ** 2
+    return 200.0 * unknowns * max(math.log2(unknowns), 1.0)
+
+
+def require_solvable(n: int, field: str = "n") -> None:
+    """Refuse (SirenError naming `field`, before anything is built) an n x n grid whose direct solve would not fit
+    in memory (`solve_bytes`, `siren.runtime.require_memory`)."""
+    require_memory(solve_bytes, n, f"the FD solve on a {n} x {n} grid", field, least=3)
+
+
+def require_resolved(k: float, n: int, c_min: float = 1.0, field: str = "n") -> None:
+    """Refuse (SirenError on k) a wavenumber that the grid linspace(-1, 1, n) (its option: `field`) does not
+    resolve: fewer than MIN_POINTS_PER_WAVELENGTH grid steps h = 2 / (n - 1) on the shortest wavelength
+    2 pi c_min / k (c_min: the slowest speed of the model)."""
+    per_wavelength = 2 * math.pi * c_min / k / (2 / (n - 1))
+    if per_wavelength < MIN_POINTS_PER_WAVELENGTH:
+        flag = "--" + field.replace("_", "-")
+        k_max = math.pi * c_min * (n - 1) / MIN_POINTS_PER_WAVELENGTH
+        n_min = math.ceil(MIN_POINTS_PER_WAVELENGTH * k / (math.pi * c_min)) + 1
+        raise SirenError(f"{k:g} is not resolved by the grid: {per_wavelength:.2g} points per wavelength on "
+                         f"{flag} {n}, at least {MIN_POINTS_PER_WAVELENGTH} needed (pass --k at most {k_max:.3g}, "
+                         f"or {flag} at least {n_min})", field="k")
 
 
 def helmholtz_matrix(k: float, m: np.ndarray, pml_width: float = PML_WIDTH, a0: float = A0):

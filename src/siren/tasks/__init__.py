@@ -13,6 +13,8 @@ from .helmholtz import HelmholtzTask
 from .poisson import PoissonTask
 from .sdf import SDFTask
 from .prior import PriorTask  # registers "prior train" (inpaint, interpolate: siren.commands.prior)
+from . import meta
+from .meta import MetaTask  # registers "meta train" (learned initializations; `--init RUN` on the fitting tasks)
 from . import wave
 from .wave import WaveTask
 
@@ -20,5 +22,6 @@ __all__ = ["Task", "Output", "OUTPUT_KINDS", "REGISTRY", "register", "get_task",
            "ImageFitTask", "AudioFitTask", "VideoFitTask", "BatchFitTask", "PoissonTask", "EditTask", "SDFTask", "HelmholtzTask",
            "edit", "fit_audio", "fit_image", "fit_video", "helmholtz", "poisson", "sdf"]
 __all__ += ["PriorTask", "prior"]
+__all__ += ["MetaTask", "meta"]
 __all__ += ["WaveTask", "wave"]
 __all__ += ["FWITask", "fwi"]

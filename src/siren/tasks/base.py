@@ -19,6 +19,9 @@ data and a few methods; it never builds a model, never runs a loop, never names 
                       is run by the batched fit)
     sharded           True: the launcher splits the work across processes: from_config(config, shard=(rank,
                       world)) builds this process's share, merge(records) combines the shares' metrics
+    data_parallel     True: under torchrun every process trains the same model on its share of each step's batch
+                      (from_config(config, shard=(rank, world))); the launcher averages the gradients across the
+                      processes before each update and rank 0 writes the one run folder
     from_config(config)  build the task (load files, make targets) from its Config
     in_features, out_features   the network's input and output sizes
     model_hints() -> dict   facts about the problem that model families may read (`siren.models`: width,
@@ -76,6 +79,7 @@ class Task:
     model_kind: ClassVar[str] = "coordinates"
     needs_steps: ClassVar[bool] = False
     sharded: ClassVar[bool] = False
+    data_parallel: ClassVar[bool] = False
     Render: ClassVar[type | None] = None
     in_features: int
     out_features: int

@@ -8,6 +8,7 @@ background's values also supervised outside the mask. Files: composite.png, edit
 from __future__ import annotations
 
 import warnings
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import torch
 from ..data.image import DEMOS, image_gradient, image_or_demo, resize_image
 from ..errors import SirenError
 from ..metrics import to_unit
+from ..runtime import require_memory
 from ..options import option
 from ..viz.signals import image_row
 from .base import Output, register
@@ -90,7 +92,7 @@ class EditTask(PoissonTask):
             at = tuple(float(v) for v in config.at.split(","))
         except ValueError:
             at = ()
-        if len(at) != 2:
+        if len(at) != 2 or not all(map(math.isfinite, at)):
             raise SirenError(f"takes CY,CX in fractions of the background, e.g. --at 0.3,0.5 (got {config.at!r})", field="at")
         bg = resize_image(image_or_demo(config.background), config.size)
         fg = image_or_demo(config.foreground)
@@ -130,9 +132,11 @@ def edit_task(background: np.ndarray, foreground: np.ndarray, mask: np.ndarray |
         alpha = 0.5 if mask is None else 1.0
     if not 0.0 <= alpha <= 1.0:
         raise SirenError(f"must be in [0, 1], got {alpha}", field="alpha")
-    if not scale > 0:
+    if not (math.isfinite(scale) and scale > 0):
         raise SirenError(f"must be positive, got {scale}", field="scale")
     h, w = background.shape[:2]
+    require_memory(lambda s: 64 * max(h * w, s * s * h * w), float(scale), f"a foreground {scale:g} times the "
+                   f"background's size", "scale", least=1e-3)     # its float64 copies while resized and placed
     if abs(foreground.shape[0] / foreground.shape[1] - h / w) > 0.02 * h / w:
         warnings.warn(f"foreground {foreground.shape[1]}x{foreground.shape[0]} is stretched to the background's "
                       f"aspect ratio {w}:{h}", stacklevel=2)

@@ -13,6 +13,7 @@ metrics (`write_outputs`) use every sample.
 """
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import torch
@@ -79,7 +80,7 @@ def source_path(path, demo: bool, locate_demo, kind: str) -> Path:
 
 
 def positive(value, default, field: str):
-    """`value` when given (it must be > 0), else `default`; `field` names the option in the error."""
-    if value is not None and not value > 0:
-        raise SirenError(f"must be positive, got {value}", field=field)
+    """`value` when given (it must be finite and > 0), else `default`; `field` names the option in the error."""
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise SirenError(f"must be a positive number, got {value}", field=field)
     return default if value is None else value

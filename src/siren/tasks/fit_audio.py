@@ -16,7 +16,9 @@ from .. import metrics, viz
 from ..data.audio import STEREO, audio_signal, demo_audio, load_audio, save_wav
 from ..errors import SirenError
 from ..options import option
+from ..data.signal import render_bytes
 from ..rendering import render
+from ..runtime import require_memory
 from ..viz.signals import audio_figure
 from .base import Output, register
 from .fit import SignalFitTask, positive, source_path
@@ -86,9 +88,11 @@ class AudioFitTask(SignalFitTask):
         out = Path(out)
         if out.suffix.lower() != ".wav":
             raise SirenError(f"audio renders to a .wav file, got {out.name} (pass --out NAME.wav)")
-        new_rate = positive(options.rate, meta["rate"], "rate")
-        samples = max(2, round(meta["shape"][0] * new_rate / meta["rate"]))
-        save_wav(out, render(model, (samples,)), int(new_rate), meta["scale"])
+        new_rate = int(positive(options.rate, meta["rate"], "rate"))
+        samples = lambda rate: max(2, round(meta["shape"][0] * rate / meta["rate"]))   # noqa: E731
+        require_memory(lambda rate: render_bytes((samples(rate),), meta["channels"]), new_rate,
+                       f"{samples(new_rate)} samples", "rate")
+        save_wav(out, render(model, (samples(new_rate),)), new_rate, meta["scale"])
 
     @classmethod
     def example_args(cls, folder: Path) -> list[str]:

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import metrics, viz
-from ..data.image import IMAGE_SUFFIXES, image_signal, input_image, save_image
+from ..data.image import IMAGE_SUFFIXES, image_signal, input_image, require_size, save_image
+from ..data.signal import render_bytes
 from ..errors import SirenError
 from ..metrics import to_unit, unit_psnr
 from ..options import option
@@ -103,8 +104,7 @@ class ImageFitTask(SignalFitTask):
             raise SirenError(f"an image renders to an image file, got {Path(out).name} (pass --out NAME.png)")
         h, w = meta["shape"]
         size = max(h, w) if options.size is None else options.size
-        if size < 2:
-            raise SirenError(f"must be at least 2, got {size}", field="size")
+        require_size((h, w), size, meta["channels"], bytes_for=render_bytes)
         scale = size / max(h, w)
         save_image(out, to_unit(render(model, (max(2, round(h * scale)), max(2, round(w * scale))))))
 

@@ -17,6 +17,8 @@ import torch
 from .. import viz
 from ..data.video import (FRACTION, MIN_SAMPLES, demo_video, load_video, resize_video, samples_per_step, save_video,
                           video_signal)
+from ..data.image import require_size
+from ..data.signal import render_bytes
 from ..errors import SirenError
 from ..metrics import to_unit, unit_psnr
 from ..options import option
@@ -115,7 +117,9 @@ class VideoFitTask(SignalFitTask):
         if out.suffix.lower() != ".mp4":
             raise SirenError(f"video renders to an .mp4 file, got {out.name} (pass --out NAME.mp4)")
         new_fps = positive(options.fps, meta["fps"], "fps")
-        scale = positive(options.size, max(shape[1:]), "size") / max(shape[1:])
+        size = positive(options.size, max(shape[1:]), "size")
+        require_size(shape[1:], size, meta["channels"], bytes_for=render_bytes)    # frames are streamed
+        scale = size / max(shape[1:])
         new_shape = (max(2, round(shape[0] * new_fps / meta["fps"])),
                      max(2, round(shape[1] * scale)), max(2, round(shape[2] * scale)))
         save_video(out, (to_unit(pred) for _, pred in render_frames(model, new_shape)), new_fps)

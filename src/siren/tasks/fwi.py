@@ -65,7 +65,9 @@ from ..fields.pml import PML_WIDTH, pml_operator, pml_stretch
 from ..fields.speed import PRESETS, speed_model
 from ..metrics import relative_l2
 from ..options import option
+from ..runtime import require_points
 from ..solvers import background_field
+from ..solvers.helmholtz import require_resolved, require_solvable
 from ..solvers.fwi import BOX, AdjointFWI, check_points, read_receiver_data, reference_geometry, synthesize
 from ..viz.fields import receiver_data_figure, velocity_figure
 from .base import Output, Task, register
@@ -117,6 +119,7 @@ class FWITask(Task):
             raise SirenError(f"must be a positive number, got {k}", field="k")
         if points < 16 or pool < points:
             raise SirenError(f"must be at least 16 and at most --pool, got {points} and {pool}", field="points")
+        require_points(pool, "pool", "pool points")
         if not (np.isfinite(data_weight) and data_weight > 0):
             raise SirenError(f"must be positive, got {data_weight}", field="data_weight")
         if int(baseline_iters) != baseline_iters or baseline_iters < 0:
@@ -151,16 +154,21 @@ class FWITask(Task):
             raise SirenError(f"must be at least 32, got {config.n}", field="n")
         if not (np.isfinite(config.k) and config.k > 0):
             raise SirenError(f"must be a positive number, got {config.k}", field="k")
+        require_solvable(config.n)
+        require_solvable(config.baseline_n, "baseline_n")
+        require_resolved(config.k, config.baseline_n, field="baseline_n")         # the baseline starts at c = 1
         common = dict(points=config.points, pool=config.pool, data_weight=config.data_weight,
                       baseline_n=config.baseline_n, baseline_iters=config.baseline_iters)
         if config.data is not None:
             if not Path(config.data).is_file():
                 raise SirenError(f"receiver data file not found: {config.data}")
             sources, receivers, data = read_receiver_data(config.data)
+            require_resolved(config.k, config.n)
             return cls(config.k, sources, receivers, data, None, 1 + 1j, velocity=Path(config.data).name,
                        n=config.n, **common)
         sources, receivers = reference_geometry(config.sources, config.receivers)
         c = speed_model(config.velocity, config.n)
+        require_resolved(config.k, config.n, float(c.min()))
         data, _ = synthesize(config.k, c ** -2.0, sources, receivers)
         return cls(config.k, sources, receivers, data, c, 1.0, velocity=config.velocity, n=config.n, **common)
 

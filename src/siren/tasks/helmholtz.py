@@ -42,7 +42,9 @@ from ..fields.sources import SIGMA2, check_source, gaussian_source, parse_point
 from ..fields.speed import PRESETS, speed_model
 from ..metrics import relative_l2
 from ..options import option
+from ..runtime import require_points
 from ..solvers import background_field, helmholtz_fd
+from ..solvers.helmholtz import require_resolved, require_solvable
 from ..viz.fields import complex_field_figure
 from .base import Output, Task, register
 
@@ -98,8 +100,10 @@ class HelmholtzTask(Task):
             raise SirenError(f"unknown formulation {formulation!r} (choose {' or '.join(FORMULATIONS)})")
         if points < 16:
             raise SirenError(f"must be at least 16, got {points}", field="points")
+        require_points(points, "points")
         self.k, self.source, self.formulation, self.points = float(k), check_source(source), formulation, points
         self.velocity, self.n = velocity, c.shape[0]
+        require_resolved(self.k, self.n, float(c.min()))
         if max(abs(v) for v in self.source) > 1 - PML_WIDTH:
             raise SirenError(f"source {self.source} lies in the PML: put it inside [-0.5, 0.5]^2")
         self.m_grid = 1.0 / c ** 2
@@ -114,6 +118,7 @@ class HelmholtzTask(Task):
     def from_config(cls, config: HelmholtzConfig):
         if config.n < 32:
             raise SirenError(f"must be at least 32, got {config.n}", field="n")
+        require_solvable(config.n)
         source = parse_point(config.source)
         return cls(config.k, speed_model(config.velocity, config.n), source, config.formulation, config.points,
                    config.velocity)

@@ -17,6 +17,10 @@ context to z and reconstructs the whole image. Loss terms (raw, weight), logged 
     the CNP baseline ("cnp"; `siren.models.hyper.CNP`) trains on its own objective, the Gaussian likelihood:
         nll       mean over all pixels and channels of -log N(y; mu, sigma^2)         weight 1
         mse       mean of (mu - y)^2, logged for comparison                           weight 0
+Data-parallel under torchrun (`data_parallel`; `torchrun --nproc-per-node 2 -m siren.cli prior train ...`): the
+batch and the context masks of step k are drawn for the whole batch on every process, process r encodes and scores
+its share of the images (batch_size must split evenly), the launcher averages the gradients, so 2 processes take
+the steps of 1 (every loss term is a mean over the batch's images).
 Scores (held-out split, fixed context pixels drawn with seed 0 so every model sees the same): "mse_K" = MSE of the
 whole reconstructed image on [0, 1] pixel values (clipped) from K context pixels, K in 10, 100, 1000 (those that fit
 in the image); "psnr" = PSNR (dB) on [0, 1] from 100 context pixels (half of the pixels for images under 200
@@ -31,11 +35,10 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 
-from .. import viz
-from ..data.imagefolder import ImageFiles, Split, demo_split, folder_split, step_loader
+from .. import distributed, viz
+from ..data.imagefolder import Split, StepImages, demo_split, folder_split, spread
 from ..data.masks import EVAL_SEED, context_masks, fixed_masks
 from ..errors import SirenError
 from ..metrics import mse_to_psnr, to_unit
@@ -103,9 +106,11 @@ class PriorTask(Task):
     train_defaults = {"steps": 20_000, "log_every": 250, "checkpoint_every": 1000}
     metric_name = "psnr"
     model_kind = "prior"        # the encoder (--encoder) and the SIRENs it generates: `siren.models.PriorModelConfig`
+    data_parallel = True
     in_features, out_features = 2, 3
 
-    def __init__(self, split: Split, batch_size: int = 32, context: tuple[int, int] = (10, 200), workers: int = 0):
+    def __init__(self, split: Split, batch_size: int = 32, context: tuple[int, int] = (10, 200), workers: int = 0,
+                 shard: tuple[int, int] = (0, 1)):
         self.split, self.batch_size = split, batch_size
         self.size = split.train.size
         self.pixels = self.size * self.size
@@ -120,44 +125,40 @@ class PriorTask(Task):
                              f"{self.size} image (lower it, or raise --size)", field="context_max")
         if workers < 0:
             raise SirenError(f"must be 0 or more, got {workers}", field="workers")
+        rank, world = shard
+        if batch_size % world:
+            raise SirenError(f"{batch_size} images per step do not split evenly over {world} processes (pass a "
+                             f"multiple of {world})", field="batch_size")
         self.context, self.workers = (low, high), workers
+        self.part = distributed.shard(batch_size, rank, world)
         self.device = torch.device("cpu")
-        self.data_seed: int | None = None
-        self._batches, self._next = None, None
+        self.images = StepImages(split.train, batch_size, workers, self.part)
         self._eval = None
 
     @classmethod
-    def from_config(cls, config: PriorConfig) -> PriorTask:
+    def from_config(cls, config: PriorConfig, shard: tuple[int, int] = (0, 1)) -> PriorTask:
         if (config.data is None) == (not config.demo):
             raise SirenError("give a DATA folder of images or --demo (not both, not neither)")
         split = demo_split(config.size) if config.demo else folder_split(config.data, config.size)
-        return cls(split, config.batch_size, (config.context_min, config.context_max), config.workers)
+        return cls(split, config.batch_size, (config.context_min, config.context_max), config.workers, shard)
 
     def model_hints(self) -> dict:
         return {"resolution": self.size}
 
     def to(self, device) -> PriorTask:
         self.device = torch.device(device)
-        self._batches, self._eval = None, None
+        self.images.close()
+        self._eval = None
         return self
 
     def _batch(self, step: int, generator: torch.Generator) -> torch.Tensor:
-        """Training images of step `step` -> (B, S, S, 3) on the device."""
-        if self.data_seed is None:
-            self.data_seed = int(torch.randint(2 ** 31 - 1, (1,), generator=generator))
-        if self._batches is None or self._next != step:
-            workers = self.workers if isinstance(self.split.train, ImageFiles) else 0
-            self._batches = step_loader(self.split.train, self.batch_size, self.data_seed, step, workers)
-        images, errors = next(self._batches)
-        self._next = step + 1
-        bad = [e for e in errors if e]
-        if bad:
-            raise SirenError(bad[0])
-        return images.to(self.device)
+        """This process's share of the training images of step `step` -> (b, S, S, 3) on the device."""
+        return self.images(step, generator).to(self.device)
 
     def loss(self, model, step: int, generator: torch.Generator) -> dict:
         images = self._batch(step, generator)
-        mask = context_masks(images.shape[0], (self.size, self.size), *self.context, generator).to(self.device)
+        mask = context_masks(self.batch_size, (self.size, self.size), *self.context, generator)   # whole batch
+        mask = mask[self.part.start:self.part.stop].to(self.device)
         out = model(images, mask)
         mse = (out.pred - images).pow(2).mean()
         if out.std is not None:     # a CNP predicts a Gaussian per pixel: its own objective is the likelihood
@@ -168,13 +169,7 @@ class PriorTask(Task):
 
     def _test_images(self, count: int) -> torch.Tensor:
         """`count` held-out images spread evenly over the split (all when it has fewer) -> (M, S, S, 3) on CPU."""
-        n = len(self.split.test)
-        idx = np.unique(np.linspace(0, n - 1, min(count, n)).round().astype(int))
-        items = [self.split.test[int(i)] for i in idx]
-        bad = [e for _, e in items if e]
-        if bad:
-            raise SirenError(bad[0])
-        return torch.stack([img for img, _ in items])
+        return spread(self.split.test, count)
 
     def evaluate(self, model) -> dict:
         if self._eval is None:
@@ -186,17 +181,17 @@ class PriorTask(Task):
                 "context": list(self.context), "data": self.split.describe()}
 
     def state_dict(self) -> dict:
-        return {"data_seed": self.data_seed}
+        return {"data_seed": self.images.seed}
 
     def load_state_dict(self, state: dict) -> None:
-        self.data_seed = state.get("data_seed")
-        self._batches = None
+        self.images.seed = state.get("data_seed")
+        self.images.close()
 
     def write_outputs(self, model, out_dir: Path, history: list):
         """inpainting.png (held-out images from 10 / 100 / 1000 / top-half context), psnr.png; metrics: the
         scores on up to 1,000 held-out images."""
         out_dir = Path(out_dir)
-        self._batches = None                               # stop the loader's workers
+        self.images.close()                                # stop the loader's workers
         images = self._test_images(FINAL_EVAL_IMAGES)
         result = {**_scores(model, images), "test_images": int(images.shape[0])}
         show = images[torch.linspace(0, images.shape[0] - 1, min(6, images.shape[0])).round().long().unique()]

@@ -51,8 +51,10 @@ import torch
 
 from .. import diff, viz
 from ..errors import SirenError
+from ..mesh import require_resolution
 from ..metrics import mesh_metrics
 from ..options import option
+from ..runtime import require_points
 from .base import Output, Task, register
 
 DEMOS = ("sphere", "torus", "bunny")
@@ -105,6 +107,8 @@ class SDFTask(Task):
         """cloud: a `siren.data.pointcloud.PointCloud`; reference: (points, normals or None) in model units."""
         if batch < 1 or resolution < 8:
             raise SirenError(f"must be >= 1 and --resolution >= 8, got {batch} and {resolution}", field="batch")
+        require_points(batch, "batch", "surface points a step")
+        require_resolution(resolution)
         if not 0 <= keep_within < float("inf"):
             raise SirenError(f"must be >= 0, got {keep_within}", field="keep_within")
         self.keep_within = keep_within
@@ -127,6 +131,7 @@ class SDFTask(Task):
             raise SirenError(f"give a point cloud PATH or --demo ({', '.join(DEMOS)}), not both or neither")
         if config.points < 10:
             raise SirenError(f"must be at least 10, got {config.points}", field="points")
+        require_points(config.points, "points", "surface points")
         reference = None
         if config.demo in ("sphere", "torus"):
             shape = Sphere(0.5) if config.demo == "sphere" else Torus(0.5, 0.2)

@@ -68,6 +68,7 @@ from ..fields.sources import check_source, gaussian_pulse, parse_point
 from ..fields.speed import Speed, parse_speed
 from ..metrics import relative_l2
 from ..options import option
+from ..runtime import require_memory, require_points
 from ..solvers import wave_fdtd
 from ..viz.fields import difference_gain, error_curves_figure, video_frame, wave_frames_figure
 from .base import Output, Task, register
@@ -104,6 +105,13 @@ def parse_times(text: str | None) -> list[float] | None:
         return [float(v) for v in str(text).split(",")]
     except ValueError:
         raise SirenError(f"{text!r} must be comma-separated times (e.g. --frames 0.1,0.2,0.4)", field="frames") from None
+
+
+def run_bytes(n: int, solver_points: int, frames: int) -> int:
+    """About the peak bytes of a wave run: the FDTD grid (refined to fewer than solver_points + n points per
+    axis; about 12 float64 arrays) and `frames` frames of n x n (reference, prediction, figure and video copies)."""
+    g = solver_points + n
+    return 96 * g * g + 64 * frames * n * n
 
 
 def default_times(duration: float) -> list[float]:
@@ -162,6 +170,16 @@ class WaveTask(Task):
         if not times or min(times) < 0 or max(times) > self.duration * (1 + 1e-9) or not all(map(math.isfinite, times)):
             raise SirenError(f"frame times {times} must lie in [0, T = {self.duration:g}] (fix --frames or --duration)")
         self.times = times
+        require_memory(lambda v: run_bytes(8, v, len(times)), solver_points, f"an FDTD grid of {solver_points} x {solver_points}",
+                       "solver_points")
+        require_memory(lambda v: run_bytes(v, solver_points, len(times)), n, f"{len(times)} frames of {n} x {n}", "n")
+        require_points(points, "points")
+        require_points(ic_points, "ic_points")
+        step = 2 / (solver_points - 1) if solver_points > 1 else 2.0         # the FDTD grid's step, at most
+        if initial is None and sigma < step:                                 # the grid must resolve u(0)
+            raise SirenError(f"{sigma:g} is not resolved by the FDTD grid: its step on --solver-points "
+                             f"{solver_points} is {step:.3g}, larger than sigma (pass --sigma at least {step:.3g}, "
+                             f"or --solver-points at least {math.ceil(2 / sigma) + 1})", field="sigma")
         self.points, self.ic_points, self.ic_weight = int(points), int(ic_points), float(ic_weight)
         self.pretrain, self.ramp, self.cone = int(pretrain), float(ramp), float(cone)
         self.total_steps, self.solver_points = steps, int(solver_points)
@@ -356,5 +374,5 @@ class WaveTask(Task):
         path = video_path(Path(out_dir) / "wave.mp4")
         save_video(path, (video_frame(a, b, gain) for a, b in zip(u, ref)), VIDEO_FPS)
         kind = (f"MP4, {VIDEO_FRAMES} frames at {VIDEO_FPS} fps" if path.suffix == ".mp4" else
-                "GIF: imageio-ffmpeg is not installed (pip install 'siren[media]' for MP4)")
+                "GIF: imageio-ffmpeg is not installed (pip install 'siren-inr[media]' for MP4)")
         return path.name, f"difference x {gain:g}; {kind}"
