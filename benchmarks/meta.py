@@ -82,6 +82,21 @@ def griddata_fill(img: np.ndarray, mask: np.ndarray, method: str) -> np.ndarray:
     return out
 
 
+def interpolation(images: torch.Tensor, k: int) -> dict:
+    """MSE on [0, 1] of scattered-data interpolation (and the context's mean colour) of the whole images (M, S, S, 3)
+    in [-1, 1] from k fixed context pixels: the same masks as the priors' scores (`fixed_masks` over all M)."""
+    m, s = images.shape[:2]
+    masks = fixed_masks(m, (s, s), k)
+    unit = ((images + 1) / 2).numpy()
+    out = {}
+    for method in ("linear", "nearest"):
+        pred = np.stack([griddata_fill(u, mk.numpy(), method) for u, mk in zip(unit, masks)])
+        out[f"griddata {method}"] = float(((np.clip(pred, 0, 1) - unit) ** 2).mean())
+    mean = np.stack([np.broadcast_to(u[mk.numpy()].mean(0), u.shape) for u, mk in zip(unit, masks)])
+    out["context mean colour"] = float(((mean - unit) ** 2).mean())
+    return out
+
+
 def inpainting(model, theta, coords, images: torch.Tensor, lr: float, k: int = 100) -> dict:
     """MSE on [0, 1] of the whole images (M, S, S, 3) in [-1, 1] from k fixed context pixels, per route."""
     m, s = images.shape[:2]
@@ -93,11 +108,7 @@ def inpainting(model, theta, coords, images: torch.Tensor, lr: float, k: int = 1
         if steps in (0, 2, 5, 10, 20, 50):
             pred = ((predict(model, phi, coords).detach().clamp(-1, 1) + 1) / 2).reshape(m, s, s, 3).numpy()
             out[f"learned init + {steps} steps"] = float(((pred - unit) ** 2).mean())
-    for method in ("linear", "nearest"):
-        pred = np.stack([griddata_fill(u, mk.numpy(), method) for u, mk in zip(unit, masks)])
-        out[f"griddata {method}"] = float(((np.clip(pred, 0, 1) - unit) ** 2).mean())
-    mean = np.stack([np.broadcast_to(u[mk.numpy()].mean(0), u.shape) for u, mk in zip(unit, masks)])
-    out["context mean colour"] = float(((mean - unit) ** 2).mean())
+    out.update(interpolation(images, k))
     for enc in ("cnp", "set", "cnn"):
         run = ROOT / "benchmarks" / "runs" / "inpainting" / enc
         if (run / CHECKPOINT).is_file():
@@ -118,9 +129,19 @@ def main(argv=None) -> int:
     p.add_argument("--out", default=str(ROOT / "benchmarks" / "runs" / "meta"))
     p.add_argument("--figure", default=str(ROOT / "docs" / "images" / "meta_init.png"))
     p.add_argument("--json", default=str(ROOT / "benchmarks" / "results" / "meta.json"))
+    p.add_argument("--interpolation-only", action="store_true", help="only the interpolation baselines on every "
+                   "held-out crop at 10 / 100 / 1000 context pixels (the protocol of the priors' table)")
     args = p.parse_args(argv)
     torch.set_num_threads(1)
     print(f"CPU: {cpu_name()} (1 thread; 2 cores shared with other work)", flush=True)
+    if args.interpolation_only:
+        test = demo_split(32).test
+        images = torch.stack([test[i][0] for i in range(len(test))])
+        rows = {k: interpolation(images, k) for k in (10, 100, 1000)}
+        print(f"| route ({len(test)} held-out crops) | 10 px | 100 px | 1000 px |\n|---|---|---|---|")
+        for name in rows[10]:
+            print(f"| {name} | " + " | ".join(f"{rows[k][name]:.4f}" for k in rows) + " |")
+        return 0
     ckpt = load_checkpoint(train(args))
     learned = model_from_spec(ckpt["spec"])
     learned.load_state_dict(ckpt["model"])
