@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .data.audio import audio_signal, load_audio
+from .data.audio import AUDIO_SUFFIXES, audio_signal, load_audio
 from .data.image import IMAGE_SUFFIXES, image_signal, load_image, resize_image, to_float_image
 from .data.video import load_video, resize_video, to_float_video, video_signal
 from .errors import SirenError
@@ -32,9 +32,6 @@ from .run_folder import load_checkpoint, model_from_checkpoint
 from .train import TrainConfig, resolve_device
 
 __all__ = ["Fitted", "FieldDerivatives", "fit", "load"]
-
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
-
 
 @dataclass
 class FieldDerivatives:

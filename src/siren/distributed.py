@@ -79,6 +79,15 @@ def shard(n: int, rank: int, world_size: int) -> range:
     return range(start, start + base + (rank < extra))
 
 
+def batch_share(batch: int, rank: int, world_size: int, field: str = "batch_size") -> range:
+    """`shard` of a step's batch of `batch` items that must split evenly (a SirenError naming the option `field`
+    otherwise), so that every rank's share weighs the same in the averaged gradient."""
+    if batch % world_size:
+        raise SirenError(f"{batch} images per step do not split evenly over {world_size} processes (pass a multiple "
+                         f"of {world_size})", field=field)
+    return shard(batch, rank, world_size)
+
+
 def gather(obj, ctx: Context) -> list:
     """Every rank's `obj` (picklable), in rank order, on every rank; [obj] for a single process."""
     if ctx.world_size == 1:

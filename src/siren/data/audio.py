@@ -18,6 +18,8 @@ from .signal import Signal
 STEREO = ("mean", "channels")
 DEMO = ("pysptk", "example_audio_data/arctic_a0007.wav")  # 4 s of CMU ARCTIC speech at 16 kHz in pysptk's package
 
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")        # read by `load_audio` (all but WAV through soundfile)
+
 
 def load_audio(path: str | Path, stereo: str = "mean") -> tuple[np.ndarray, int]:
     """Read an audio file -> (samples (N, C) float64 in full-scale units [-1, 1], sample rate in Hz).

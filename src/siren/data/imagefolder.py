@@ -239,6 +239,14 @@ def demo_split(size: int = 32) -> Split:
                  "scikit-image photographs (demo)", f"by photograph: {', '.join(DEMO_TEST)} held out")
 
 
+def training_split(folder: str | Path | None, demo: bool, size: int = 32) -> Split:
+    """The Split of a training command's DATA folder (`folder_split`) or, with `demo`, of the demo crops
+    (`demo_split`): exactly one of them (a SirenError otherwise)."""
+    if (folder is None) == (not demo):
+        raise SirenError("give a DATA folder of images or --demo (not both, not neither)")
+    return demo_split(size) if demo else folder_split(folder, size)
+
+
 class StepBatches(Sampler):
     """Batch sampler whose k-th batch is a pure function of (seed, k): the infinite stream of epoch permutations
     (epoch e: randperm(n) seeded by (seed, e)) cut into consecutive batches of `batch_size`, starting at batch

@@ -33,7 +33,7 @@ from torch.func import functional_call
 
 from .. import distributed, viz
 from ..data.grid import grid
-from ..data.imagefolder import Split, StepImages, demo_split, folder_split, spread
+from ..data.imagefolder import Split, StepImages, spread, training_split
 from ..errors import SirenError
 from ..metrics import mse_to_psnr, to_unit
 from ..options import option
@@ -137,13 +137,9 @@ class MetaTask(Task):
         if method not in METHODS or inner_optimizer not in INNER_OPTIMIZERS:
             raise SirenError(f"unknown method {method!r} or inner optimizer {inner_optimizer!r} (choose "
                              f"{'/'.join(METHODS)} and {'/'.join(INNER_OPTIMIZERS)})")
-        rank, world = shard
-        if batch_size % world:
-            raise SirenError(f"{batch_size} images per step do not split evenly over {world} processes (pass a "
-                             f"multiple of {world})", field="batch_size")
         self.split, self.batch_size, self.method = split, batch_size, method
         self.inner_steps, self.inner_optimizer, self.inner_lr = inner_steps, inner_optimizer, inner_lr
-        self.workers, self.part = workers, distributed.shard(batch_size, rank, world)
+        self.workers, self.part = workers, distributed.batch_share(batch_size, *shard)
         self.size = split.train.size
         self.in_features, self.out_features = 2, 3
         self.coords = grid((self.size, self.size))
@@ -153,9 +149,7 @@ class MetaTask(Task):
 
     @classmethod
     def from_config(cls, config: MetaConfig, shard: tuple[int, int] = (0, 1)) -> MetaTask:
-        if (config.data is None) == (not config.demo):
-            raise SirenError("give a DATA folder of images or --demo (not both, not neither)")
-        split = demo_split(config.size) if config.demo else folder_split(config.data, config.size)
+        split = training_split(config.data, config.demo, config.size)
         return cls(split, config.batch_size, config.method, config.inner_steps, config.inner_optimizer,
                    config.inner_lr, config.workers, shard)
 

@@ -38,7 +38,7 @@ from pathlib import Path
 import torch
 
 from .. import distributed, viz
-from ..data.imagefolder import Split, StepImages, demo_split, folder_split, spread
+from ..data.imagefolder import Split, StepImages, spread, training_split
 from ..data.masks import EVAL_SEED, context_masks, fixed_masks
 from ..errors import SirenError
 from ..metrics import mse_to_psnr, to_unit
@@ -125,21 +125,15 @@ class PriorTask(Task):
                              f"{self.size} image (lower it, or raise --size)", field="context_max")
         if workers < 0:
             raise SirenError(f"must be 0 or more, got {workers}", field="workers")
-        rank, world = shard
-        if batch_size % world:
-            raise SirenError(f"{batch_size} images per step do not split evenly over {world} processes (pass a "
-                             f"multiple of {world})", field="batch_size")
         self.context, self.workers = (low, high), workers
-        self.part = distributed.shard(batch_size, rank, world)
+        self.part = distributed.batch_share(batch_size, *shard)
         self.device = torch.device("cpu")
         self.images = StepImages(split.train, batch_size, workers, self.part)
         self._eval = None
 
     @classmethod
     def from_config(cls, config: PriorConfig, shard: tuple[int, int] = (0, 1)) -> PriorTask:
-        if (config.data is None) == (not config.demo):
-            raise SirenError("give a DATA folder of images or --demo (not both, not neither)")
-        split = demo_split(config.size) if config.demo else folder_split(config.data, config.size)
+        split = training_split(config.data, config.demo, config.size)
         return cls(split, config.batch_size, (config.context_min, config.context_max), config.workers, shard)
 
     def model_hints(self) -> dict:
