@@ -99,3 +99,23 @@ def test_data_parallel_two_processes_equal_one(tmp_path, argv):
         torch.testing.assert_close(two["model"][key], value, rtol=1e-4, atol=1e-5)
     m1, m2 = (json.loads((tmp_path / r / "metrics.json").read_text())["metrics"] for r in ("one", "two"))
     assert m2["psnr"] == pytest.approx(m1["psnr"], abs=1e-3)
+
+
+@pytest.mark.parametrize("argv,metric", [
+    (["fit", "image", "--demo", "cameraman", "--size", "24", "--batch", "96"], "psnr"),       # sampled batches
+    (["fit", "image", "--demo", "astronaut", "--size", "9", "--batch", "0"], "psnr"),        # 81 pixels: 41 + 40
+    (["sdf", "--demo", "torus", "--points", "300", "--batch", "64", "--resolution", "16"], "surface")],
+    ids=["image-sampled", "image-full-uneven", "sdf"])
+def test_one_signal_two_processes_equal_one(tmp_path, argv, metric):
+    """One signal under torchrun, 2 CPU processes: each draws the step's batch and trains on its block, gradients
+    averaged -> the weights and logged metrics of one process with the combined batch (a block's loss weighed by its
+    share when the batch does not split evenly)."""
+    common = [*argv, "--hidden-features", "16", "--hidden-layers", "1", "--steps", "3", "--log-every", "3",
+              "--no-progress", "--no-report", "--device", "cpu", "--seed", "5"]
+    assert main([*common, "--out", str(tmp_path / "one")]) == 0
+    _torchrun([*common, "--out", str(tmp_path / "two")], tmp_path / "two")
+    one, two = load_checkpoint(tmp_path / "one"), load_checkpoint(tmp_path / "two")
+    for key, value in one["model"].items():
+        torch.testing.assert_close(two["model"][key], value, rtol=1e-4, atol=1e-5)
+    m1, m2 = (json.loads((tmp_path / r / "metrics.jsonl").read_text().splitlines()[-1]) for r in ("one", "two"))
+    assert m2[metric] == pytest.approx(m1[metric], rel=1e-3, abs=1e-4)

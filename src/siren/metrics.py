@@ -4,6 +4,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from .neighbours import xyz
+
 
 def mse(pred, target) -> float:
     """Mean squared error of two arrays/tensors of the same shape."""
@@ -29,19 +31,31 @@ def mse_to_psnr(err: float, data_range: float = 1.0) -> float:
     return float("inf") if err == 0 else float(10.0 * np.log10(data_range ** 2 / err))
 
 
-def ssim(pred, target, data_range: float = 1.0) -> float:
-    """Structural similarity of (H, W) or (H, W, C) images (scikit-image, channels averaged); NaN when a side is
-    shorter than 3 pixels (smaller than the smallest SSIM window)."""
+def ssim(pred, target, data_range: float = 1.0, band: int = 512) -> float:
+    """Structural similarity of (H, W) or (H, W, C) images (scikit-image, 7 x 7 uniform window, channels
+    averaged); NaN when a side is shorter than 3 pixels (smaller than the smallest SSIM window). Images taller than
+    `band` rows are scored in bands of `band` rows, each read with the window's half-width of rows above and below:
+    the same SSIM map, cropped by the half-width at the image's borders as scikit-image does, and the same mean,
+    with memory bounded by the band rather than the image."""
     from skimage.metrics import structural_similarity
     pred, target = _np(pred), _np(target)
     if min(pred.shape[:2]) < 3:
         return float("nan")
     if pred.ndim == 3 and pred.shape[-1] == 1:
         pred, target = pred[..., 0], target[..., 0]
-    channel_axis = -1 if pred.ndim == 3 else None
-    win = min(7, *(s if s % 2 else s - 1 for s in pred.shape[:2]))
-    return float(structural_similarity(pred, target, data_range=data_range, channel_axis=channel_axis,
-                                       win_size=max(win, 3)))
+    win = max(3, min(7, *(s if s % 2 else s - 1 for s in pred.shape[:2])))
+    kw = dict(data_range=data_range, channel_axis=-1 if pred.ndim == 3 else None, win_size=win)
+    h, pad = pred.shape[0], (win - 1) // 2
+    if h <= band:
+        return float(structural_similarity(pred, target, **kw))
+    total, count = 0.0, 0
+    for start in range(pad, h - pad, band):
+        stop, lo = min(start + band, h - pad), start - pad
+        hi = stop + pad
+        inner = structural_similarity(pred[lo:hi], target[lo:hi], full=True, **kw)[1][pad:pad + stop - start,
+                                                                                       pad:pred.shape[1] - pad]
+        total, count = total + float(inner.sum(dtype=np.float64)), count + inner.size
+    return total / count
 
 
 def to_unit(values: torch.Tensor) -> torch.Tensor:
@@ -70,62 +84,85 @@ def _np(a) -> np.ndarray:
 def chamfer_distance(a, b) -> float:
     """Symmetric Chamfer distance of point sets a (N, 3) and b (M, 3), in their units (not squared):
     (mean_i min_j |a_i - b_j| + mean_j min_i |b_j - a_i|) / 2."""
-    return float((_nearest(a, b)[0].mean() + _nearest(b, a)[0].mean()) / 2)
+    return _Pairs(a, b).chamfer()
 
 
 def normal_consistency(a, na, b, nb) -> float:
     """Normal consistency of oriented point sets (a (N, 3), normals na) and (b (M, 3), nb), in [0, 1]:
     (mean_i |na_i . nb_nn(i)| + mean_j |nb_j . na_nn(j)|) / 2 with unit normals and nn the nearest point in the
     other set; the sign of the normals is ignored, 1 = every normal parallel to its neighbour's."""
-    na, nb = _unit_rows(na), _unit_rows(nb)
-    ia, ib = _nearest(a, b)[1], _nearest(b, a)[1]
-    return float((np.abs(np.sum(na * nb[ia], axis=1)).mean() + np.abs(np.sum(nb * na[ib], axis=1)).mean()) / 2)
+    return _Pairs(a, b).normal_consistency(na, nb)
 
 
 def f_score(a, b, threshold: float) -> float:
     """F-score of a prediction a (N, 3) against a reference b (M, 3) at a distance threshold (their units):
     precision P = fraction of a within threshold of b, recall R = fraction of b within threshold of a,
     F = 2 P R / (P + R) (0 when both are 0)."""
-    p, r = np.mean(_nearest(a, b)[0] <= threshold), np.mean(_nearest(b, a)[0] <= threshold)
-    return float(2 * p * r / (p + r)) if p + r > 0 else 0.0
+    return _Pairs(a, b).f_score(threshold)
 
 
-def mesh_metrics(mesh, reference_points, reference_normals=None, samples: int = 100_000, seed: int = 0,
+class SurfaceReference:
+    """Reference surface points (M, 3) with optional normals (M, 3), their bounding-box diagonal D and a
+    `siren.neighbours.PointIndex` built on first use, so that scoring several meshes indexes the points once."""
+
+    def __init__(self, points, normals=None):
+        self.points = xyz(points)
+        self.normals = None if normals is None else _unit_rows(normals)
+        self.diagonal = float(np.linalg.norm(self.points.max(axis=0) - self.points.min(axis=0)))
+        self._index = None
+
+    @property
+    def index(self):
+        from .neighbours import PointIndex
+        if self._index is None:
+            self._index = PointIndex(self.points)
+        return self._index
+
+
+def mesh_metrics(mesh, reference, reference_normals=None, samples: int = 100_000, seed: int = 0,
                  threshold: float = 0.01) -> dict:
-    """A mesh (trimesh.Trimesh) against reference surface points (M, 3) with optional normals, in the same units.
-    The mesh is sampled at `samples` area-uniform points (seeded) with their face normals. Distances are in units
-    of D, the reference's bounding-box diagonal: {"chamfer": Chamfer distance / D, "normal_consistency": (NaN
-    without reference normals), "f_score": F-score at threshold * D} (chamfer 0.001 = 0.1% of the diagonal)."""
+    """A mesh (trimesh.Trimesh) against a reference surface, in the same units: a `SurfaceReference`, or points
+    (M, 3) with optional normals. The mesh is sampled at `samples` area-uniform points (seeded) with their face
+    normals. Distances are in units of D, the reference's bounding-box diagonal: {"chamfer": Chamfer distance / D,
+    "normal_consistency": (NaN without reference normals), "f_score": F-score at threshold * D} (chamfer 0.001 =
+    0.1% of the diagonal). Exact: one nearest-neighbour query per direction serves all three."""
     import trimesh
 
     from .errors import SirenError
     if len(mesh.faces) == 0 or mesh.area <= 0:
         raise SirenError("mesh_metrics: the mesh has no faces (nothing to sample)")
-    ref = _xyz(reference_points)
-    diag = float(np.linalg.norm(ref.max(axis=0) - ref.min(axis=0)))
+    ref = reference if isinstance(reference, SurfaceReference) else SurfaceReference(reference, reference_normals)
     points, face = trimesh.sample.sample_surface(mesh, samples, seed=seed)
-    consistency = float("nan") if reference_normals is None else \
-        normal_consistency(points, mesh.face_normals[face], ref, reference_normals)
-    return {"chamfer": chamfer_distance(points, ref) / diag, "normal_consistency": consistency,
-            "f_score": f_score(points, ref, threshold * diag)}
+    pairs = _Pairs(points, ref.points, index_b=ref.index)
+    consistency = float("nan") if ref.normals is None else pairs.normal_consistency(mesh.face_normals[face],
+                                                                                      ref.normals)
+    return {"chamfer": pairs.chamfer() / ref.diagonal, "normal_consistency": consistency,
+            "f_score": pairs.f_score(threshold * ref.diagonal)}
 
 
-def _nearest(a, b) -> tuple[np.ndarray, np.ndarray]:
-    """For each point of a: (distance to, index of) its nearest point in b (scipy cKDTree)."""
-    from scipy.spatial import cKDTree
-    return cKDTree(_xyz(b)).query(_xyz(a))
+class _Pairs:
+    """The nearest neighbours of point sets a (N, 3) in b (M, 3) and of b in a, one query each way."""
 
+    def __init__(self, a, b, index_b=None):
+        from .neighbours import PointIndex
+        index_a, index_b = PointIndex(a), PointIndex(b) if index_b is None else index_b
+        self.d_ab, self.i_ab = index_b.query(index_a.points)
+        self.d_ba, self.i_ba = index_a.query(index_b.points)
 
-def _xyz(a) -> np.ndarray:
-    """A non-empty (N, 3) point array, float64."""
-    from .errors import SirenError
-    a = _np(a)
-    if a.ndim != 2 or a.shape[1] != 3 or len(a) == 0:
-        raise SirenError(f"expected a non-empty (N, 3) point array, got shape {a.shape}")
-    return a
+    def chamfer(self) -> float:
+        return float((self.d_ab.mean() + self.d_ba.mean()) / 2)
+
+    def normal_consistency(self, na, nb) -> float:
+        na, nb = _unit_rows(na), _unit_rows(nb)
+        return float((np.abs(np.sum(na * nb[self.i_ab], axis=1)).mean()
+                      + np.abs(np.sum(nb * na[self.i_ba], axis=1)).mean()) / 2)
+
+    def f_score(self, threshold: float) -> float:
+        p, r = np.mean(self.d_ab <= threshold), np.mean(self.d_ba <= threshold)
+        return float(2 * p * r / (p + r)) if p + r > 0 else 0.0
 
 
 def _unit_rows(n) -> np.ndarray:
     """(N, 3) vectors scaled to unit length."""
-    n = _xyz(n)
+    n = xyz(n)
     return n / np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)

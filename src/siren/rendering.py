@@ -21,14 +21,17 @@ def render(model, shape, chunk: int = 65_536) -> torch.Tensor:
     return out.reshape(*shape, -1)
 
 
-def render_derivatives(model, shape, chunk: int = 16_384):
-    """Value, gradient and Laplacian on a grid, chunked -> (*shape, C), (*shape, C, d), (*shape, C), detached.
+def render_derivatives(model, shape, chunk: int = 16_384, stride: int = 1):
+    """Value, gradient and Laplacian on a grid, chunked -> (*S, C), (*S, C, d), (*S, C), detached.
 
-    Derivatives are w.r.t. the [-1, 1] coordinates.
+    Derivatives are w.r.t. the [-1, 1] coordinates. stride s: on every s-th point of each axis of `shape`'s grid,
+    S_i = ceil(shape_i / s) (a figure at display resolution of a large signal); s = 1: S = shape.
     """
     p = next(model.parameters())
+    coords = grid(shape, device=p.device, dtype=p.dtype, stride=stride)
+    shape = tuple(-(-n // stride) for n in shape)
     parts = []
-    for c in grid(shape, device=p.device, dtype=p.dtype).split(chunk):
+    for c in coords.split(chunk):
         out = diff.derivatives(model, c, gradient=True, laplacian=True)
         parts.append((out.value.detach(), out.gradient.detach(), out.laplacian().detach()))
     y, g, lap = (torch.cat(p) for p in zip(*parts))

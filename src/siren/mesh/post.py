@@ -20,7 +20,8 @@ def warn_if_open(mesh: trimesh.Trimesh, stacklevel: int = 2) -> None:
 
 def keep_supported(mesh: trimesh.Trimesh, points, tolerance: float) -> tuple[trimesh.Trimesh, int, float]:
     """Drop the connected pieces of mesh (faces joined by shared vertices) that have no vertex within `tolerance` of
-    any of `points` (N, 3), same units -> (kept mesh, pieces dropped, fraction of the area dropped).
+    any of `points` ((N, 3) or a `siren.neighbours.PointIndex` of them), same units -> (kept mesh, pieces dropped,
+    fraction of the area dropped).
 
     A learned SDF is only constrained near its data; far from it the field may cross zero (bubbles inside a shape,
     pockets in the box's corners), and those pieces are surface the data never asked for. Raises SirenError when no
@@ -28,12 +29,13 @@ def keep_supported(mesh: trimesh.Trimesh, points, tolerance: float) -> tuple[tri
     vertex graph), not trimesh's cached adjacency."""
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
-    from scipy.spatial import cKDTree
+    from ..neighbours import PointIndex
     verts, faces = np.asarray(mesh.vertices), np.asarray(mesh.faces)
     edges = (faces[:, :2].ravel(), faces[:, 1:].ravel())
     count, labels = connected_components(coo_matrix((np.ones(len(edges[0]), np.int8), edges),
                                                     shape=(len(verts),) * 2), directed=False)
-    near = np.isfinite(cKDTree(np.asarray(points, np.float64)).query(verts, distance_upper_bound=tolerance)[0])
+    index = points if isinstance(points, PointIndex) else PointIndex(points)
+    near = np.isfinite(index.query(verts, upper_bound=tolerance)[0])
     supported = np.zeros(count, bool)
     supported[labels[near]] = True
     piece = labels[faces[:, 0]]                                      # per face

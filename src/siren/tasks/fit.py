@@ -10,6 +10,12 @@ while training (and --target) are computed on all samples of a signal of at most
 fixed random subset of EVAL_POINTS of them (seed 0: the same subset at every
 log step and in every run; a PSNR estimated from 65,536 pixels is within ~0.05 dB of the whole image's). The final
 metrics (`write_outputs`) use every sample.
+
+Data-parallel under torchrun (`data_parallel`; `torchrun --nproc-per-node 2 -m siren.cli fit image ...`): every
+process holds the signal and draws the same step's batch (same seed), takes its block `distributed.shard(B, r, W)`
+and weighs its mean squared error by its block's share, W |block| / B, so that the gradients averaged over the
+processes are those of one process with the whole batch B; a signal fitted full batch splits its B = N samples
+the same way.
 """
 from __future__ import annotations
 
@@ -18,7 +24,7 @@ from pathlib import Path
 
 import torch
 
-from .. import diff
+from .. import diff, distributed
 from ..data.grid import random_indices
 from ..data.signal import Signal
 from ..errors import SirenError
@@ -28,16 +34,20 @@ EVAL_POINTS = 65_536
 
 
 class SignalFitTask(Task):
-    """Fit a Signal by MSE: loss {"mse": mean over samples and channels of (Phi(x) - y)^2}."""
+    """Fit a Signal by MSE: loss {"mse": mean over samples and channels of (Phi(x) - y)^2}; shard = (rank, world)
+    of a data-parallel run."""
 
-    def __init__(self, signal: Signal, max_batch: int = MAX_BATCH):
+    data_parallel = True
+
+    def __init__(self, signal: Signal, max_batch: int = MAX_BATCH, shard: tuple[int, int] = (0, 1)):
         self.signal = signal
         self.max_batch = max_batch
+        self.shard = shard
         self.in_features, self.out_features = signal.dim, signal.channels
         self.coords, self.values = signal.coords(), signal.flat_values()
         n = self.coords.shape[0]
         self.eval_index = (None if n <= EVAL_POINTS else
-                           torch.randperm(n, generator=torch.Generator().manual_seed(0))[:EVAL_POINTS].sort().values)
+                           random_indices(n, EVAL_POINTS, torch.Generator().manual_seed(0)).sort().values)
 
     def to(self, device):
         self.coords, self.values = self.coords.to(device), self.values.to(device)
@@ -59,13 +69,16 @@ class SignalFitTask(Task):
 
     def loss(self, model, step: int, generator: torch.Generator) -> dict:
         n = self.coords.shape[0]
-        if n <= self.max_batch:
-            coords, values = self.coords, self.values
+        idx = None if n <= self.max_batch else self.batch_indices(n, generator).to(self.coords.device)
+        total = n if idx is None else len(idx)
+        part = distributed.shard(total, *self.shard)     # this process's block of the step's batch
+        if idx is None:
+            coords, values = self.coords[part.start:part.stop], self.values[part.start:part.stop]
         else:
-            idx = self.batch_indices(n, generator).to(self.coords.device)
-            coords, values = self.coords[idx], self.values[idx]
+            coords, values = self.coords[idx[part.start:part.stop]], self.values[idx[part.start:part.stop]]
         value = diff.derivatives(model, coords).value              # fused sine layers when supported
-        return {"mse": ((value - values).pow(2).mean(), 1.0)}
+        share = len(part) * self.shard[1] / total                  # 1 in one process
+        return {"mse": ((value - values).pow(2).mean() * share, 1.0)}
 
     def meta(self) -> dict:
         return {"task": self.name, "shape": list(self.signal.shape), "channels": self.signal.channels,

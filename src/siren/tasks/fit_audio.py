@@ -54,10 +54,10 @@ class AudioFitTask(SignalFitTask):
     Render = AudioRender
 
     @classmethod
-    def from_config(cls, config: AudioConfig):
+    def from_config(cls, config: AudioConfig, shard: tuple[int, int] = (0, 1)):
         path = source_path(config.path, config.demo, demo_audio, "sound")
         samples, rate = load_audio(path, stereo=config.stereo)
-        return cls(audio_signal(samples, rate, source=str(path)))
+        return cls(audio_signal(samples, rate, source=str(path)), shard=shard)
 
     def model_hints(self) -> dict:
         """A first layer that spans AUDIO_FIRST_OMEGA (3000; sine first layer omega_0 and Fourier-feature

@@ -34,6 +34,9 @@ class ImageConfig:
                                "to 262,144)")
 
 
+FIGURE_PIXELS = 512         # longer side of the panels of derivatives.png (the figure shows them ~300 px wide)
+
+
 def default_batch(pixels: int) -> int:
     """Pixels per step of the defaults: pixels / 8 within [8192, 16384]. Measured (README, Time to quality): on
     256 px images 8,192 pixels a step at lr 5e-4 reach 30 dB in about half the time of 16,384 at 1e-3 on a texture
@@ -59,13 +62,13 @@ class ImageFitTask(SignalFitTask):
     presets = {"paper": {"batch": 0, "lr": 1e-4, "schedule": None, "steps": 500}}
 
     @classmethod
-    def from_config(cls, config: ImageConfig):
+    def from_config(cls, config: ImageConfig, shard: tuple[int, int] = (0, 1)):
         if config.batch is not None and config.batch < 0:
             raise SirenError(f"must be 0 (every pixel) or positive, got {config.batch}", field="batch")
         signal = image_signal(input_image(config.path, config.demo, config.size),
                               source=config.demo or str(config.path))
         batch = default_batch(math.prod(signal.shape)) if config.batch is None else config.batch
-        return cls(signal, max_batch=batch or MAX_BATCH)
+        return cls(signal, max_batch=batch or MAX_BATCH, shard=shard)
 
     @classmethod
     def resolve(cls, config: ImageConfig):
@@ -81,14 +84,18 @@ class ImageFitTask(SignalFitTask):
         return {"psnr": unit_psnr(*self.eval_prediction(model))}
 
     def write_outputs(self, model, out_dir: Path, history: list):
-        out_dir = Path(out_dir)
-        pred, grad, lap = render_derivatives(model, self.signal.shape)  # values in [-1, 1]: halve derivatives
-        truth = self.values.reshape(pred.shape).cpu()
-        pred_u, truth_u = to_unit(pred).cpu(), to_unit(truth)
+        """Metrics and reconstruction.png over every pixel; derivatives.png at most FIGURE_PIXELS a side: the fit's
+        derivatives on every s-th pixel (s = ceil(longer side / FIGURE_PIXELS)), the truth's Sobel and Laplacian
+        on the full image, then the same pixels."""
+        out_dir, shape = Path(out_dir), self.signal.shape
+        pred_u = to_unit(render(model, shape)).cpu()
+        truth_u = to_unit(self.values.reshape(pred_u.shape).cpu())
         result = {"psnr": metrics.psnr(pred_u, truth_u), "ssim": metrics.ssim(pred_u, truth_u)}
         save_image(out_dir / "reconstruction.png", pred_u)
-        viz.derivative_figure({"ground truth": viz.image_derivatives(truth_u.numpy()),
-                               "fit": (pred_u.numpy(), viz.gradient_magnitude(grad) / 2,
+        stride = -(-max(shape) // FIGURE_PIXELS)
+        pred, grad, lap = render_derivatives(model, shape, stride=stride)  # values in [-1, 1]: halve derivatives
+        viz.derivative_figure({"ground truth": [a[::stride, ::stride] for a in viz.image_derivatives(truth_u.numpy())],
+                               "fit": (to_unit(pred).cpu().numpy(), viz.gradient_magnitude(grad) / 2,
                                        lap.cpu().numpy().mean(-1) / 2)}, out_dir / "derivatives.png")
         viz.curve(history, "psnr", out_dir / "psnr.png", ylabel="PSNR (dB)")
         return result, [Output("reconstruction.png", "image", f"the fit, {result['psnr']:.2f} dB PSNR"),

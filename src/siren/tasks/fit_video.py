@@ -60,12 +60,12 @@ class VideoFitTask(SignalFitTask):
     Render = VideoRender
 
     @classmethod
-    def from_config(cls, config: VideoConfig):
+    def from_config(cls, config: VideoConfig, shard: tuple[int, int] = (0, 1)):
         path = source_path(config.path, config.demo, demo_video, "video")
         frames, fps = load_video(path, max_frames=config.frames)
         signal = video_signal(resize_video(frames, config.size), fps, source=str(path))
         return cls(signal, max_batch=samples_per_step(signal.flat_values().shape[0], config.fraction,
-                                                      config.min_samples))
+                                                      config.min_samples), shard=shard)
 
     def batch_indices(self, n: int, generator: torch.Generator) -> torch.Tensor:
         return torch.randint(n, (self.max_batch,), generator=generator)

@@ -17,11 +17,13 @@ The reference code takes every term's mean over the whole batch of 2B points wit
 weights 3e3, 1e2, 1e2 act on means over B points halved: the weights above are the same loss, with each raw term
 logged as the mean over its own points. (The paper's text gives the terms without these weights.) With
 `--no-normals` the normal term is dropped (a cloud without normals otherwise gets estimated ones, with a warning).
-The gradient comes from `siren.diff` (forward mode, fused for SIREN).
+The gradient comes from `siren.diff` (forward mode, fused for SIREN). Data-parallel under torchrun
+(`data_parallel`): every process draws the step's batch (same seed) and trains on its block of the B surface and
+the B uniform points (B must split evenly), so the averaged gradients are those of one process with the whole batch.
 
-SIREN's first layer: omega_0 = FIRST_FREQUENCY = 5 (the `first_frequency` hint; --first-omega overrides). With the paper's
-30 the field far from the points is noisy, high-frequency and within +-0.2 of zero, and its sign flips leave more
-spurious pieces in the mesh (pockets in the box's corners, bubbles inside). Measured on the bunny demo at 500 steps
+SIREN's first layer: omega_0 = FIRST_FREQUENCY = 5 (the `first_frequency` hint; --first-omega overrides). With the
+paper's 30 the field far from the points is noisy, high-frequency and within +-0.2 of zero, and its sign flips leave
+more spurious pieces in the mesh (pockets in the box's corners, bubbles inside). Measured on the bunny demo at 500 steps
 with every piece kept (README table): first omega_0 30 / 10 / 5 gives Chamfer 0.029 / 0.0085 / 0.0063 and normal
 consistency 0.892 / 0.971 / 0.980 (relu 0.0040 / 0.919). Even at 5 such pieces remain (7% to 37% of the area over
 three seeds), hence the dropping below; then SIREN's bunny scores 0.0026 / 0.991 with each seed. The torus keeps its
@@ -49,10 +51,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .. import diff, viz
+from .. import diff, distributed, viz
+from ..data.grid import random_indices
 from ..errors import SirenError
 from ..mesh import require_resolution
-from ..metrics import mesh_metrics
+from ..metrics import SurfaceReference, mesh_metrics
+from ..neighbours import PointIndex
 from ..options import option
 from ..runtime import require_points
 from .base import Output, Task, register
@@ -101,10 +105,13 @@ class SDFTask(Task):
     metric_name = "surface"
     goals = {"surface": "min", "chamfer": "min", "normal_consistency": "max", "f_score": "max"}
     in_features, out_features = 3, 1
+    data_parallel = True
 
     def __init__(self, cloud, reference: tuple[np.ndarray, np.ndarray | None] | None = None, batch: int = 5_000,
-                 use_normals: bool = True, resolution: int = 256, source: str = "", keep_within: float = KEEP_WITHIN):
-        """cloud: a `siren.data.pointcloud.PointCloud`; reference: (points, normals or None) in model units."""
+                 use_normals: bool = True, resolution: int = 256, source: str = "", keep_within: float = KEEP_WITHIN,
+                 shard: tuple[int, int] = (0, 1)):
+        """cloud: a `siren.data.pointcloud.PointCloud`; reference: (points, normals or None) in model units;
+        shard: (rank, world) of a data-parallel run (the batch must split evenly)."""
         if batch < 1 or resolution < 8:
             raise SirenError(f"must be >= 1 and --resolution >= 8, got {batch} and {resolution}", field="batch")
         require_points(batch, "batch", "surface points a step")
@@ -115,7 +122,9 @@ class SDFTask(Task):
         if use_normals and cloud.normals is None:
             raise SirenError("the point cloud has no normals (estimate them or pass --no-normals)")
         self.cloud, self.batch, self.use_normals, self.resolution = cloud, batch, use_normals, resolution
-        self.reference = reference or (cloud.points, cloud.normals)
+        self.parts = [distributed.batch_share(b, *shard, field="batch") for b in (min(batch, len(cloud.points)), batch)]
+        self.reference = SurfaceReference(*(reference or (cloud.points, cloud.normals)))
+        self._support = self.reference.index if reference is None else None     # the input points, indexed once
         self.source = source
         self.points = torch.from_numpy(np.asarray(cloud.points, np.float32))
         self.normals = torch.from_numpy(np.asarray(cloud.normals, np.float32)) if use_normals else None
@@ -124,7 +133,7 @@ class SDFTask(Task):
         self.probe_volume = torch.rand(PROBES, 3, generator=g) * 2 - 1
 
     @classmethod
-    def from_config(cls, config: SDFConfig):
+    def from_config(cls, config: SDFConfig, shard: tuple[int, int] = (0, 1)):
         from ..data.pointcloud import demo_bunny, load_points, point_cloud
         from ..shapes import Sphere, Torus, sample_surface
         if (config.path is None) == (config.demo is None):
@@ -145,7 +154,7 @@ class SDFTask(Task):
             ref = load_points(config.reference, estimate=False)
             reference = (cloud.to_model_units(ref.to_input_units(ref.points)), ref.normals)
         return cls(cloud, reference, batch=config.batch, use_normals=config.normals, resolution=config.resolution,
-                   source=config.demo or str(config.path), keep_within=config.keep_within)
+                   source=config.demo or str(config.path), keep_within=config.keep_within, shard=shard)
 
     def model_hints(self) -> dict:
         """A sine first layer at omega_0 = FIRST_FREQUENCY (the paper's 30 leaves spurious sign flips far from the
@@ -159,9 +168,10 @@ class SDFTask(Task):
         return self
 
     def loss(self, model, step: int, generator: torch.Generator) -> dict:
-        n, b = len(self.points), self.batch
-        idx = (torch.randperm(n, generator=generator)[:b] if b < n else torch.arange(n)).to(self.points.device)
-        uniform = (torch.rand(b, 3, generator=generator) * 2 - 1).to(self.points.device)
+        idx = random_indices(len(self.points), self.batch, generator)
+        uniform = torch.rand(self.batch, 3, generator=generator) * 2 - 1
+        on, off = (slice(p.start, p.stop) for p in self.parts)      # this process's blocks of the step's batch
+        idx, uniform = idx[on].to(self.points.device), uniform[off].to(self.points.device)
         x = torch.cat([self.points[idx], uniform])
         out = diff.derivatives(model, x, gradient=True)
         f, grad = out.value[:, 0], out.gradient[:, 0]                        # (2B,), (2B, 3)
@@ -184,12 +194,14 @@ class SDFTask(Task):
         """The zero level set of fn ((M, 3) -> (M,), model units) at the task's resolution, without the pieces
         farther than keep_within of the bbox diagonal from every input point -> (mesh, scores against the
         reference; with "pieces_dropped", "area_dropped" and, when a piece went, the "*_all_pieces" scores)."""
-        whole, mesh, dropped, area = _kept_mesh(fn, self.resolution, self.cloud.points, self.keep_within)
-        result = {**mesh_metrics(mesh, *self.reference), "vertices": len(mesh.vertices), "faces": len(mesh.faces),
+        if self._support is None:
+            self._support = PointIndex(self.cloud.points)
+        whole, mesh, dropped, area = _kept_mesh(fn, self.resolution, self._support, self.keep_within)
+        result = {**mesh_metrics(mesh, self.reference), "vertices": len(mesh.vertices), "faces": len(mesh.faces),
                   "watertight": bool(mesh.is_watertight), "resolution": self.resolution, "pieces_dropped": dropped,
                   "area_dropped": area}
         if dropped:
-            result.update({f"{k}_all_pieces": v for k, v in mesh_metrics(whole, *self.reference).items()})
+            result.update({f"{k}_all_pieces": v for k, v in mesh_metrics(whole, self.reference).items()})
         return mesh, result
 
     def write_outputs(self, model, out_dir: Path, history: list):
@@ -243,15 +255,16 @@ class SDFTask(Task):
 
 def _kept_mesh(fn, resolution: int, points, keep_within: float):
     """The zero level set of fn on a resolution^3 grid (`siren.mesh.extract_mesh`) without the pieces that come no
-    nearer than keep_within x the points' bbox diagonal to any of points (`siren.mesh.keep_supported`; points None
-    or keep_within 0: every piece kept), with warnings that say what was dropped and whether the kept mesh is open
-    -> (whole mesh, kept mesh, pieces dropped, area fraction dropped)."""
+    nearer than keep_within x the points' bbox diagonal to any of points ((N, 3) or their `PointIndex`;
+    `siren.mesh.keep_supported`; points None or keep_within 0: every piece kept), with warnings that say what was
+    dropped and whether the kept mesh is open -> (whole mesh, kept mesh, pieces dropped, area fraction dropped)."""
     from ..mesh import extract_mesh, keep_supported, warn_if_open
     whole = extract_mesh(fn, resolution, check_watertight=False)
     kept, dropped, area = whole, 0, 0.0
     if points is not None and keep_within > 0:
-        points = np.asarray(points)
-        kept, dropped, area = keep_supported(whole, points, keep_within * np.linalg.norm(np.ptp(points, axis=0)))
+        points = points if isinstance(points, PointIndex) else PointIndex(points)
+        tolerance = keep_within * np.linalg.norm(np.ptp(points.points, axis=0))
+        kept, dropped, area = keep_supported(whole, points, tolerance)
     if dropped:
         warnings.warn(f"dropped {dropped} mesh piece(s) ({100 * area:.2f}% of the area) farther than {keep_within:g} "
                       f"of the bbox diagonal from every input point (--keep-within 0 keeps them)", stacklevel=3)
