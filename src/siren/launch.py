@@ -35,6 +35,7 @@ from .errors import SirenError
 from .models import apply_init, architecture, build_model
 from .run_folder import (CHECKPOINT, load_checkpoint, model_from_checkpoint, prepare_out_dir, write_config,
                          write_manifest, write_metrics, write_report)
+from .runtime import outputs_memory
 from .train import TrainConfig, TrainResult, fit, resolve_device, seed_everything
 
 __all__ = ["launch", "run", "load_init", "init_defaults"]
@@ -214,7 +215,8 @@ def run(task, model_name: str, cfg: TrainConfig, out_dir: str | os.PathLike, mod
             shutil.rmtree(out, ignore_errors=True)
         raise
     model.eval()
-    metrics, files = ({}, []) if result.interrupted else task.write_outputs(model, out, result.history)
+    with outputs_memory():               # the outputs' temporaries are not the training step's: give the heap back
+        metrics, files = ({}, []) if result.interrupted else task.write_outputs(model, out, result.history)
     if result.interrupted and result.history:
         metrics = {k: v for k, v in result.history[-1].items() if k not in ("step", "time", "weights")}
     summary = write_metrics(out, task.meta().get("task"), model_name, result.step,

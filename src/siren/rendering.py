@@ -4,6 +4,8 @@ Grids are `siren.data.grid.grid`: linspace(-1, 1, S_i) per axis, endpoints inclu
 """
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 import torch
 
 from . import diff
@@ -25,15 +27,18 @@ def render_derivatives(model, shape, chunk: int = 16_384, stride: int = 1):
     """Value, gradient and Laplacian on a grid, chunked -> (*S, C), (*S, C, d), (*S, C), detached.
 
     Derivatives are w.r.t. the [-1, 1] coordinates. stride s: on every s-th point of each axis of `shape`'s grid,
-    S_i = ceil(shape_i / s) (a figure at display resolution of a large signal); s = 1: S = shape.
+    S_i = ceil(shape_i / s) (a figure at display resolution of a large signal); s = 1: S = shape. Forward mode
+    (`siren.diff.supports_forward`) runs without an autograd graph; other models go through autograd, a chunk at a
+    time.
     """
     p = next(model.parameters())
     coords = grid(shape, device=p.device, dtype=p.dtype, stride=stride)
     shape = tuple(-(-n // stride) for n in shape)
     parts = []
     for c in coords.split(chunk):
-        out = diff.derivatives(model, c, gradient=True, laplacian=True)
-        parts.append((out.value.detach(), out.gradient.detach(), out.laplacian().detach()))
+        with torch.no_grad() if diff.supports_forward(model) else nullcontext():
+            out = diff.derivatives(model, c, gradient=True, laplacian=True)
+            parts.append((out.value.detach(), out.gradient.detach(), out.laplacian().detach()))
     y, g, lap = (torch.cat(p) for p in zip(*parts))
     return y.reshape(*shape, -1), g.reshape(*shape, *g.shape[1:]), lap.reshape(*shape, -1)
 

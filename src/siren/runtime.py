@@ -13,7 +13,10 @@ be a large share (up to about half) of a SIREN derivative-supervised training st
 off, freed blocks stay in the heap and are reused by the next step.
 
 Trade-off: the process keeps its peak heap (resident memory does not shrink after a large step). Call it once,
-early, in a process that trains on CPU (e.g. a CLI run or a benchmark); it is not done automatically.
+early, in a process that trains on CPU (e.g. a CLI run or a benchmark); it is not done automatically. After
+training, `outputs_memory()` (a context) hands the free heap back and lets large blocks be mmapped again, so that
+the outputs (rendering a large signal in chunks, meshing, metrics) do not pile their temporaries on top of the
+training heap; on exit the tuning is applied again for a next run in the same process.
 """
 from __future__ import annotations
 
@@ -22,11 +25,12 @@ import ctypes.util
 import os
 import sys
 from collections.abc import Callable
+from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import SirenError
 
-__all__ = ["tune_allocator", "require_writable", "available_memory", "require_memory",
+__all__ = ["tune_allocator", "outputs_memory", "require_writable", "available_memory", "require_memory",
            "POINT_BYTES", "require_points"]
 
 # glibc <malloc.h> parameter numbers for mallopt(3)
@@ -36,6 +40,7 @@ M_MMAP_THRESHOLD = -3
 M_MMAP_MAX = -4
 
 _INT_MAX = 2 ** 31 - 1
+_TUNED: tuple | None = None    # tune_allocator's arguments once applied
 POINT_BYTES = 4096     # about, per sample point of a step: coordinates, values, derivative jets, a 256-wide network's
                        # activations kept for the backward pass
 
@@ -50,19 +55,48 @@ def tune_allocator(top_pad: int = 1 << 30, trim_threshold: int | None = None) ->
     call was refused; then nothing needs undoing and the process simply runs with the default allocator.
     Affects only allocations made after the call, in this process.
     """
-    if not sys.platform.startswith("linux"):
+    global _TUNED
+    libc = _glibc()
+    if libc is None:
         return False
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):
-        return False
-    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+    _TUNED = (top_pad, trim_threshold)
+    mallopt = libc.mallopt
     trim = -1 if trim_threshold is None else min(int(trim_threshold), _INT_MAX)   # -1: trimming disabled
     ok = mallopt(M_MMAP_MAX, 0) == 1
     ok &= mallopt(M_TRIM_THRESHOLD, trim) == 1
     ok &= mallopt(M_TOP_PAD, min(int(top_pad), _INT_MAX)) == 1
     return bool(ok)
+
+
+@contextmanager
+def outputs_memory(mmap_threshold: int = 1 << 20):
+    """A context without `tune_allocator`'s settings (a no-op where it was not applied): on entry malloc_trim(0)
+    (free heap pages back to the OS), blocks of at least `mmap_threshold` bytes mmapped again (returned to the OS
+    when freed) and glibc's default trimming; on exit the tuning again."""
+    libc = _glibc() if _TUNED else None
+    if libc is not None:
+        libc.mallopt(M_MMAP_MAX, 65_536)
+        libc.mallopt(M_MMAP_THRESHOLD, mmap_threshold)
+        libc.mallopt(M_TRIM_THRESHOLD, 128 * 1024)
+        libc.malloc_trim(0)
+    try:
+        yield
+    finally:
+        if libc is not None:
+            tune_allocator(*_TUNED)
+
+
+def _glibc():
+    """glibc's mallopt and malloc_trim through ctypes (their argument types set), or None where there is none."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.mallopt.argtypes, libc.mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+        libc.malloc_trim.argtypes, libc.malloc_trim.restype = [ctypes.c_size_t], ctypes.c_int
+    except (OSError, AttributeError):
+        return None
+    return libc
 
 
 def require_writable(path: str | os.PathLike, folder: bool = True) -> Path:

@@ -125,9 +125,13 @@ def audio_signal(samples: np.ndarray, rate: int, **meta) -> Signal:
 
 def save_wav(path: str | Path, values, rate: int, scale: float = 1.0) -> None:
     """Write values (N,) or (N, C) in [-1, 1] (array or tensor) times `scale` as 16-bit PCM WAV at `rate` Hz
-    (clipped to full scale)."""
+    (clipped to full scale). One float64 copy of the values, worked on in place, and the 16-bit result."""
     from scipy.io import wavfile
     if isinstance(values, torch.Tensor):
         values = values.detach().cpu().numpy()
-    pcm = np.clip(np.asarray(values, dtype=np.float64) * scale, -1.0, 1.0) * 32767.0
-    wavfile.write(path, int(rate), np.round(pcm).astype(np.int16))
+    pcm = np.array(values, dtype=np.float64)
+    pcm *= scale
+    np.clip(pcm, -1.0, 1.0, out=pcm)
+    pcm *= 32767.0
+    np.round(pcm, out=pcm)
+    wavfile.write(path, int(rate), pcm.astype(np.int16))

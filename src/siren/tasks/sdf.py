@@ -72,8 +72,8 @@ SUPPORT_POINTS = 100_000   # at most this many input points are kept in the chec
 
 @dataclass
 class SDFConfig:
-    path: str | None = option(None, "point cloud (.xyz: x y z [nx ny nz] per line) or mesh (.ply .obj .off .stl; "
-                              "sampled with face normals)", positional=True)
+    path: str | None = option(None, "point cloud (.xyz: x y z [nx ny nz] per line; .npy: an N x 3 or N x 6 array; "
+                              ".ply points) or mesh (.ply .obj .off .stl; sampled with face normals)", positional=True)
     demo: str | None = option(None, "sphere, torus (analytic, exact normals) or bunny (the Stanford range scan in "
                               "pymeshfix's wheel: pip install -e '.[shapes]')", choices=list(DEMOS))
     points: int = option(20_000, "points sampled from a mesh file or an analytic demo")
