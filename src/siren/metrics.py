@@ -1,10 +1,12 @@
 """Quality metrics. Images are compared on [0, 1]."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 
-from .neighbours import xyz
+from .neighbours import PointIndex, xyz
 
 
 def mse(pred, target) -> float:
@@ -69,28 +71,27 @@ def unit_psnr(pred: torch.Tensor, truth: torch.Tensor) -> float:
 
 
 def snr_db(pred, target) -> float:
-    """Signal-to-noise ratio 10 log10(sum target^2 / sum (pred - target)^2) in dB."""
-    pred, target = _np(pred), _np(target)
-    noise = np.sum((pred - target) ** 2)
-    return float("inf") if noise == 0 else float(10.0 * np.log10(np.sum(target ** 2) / noise))
+    """Signal-to-noise ratio 10 log10(sum target^2 / sum (pred - target)^2) in dB (`snr_metrics`)."""
+    return snr_metrics(pred, target)["snr"]
 
 
-def error_sums(pred: np.ndarray, truth: np.ndarray, chunk: int | None = None) -> tuple[float, float]:
-    """(sum (pred - truth)^2, sum truth^2) over every entry of two (N, C) arrays, in float64 `chunk` rows at a time
-    (default 2^20 rows: no float64 copy of a whole long signal; one chunk gives exactly the sums of `metrics.mse`
-    and `metrics.snr_db`)."""
+def error_sums(pred, truth, chunk: int | None = None) -> tuple[float, float]:
+    """(sum (pred - truth)^2, sum truth^2) over every entry of two (N, ...) arrays or tensors, in float64 `chunk`
+    rows at a time (default 2^20 rows: no float64 copy of a whole long signal; one chunk gives exactly the sum of
+    `mse`)."""
     noise, energy, chunk = 0.0, 0.0, chunk or 1 << 20
     for start in range(0, len(truth), chunk):
-        p = np.asarray(pred[start:start + chunk], dtype=np.float64)
-        t = np.asarray(truth[start:start + chunk], dtype=np.float64)
+        p, t = _np(pred[start:start + chunk]), _np(truth[start:start + chunk])
         noise, energy = noise + float(np.sum((p - t) ** 2)), energy + float(np.sum(t ** 2))
     return noise, energy
 
 
-def snr_metrics(pred: np.ndarray, truth: np.ndarray, chunk: int | None = None) -> dict:
-    """{"mse": mean (pred - truth)^2, "snr": 10 log10(sum truth^2 / sum (pred - truth)^2) dB} over every entry."""
+def snr_metrics(pred, truth, chunk: int | None = None) -> dict:
+    """{"mse": mean (pred - truth)^2, "snr": 10 log10(sum truth^2 / sum (pred - truth)^2) dB} over every entry
+    (`error_sums`)."""
     noise, energy = error_sums(pred, truth, chunk)
-    return {"mse": noise / truth.size, "snr": float("inf") if noise == 0 else float(10.0 * np.log10(energy / noise))}
+    return {"mse": noise / math.prod(truth.shape),
+            "snr": float("inf") if noise == 0 else float(10.0 * np.log10(energy / noise))}
 
 
 def _np(a) -> np.ndarray:
@@ -130,8 +131,7 @@ class SurfaceReference:
         self._index = None
 
     @property
-    def index(self):
-        from .neighbours import PointIndex
+    def index(self) -> PointIndex:
         if self._index is None:
             self._index = PointIndex(self.points)
         return self._index
@@ -162,7 +162,6 @@ class _Pairs:
     """The nearest neighbours of point sets a (N, 3) in b (M, 3) and of b in a, one query each way."""
 
     def __init__(self, a, b, index_b=None):
-        from .neighbours import PointIndex
         index_a, index_b = PointIndex(a), PointIndex(b) if index_b is None else index_b
         self.d_ab, self.i_ab = index_b.query(index_a.points)
         self.d_ba, self.i_ba = index_a.query(index_b.points)

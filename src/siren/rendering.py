@@ -35,8 +35,8 @@ def render_derivatives(model, shape, chunk: int = 16_384, stride: int = 1):
     coords = grid(shape, device=p.device, dtype=p.dtype, stride=stride)
     shape = tuple(-(-n // stride) for n in shape)
     parts = []
-    for c in coords.split(chunk):
-        with torch.no_grad() if diff.supports_forward(model) else nullcontext():
+    with torch.no_grad() if diff.supports_forward(model) else nullcontext():
+        for c in coords.split(chunk):
             out = diff.derivatives(model, c, gradient=True, laplacian=True)
             parts.append((out.value.detach(), out.gradient.detach(), out.laplacian().detach()))
     y, g, lap = (torch.cat(p) for p in zip(*parts))

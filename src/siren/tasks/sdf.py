@@ -124,7 +124,7 @@ class SDFTask(Task):
         self.cloud, self.batch, self.use_normals, self.resolution = cloud, batch, use_normals, resolution
         self.parts = [distributed.batch_share(b, *shard, field="batch") for b in (min(batch, len(cloud.points)), batch)]
         self.reference = SurfaceReference(*(reference or (cloud.points, cloud.normals)))
-        self._support = self.reference.index if reference is None else None     # the input points, indexed once
+        self.support = self.reference if reference is None else SurfaceReference(cloud.points)  # the input points
         self.source = source
         self.points = torch.from_numpy(np.asarray(cloud.points, np.float32))
         self.normals = torch.from_numpy(np.asarray(cloud.normals, np.float32)) if use_normals else None
@@ -194,9 +194,7 @@ class SDFTask(Task):
         """The zero level set of fn ((M, 3) -> (M,), model units) at the task's resolution, without the pieces
         farther than keep_within of the bbox diagonal from every input point -> (mesh, scores against the
         reference; with "pieces_dropped", "area_dropped" and, when a piece went, the "*_all_pieces" scores)."""
-        if self._support is None:
-            self._support = PointIndex(self.cloud.points)
-        whole, mesh, dropped, area = _kept_mesh(fn, self.resolution, self._support, self.keep_within)
+        whole, mesh, dropped, area = _kept_mesh(fn, self.resolution, self.support.index, self.keep_within)
         result = {**mesh_metrics(mesh, self.reference), "vertices": len(mesh.vertices), "faces": len(mesh.faces),
                   "watertight": bool(mesh.is_watertight), "resolution": self.resolution, "pieces_dropped": dropped,
                   "area_dropped": area}
