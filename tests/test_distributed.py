@@ -1,6 +1,5 @@
 import json
 import os
-import shutil
 import subprocess
 import sys
 
@@ -23,11 +22,6 @@ def _torchrun(argv: list[str], out) -> None:
     launch = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
               "-m", "siren.cli", *argv]
     proc = subprocess.run(launch, env=env, capture_output=True, text=True, timeout=240)
-    if proc.returncode != 0 and "Signal 6 (SIGABRT)" in proc.stderr:
-        # Seen once in ~30 runs on a loaded 2-core machine: a rank aborted by gloo at teardown. One fresh retry;
-        # a real fault (wrong result, error message, hang) still fails below.
-        shutil.rmtree(out, ignore_errors=True)
-        proc = subprocess.run(launch, env=env, capture_output=True, text=True, timeout=240)
     assert proc.returncode == 0, proc.stderr[-4000:]
     assert proc.stdout.count("done:") == 1  # only rank 0 reports
 
@@ -49,6 +43,16 @@ def test_single_process_without_torchrun(monkeypatch):
     monkeypatch.setenv("WORLD_SIZE", "two")
     with pytest.raises(SirenError, match="WORLD_SIZE"):
         distributed.init("cpu")
+
+
+def test_leave_ends_a_process_that_joined_a_group_with_its_status_and_output():
+    """A process that joined a group ends in `leave` with the status given, its unterminated output flushed and
+    nothing after it run (no interpreter finalization: see `leave`); one that joined none goes on."""
+    distributed.leave(3)                # this process joined no group: a no-op
+    script = ("import sys; from siren import distributed; distributed._JOINED = True; print('out', end=''); "
+              "print('err', end='', file=sys.stderr); distributed.leave(3); print('after')")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (3, "out", "err")
 
 
 def test_two_process_torchrun_equals_one_process(tmp_path):

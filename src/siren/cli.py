@@ -11,6 +11,7 @@ import argparse
 import sys
 import warnings
 
+from . import distributed
 from .commands import COMMANDS
 from .errors import SirenError
 from .launch import launch
@@ -26,23 +27,25 @@ def _command(args) -> dict:
     return {k: v for k, v in vars(args).items() if k not in ("func", "task", "parser", "command_", "extra")}
 
 
-def _cmd_task(args) -> None:
+def _cmd_task(args) -> int:
     task = args.task
     require_writable(args.out)                  # before the task loads its data or solves its reference
     summary = launch(task, from_args(task.Config, args), from_args(MODEL_CONFIGS[task.model_kind], args),
                      from_args(TrainConfig, args), args.out, overwrite=args.overwrite, resume=args.resume,
                      command=_command(args), report=not args.no_report)
     if summary is None:             # a non-zero rank of a torchrun launch: rank 0 reports
-        return
+        return 0
     if summary["interrupted"]:
-        sys.exit(130)
+        return 130
     shown = ", ".join(f"{k} {v:.4g}" for k, v in summary["metrics"].items() if isinstance(v, float))
     print(f"done: {summary['steps']} steps ({shown}); outputs in {args.out}")
+    return 0
 
 
-def _cmd_other(args) -> None:
+def _cmd_other(args) -> int:
     command = args.command_
     print(command.run(from_args(command.Config, args)))
+    return 0
 
 
 def _task_parser(sub, groups: dict, name: str, help: str) -> argparse.ArgumentParser:
@@ -125,14 +128,21 @@ def _out_of_memory(e: Exception) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
+    """Run `siren ARGV` -> exit status (0, 1 for a bug, 2 for bad input, 130 interrupted). A torchrun worker ends
+    here with that status (`siren.distributed.leave`)."""
+    code = _main(sys.argv[1:] if argv is None else argv)
+    distributed.leave(code)
+    return code
+
+
+def _main(argv: list[str]) -> int:
     debug = "--debug" in argv
     warnings.showwarning = lambda msg, *a, **k: print(f"warning: {msg}", file=sys.stderr)
     tune_allocator()  # a CLI run trains: reuse freed heap blocks instead of fresh zeroed pages (about 2x on CPU)
     args = None
     try:
         args = parse(argv)
-        args.func(args)
+        return args.func(args)
     except SirenError as e:
         if debug:
             raise
@@ -151,7 +161,6 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         print(f"error: unexpected {type(e).__name__}: {e} (rerun with --debug for the traceback)", file=sys.stderr)
         return 1
-    return 0
 
 
 if __name__ == "__main__":

@@ -7,11 +7,12 @@ MASTER_ADDR, MASTER_PORT), with NCCL when the processes run on CUDA and gloo on 
 a single process and nothing is initialised. `shard` splits B items into contiguous per-rank blocks,
 `gather` collects one picklable object from every rank (and so also waits for all of them), and
 `average_gradients` makes every backward pass end with the gradients averaged over the ranks (data parallelism:
-each rank computes the loss of its share of a batch).
+each rank computes the loss of its share of a batch). `leave(code)` ends a process that joined a group.
 """
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 
 import torch
@@ -19,7 +20,9 @@ import torch.distributed as dist
 
 from .errors import SirenError
 
-__all__ = ["Context", "init", "shard", "gather", "average_gradients", "shutdown"]
+__all__ = ["Context", "init", "shard", "gather", "average_gradients", "shutdown", "leave"]
+
+_JOINED = False         # whether `init` made a process group in this process (then `leave` ends it with os._exit)
 
 
 @dataclass(frozen=True)
@@ -65,7 +68,9 @@ def init(device: str = "auto") -> Context:
                              f"(start at most that many processes per node, or use --device cpu)")
         torch.cuda.set_device(torch.device(device))
     if not dist.is_initialized():
+        global _JOINED
         dist.init_process_group(backend, rank=rank, world_size=world)
+        _JOINED = True
     return Context(rank=rank, world_size=world, device=device, backend=backend)
 
 
@@ -133,3 +138,21 @@ def shutdown(ctx: Context) -> None:
             dist.barrier()
         finally:
             dist.destroy_process_group()
+
+
+def leave(code: int) -> None:
+    """End this process now with exit status `code` if `init` made a process group in it (a torchrun worker, after
+    `shutdown`); return otherwise. stdout and stderr are flushed, then os._exit skips the interpreter's
+    finalization, which a gloo process cannot survive reliably: destroy_process_group joins none of gloo's worker
+    threads, and a worker releases the tensors of the last collectives (those of all_gather_object and the
+    barrier's prior work) after the collective has returned to Python. Where that release comes while the
+    interpreter finalizes, the thread cannot take the GIL, and the process aborts ("terminate called without an
+    active exception", SIGABRT) after its work is done. Every file a run writes is closed before this point."""
+    if not _JOINED:
+        return
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):      # a closed or broken pipe: nothing more can be said on it
+            pass
+    os._exit(code)
