@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import platform
 import time
 
 import numpy as np
@@ -28,6 +27,7 @@ from siren.tasks.fit import SignalFitTask
 from siren.tasks.fit_audio import AudioFitTask
 from siren.tasks.fit_video import VideoFitTask
 from siren.train import TrainConfig, fit, resolve_device
+from machine import cpu_name
 
 
 def bench(task: SignalFitTask, name: str, steps: int, at: list[int], lr: float, width: int, device, seed: int) -> dict:
@@ -78,7 +78,7 @@ def main() -> None:
     at = sorted({int(s) for s in a.at.split(",") if int(s) <= a.steps} | {a.steps})
     models = a.models.split(",")
     dev = torch.cuda.get_device_name(device) if device.type == "cuda" else \
-        f"{platform.processor() or platform.machine()} CPU, {torch.get_num_threads()} threads"
+        f"{cpu_name()} CPU, {torch.get_num_threads()} threads"
     print(f"3 x {a.width} hidden, Adam lr {a.lr:g}, seed {a.seed}; torch {torch.__version__} on {dev}\n")
 
     if a.only != "video":

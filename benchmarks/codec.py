@@ -17,12 +17,12 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import platform
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
+from machine import cpu_name
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINES = {"JPEG": ("JPEG", range(1, 101), {"optimize": True}), "WebP": ("WEBP", range(0, 101), {"method": 6}),
@@ -90,13 +90,6 @@ def matched(curve: list[dict], nbytes: int) -> dict | None:
     """The highest-quality point whose file is <= nbytes, or None."""
     fit = [p for p in curve if p["bytes"] <= nbytes]
     return max(fit, key=lambda p: p["quality"]) if fit else None
-
-
-def cpu_name() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").exists() else []:
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()
 
 
 def table(rows: list[dict], curves: dict) -> str:

@@ -15,7 +15,6 @@ fwi_reference_data.png.
 from __future__ import annotations
 
 import argparse
-import platform
 import shutil
 import tempfile
 import time
@@ -26,17 +25,11 @@ import torch
 from siren.tasks.fwi import FWIConfig, FWITask
 from siren.train import TrainConfig
 from siren.launch import run
+from machine import cpu_name
 
 MAT = Path(__file__).parents[1] / "tests" / "data" / "siren_fwi" / "data_cylinder_5.mat"
 CASES = {"circle": FWIConfig(velocity="circle"), "reference data": FWIConfig(data=str(MAT))}
 FIGURES = {"circle": "fwi_circle.png", "reference data": "fwi_reference_data.png"}
-
-
-def cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").exists() else []:
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()
 
 
 def bench(case: str, model: str, args, out: Path) -> dict:
@@ -50,7 +43,7 @@ def bench(case: str, model: str, args, out: Path) -> dict:
             "mse_baseline": m.get("velocity_mse_baseline"), "misfit_siren": m["data_misfit_siren"],
             "misfit_baseline": m["data_misfit_baseline"], "wavefield": m["wavefield_rel_l2"], "steps": summary["steps"],
             "wall_min": summary["seconds"] / 60, "cpu_min": (time.process_time() - cpu) / 60,
-            "baseline_s": m["baseline_seconds"], "threads": torch.get_num_threads(), "cpu": cpu_model()}
+            "baseline_s": m["baseline_seconds"], "threads": torch.get_num_threads(), "cpu": cpu_name()}
 
 
 def table(rows: list) -> str:
@@ -79,7 +72,7 @@ def main() -> None:
     p.add_argument("--figures", type=Path, default=Path("docs/images"), help="folder of the two figures")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
-    print(f"FWI on {cpu_model()}, torch {torch.__version__}, {args.threads} thread(s)", flush=True)
+    print(f"FWI on {cpu_name()}, torch {torch.__version__}, {args.threads} thread(s)", flush=True)
     runs = args.runs or Path(tempfile.mkdtemp(prefix="fwi-bench-"))
     rows = []
     for case in args.cases.split(","):

@@ -8,7 +8,6 @@ Prints a markdown table: PSNR (dB, on [0, 1]) at each of --at, and median second
 from __future__ import annotations
 
 import argparse
-import platform
 import statistics
 import time
 
@@ -19,6 +18,7 @@ from siren.models import build_model
 from siren.runtime import tune_allocator
 from siren.tasks.fit_image import ImageFitTask
 from siren.train import TrainConfig, fit, resolve_device
+from machine import cpu_name
 
 
 def bench(name: str, image: str, size: int, steps: int, at: list[int], lr: float, device, seed: int) -> dict:
@@ -61,7 +61,7 @@ def main() -> None:
     tune_allocator()  # as the CLI does
     device = resolve_device(a.device)
     at = [int(s) for s in a.at.split(",") if int(s) <= a.steps]
-    dev = torch.cuda.get_device_name(device) if device.type == "cuda" else f"{platform.processor() or platform.machine()} CPU, {torch.get_num_threads()} threads"
+    dev = torch.cuda.get_device_name(device) if device.type == "cuda" else f"{cpu_name()} CPU, {torch.get_num_threads()} threads"
     print(f"{a.image} {a.size}px, 3x256 hidden, Adam lr {a.lr:g}, full batch, seed {a.seed}; torch {torch.__version__} on {dev}\n")
     print("| model | " + " | ".join(f"PSNR @ {s}" for s in at) + " | s / step (median) |")
     print("|---" * (len(at) + 2) + "|")

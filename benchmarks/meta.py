@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -35,15 +34,11 @@ from siren.run_folder import CHECKPOINT, load_checkpoint
 from siren.tasks.meta import MetaConfig, MetaTask, adapt, predict, unit_psnrs
 from siren.train import TrainConfig
 from siren.viz import pyplot
+from machine import cpu_name
 
 ROOT = Path(__file__).resolve().parents[1]
 SHOWN = (0, 1, 2, 5, 10, 50, 100)
 ARCH = dict(hidden_features=64, hidden_layers=2)
-
-
-def cpu_name() -> str:
-    out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-    return next((line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("Model name")), "?")
 
 
 def train(args) -> Path:

@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import platform
 import statistics
 import tempfile
 import time
@@ -39,6 +38,7 @@ from siren.metrics import mse_to_psnr
 from siren.models import MODEL_NAMES, build_model
 from siren.tasks.fit import SignalFitTask
 from siren.train import TrainConfig, fit
+from machine import cpu_name
 
 FAMILIES = [m for m in ("siren", "finer", "gauss", "wire", "hashgrid", "relu_pe") if m in MODEL_NAMES]
 TASKS = ("image", "heldout", "audio", "video", "poisson", "sdf", "helmholtz", "wave")
@@ -244,7 +244,7 @@ def main(argv=None) -> None:
                 t0 = time.perf_counter()
                 results[task][model] = globals()[task](model, Path(tmp), args.scale)
                 print(f"{task} {model}: {results[task][model]} ({time.perf_counter() - t0:.0f} s)", flush=True)
-    print(f"\n{platform.processor() or platform.machine()}, {args.threads} threads, torch {torch.__version__}, "
+    print(f"\n{cpu_name()}, {args.threads} threads, torch {torch.__version__}, "
           f"step scale {args.scale:g}")
     print(table(results))
     if args.json:

@@ -30,8 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from codec import cpu_name
-from scale import peak_rss
+from machine import cpu_name, peak_rss
 
 METHODS = ("siren", "open3d")
 

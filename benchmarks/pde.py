@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import tempfile
 import time
 from pathlib import Path
@@ -34,6 +33,7 @@ import torch
 
 from siren.models import build_model
 from siren.train import TrainConfig, fit
+from machine import cpu_name
 
 WAVE_TIMES = (0.1, 0.2, 0.4)
 
@@ -200,7 +200,7 @@ def main() -> None:
     p.add_argument("--json", type=Path, help="also write the rows to this JSON file")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
-    print(f"{args.problem} on {platform.processor() or platform.machine()}, torch {torch.__version__}, "
+    print(f"{args.problem} on {cpu_name()}, torch {torch.__version__}, "
           f"{args.threads} thread(s)", flush=True)
     if args.merge and args.problem not in MERGE:
         p.error(f"--merge is for {', '.join(MERGE)}")

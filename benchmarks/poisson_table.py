@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import time
 from pathlib import Path
 
@@ -25,6 +24,7 @@ from siren.data.image import demo_image, resize_image
 from siren.models import build_model
 from siren.tasks.poisson import image_task
 from siren.train import TrainConfig, fit, resolve_device
+from machine import cpu_name
 
 PAPER = {("tanh", "gradient"): (25.79, 19.11, 18.59), ("tanh", "laplacian"): (7.11, 11.14, 16.35),
          ("relu_pe", "gradient"): (26.35, 19.33, 14.24), ("relu_pe", "laplacian"): (11.14, 11.35, 18.31),
@@ -90,7 +90,7 @@ def main() -> None:
     device = resolve_device(a.device)
     img = resize_image(demo_image(a.image), a.size)
     dev = torch.cuda.get_device_name(device) if device.type == "cuda" else \
-        f"{platform.processor() or platform.machine()} CPU, {torch.get_num_threads()} threads"
+        f"{cpu_name()} CPU, {torch.get_num_threads()} threads"
     print(f"{a.image} {img.shape[0]}x{img.shape[1]}px, {a.hidden_layers}x{a.hidden_features} hidden, Adam lr {a.lr:g}, "
           f"{a.steps} steps, full image per step, seed {a.seed}; torch {torch.__version__} on {dev}\n")
     print("| model | supervised on | image PSNR (ours / paper) | gradient PSNR | Laplacian PSNR | s / step |")

@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
-import resource
 import subprocess
 import sys
 import tempfile
@@ -32,6 +30,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from machine import cpu_name, peak_rss
 
 ROOT = Path(__file__).resolve().parents[1]
 RATE = 44_100
@@ -103,16 +102,6 @@ def measure(kind: str, path: Path, steps: int, out: Path) -> dict:
     seconds["step"] = summary["seconds"] / steps
     seconds["outputs"] = total - summary["seconds"]
     return {"seconds": seconds, "peak_rss_gb": peak_rss() / 2 ** 30, "threads": torch.get_num_threads()}
-
-
-def peak_rss() -> float:
-    """This process's peak resident set in bytes: VmHWM of /proc/self/status (the high-water mark of this program's
-    own memory; ru_maxrss would also count the parent's resident set at the fork), else ru_maxrss."""
-    try:
-        line = next(line for line in open("/proc/self/status") if line.startswith("VmHWM:"))
-        return float(line.split()[1]) * 1024
-    except (OSError, StopIteration):
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024.0
 
 
 def exponent(sizes, times) -> float | None:
@@ -199,11 +188,7 @@ def main() -> None:
                 r = results[kind][size]
                 print(f"{kind} {size}: " + ", ".join(f"{k} {v:.3g} s" for k, v in r["seconds"].items())
                       + f", peak {r['peak_rss_gb']:.2f} GB", flush=True)
-    cpu = platform.processor() or platform.machine()
-    try:
-        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
+    cpu = cpu_name()
     text = table(results)
     print(text)
     if not args.quick:

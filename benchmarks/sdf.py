@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -41,6 +40,7 @@ from siren.cli import main as cli
 from siren.models import build_model
 from siren.runtime import tune_allocator
 from siren.tasks.sdf import FIRST_FREQUENCY, KEEP_WITHIN, SDFConfig, SDFTask
+from machine import cpu_name
 
 
 def reference_way(task: SDFTask, steps: int, seed: int, lr: float = 1e-4):
@@ -110,7 +110,7 @@ def train_table(args) -> None:
     print(f"\n{args.shape}, {args.points} points, batch {args.batch} + {args.batch}, mesh at {args.resolution}^3, "
           f"siren first omega_0 {FIRST_FREQUENCY:g} (the reference way's 30), pieces farther than {KEEP_WITHIN:g} "
           f"of the bbox diagonal from every point dropped (the all-pieces Chamfer / normal consistency beside); "
-          f"torch {torch.__version__}, {torch.get_num_threads()} threads, {platform.processor() or platform.machine()}")
+          f"torch {torch.__version__}, {torch.get_num_threads()} threads, {cpu_name()}")
     print("\n| model | seed | steps | train s | s / step | Chamfer (bbox diag) | normal consistency | F-score @1% "
           "| pieces dropped (area) | all pieces: Chamfer / NC |")
     print("|---|---|---|---|---|---|---|---|---|---|")

@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import platform
 import resource
 import statistics
 import subprocess
@@ -34,6 +33,7 @@ import torch
 
 from siren.diff import value_and_derivatives
 from siren.models import build_model
+from machine import cpu_name, peak_rss
 
 CASES = ("fit", "grad", "lap", "eikonal", "helmholtz")
 TITLES = {"fit": "plain fit (MSE on value)", "grad": "gradient loss (MSE on grad)",
@@ -180,30 +180,6 @@ def count_flops(fn):
     return total[0]
 
 
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def peak_rss_mb():
-    """This process's peak resident memory in MiB: VmHWM (Linux; unlike ru_maxrss it does not inherit the parent's
-    peak across fork + exec), else ru_maxrss."""
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def child_peak_rss_mb(args, case, side):
     """Peak RSS (MiB) of a fresh process that builds the case and runs one step of one side."""
     cmd = [sys.executable, os.path.abspath(__file__), "--child", f"{case}:{side}", "--size", str(args.size),
@@ -253,7 +229,7 @@ def main(argv=None):
         case, side = args.child.split(":")
         model, coords, needs, loss = make_case(case, args.size, args.eik_points, family=args.model)
         step(model, coords, needs, loss, ref_derivatives if side == "ref" else fwd_derivatives)
-        print(peak_rss_mb())
+        print(peak_rss() / 2 ** 20)
         return
 
     cases = [c.strip() for c in args.cases.split(",") if c.strip()]
@@ -264,7 +240,7 @@ def main(argv=None):
     if args.precision:
         return precision_table(cases, args)
     peak = matmul_peak()
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU: {cpu_model()} "
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU: {cpu_name()} "
           f"({os.cpu_count()} logical CPUs), allocator tuned: {tuned}; model {args.model} 256 x 4")
     print(f"float32 matmul peak: {peak:.1f} GFLOP/s; grid {args.size}x{args.size} = {args.size ** 2} points; "
           f"Eikonal {2 * args.eik_points} points; {args.steps} timed steps per side (median)\n")
@@ -303,7 +279,7 @@ def main(argv=None):
 def precision_table(cases, args):
     """siren.diff steps with float32 products against torch.set_float32_matmul_precision("medium") (bfloat16
     products on CPU, see siren.diff.gemm), alternating step by step on the same weights."""
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU: {cpu_model()}; "
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU: {cpu_name()}; "
           f"{args.steps} timed steps per side (median)\n")
     print("| case | points | float32 s/step | medium s/step | speed-up | loss rel diff |")
     print("|---|---|---|---|---|---|")

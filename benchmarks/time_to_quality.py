@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -35,6 +34,7 @@ from siren.tasks.fit_image import ImageConfig
 from siren.tasks.fit_video import VideoConfig
 from siren.tasks.poisson import image_task
 from siren.train import TrainConfig, fit
+from machine import cpu_name
 
 
 @dataclass
@@ -182,7 +182,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     tune_allocator()                                  # as the CLI does
     budgets = [float(b) for b in args.budgets.split(",")]
-    print(f"time to quality on {platform.processor() or platform.machine()}, torch {torch.__version__}, "
+    print(f"time to quality on {cpu_name()}, torch {torch.__version__}, "
           f"{args.threads} thread(s), cap {args.cap:g} s", flush=True)
     results = [(CASES[ref["case"]], ref, new) for path in args.merge for ref, new in json.loads(path.read_text())]
     for label in (args.cases.split(",") if args.cases else []):
