@@ -24,7 +24,6 @@ import importlib.util
 import json
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -79,7 +78,8 @@ def child(method: str, shape: str, n: int, k: int, orient: bool) -> dict:
     normals = np.asarray(normals, dtype=np.float64)
     normals /= np.linalg.norm(normals, axis=1, keepdims=True)
     dots = np.einsum("ij,ij->i", normals, truth)
-    return {"seconds": seconds, "peak_rss_gb": peak_rss() / 2 ** 30, "rss_above_points_gb": (peak_rss() - base) / 2 ** 30,
+    peak = peak_rss()
+    return {"seconds": seconds, "peak_rss_gb": peak / 2 ** 30, "rss_above_points_gb": (peak - base) / 2 ** 30,
             "median_angle_deg": float(np.degrees(np.median(np.arccos(np.clip(np.abs(dots), 0, 1))))),
             "right_sign": float((dots > 0).mean()) if "total" in seconds else None}
 
@@ -113,25 +113,24 @@ def main() -> None:
     methods = METHODS if importlib.util.find_spec("open3d") else ("siren",)
     print(f"CPU: {cpu_name()}; methods: {', '.join(methods)}")
     rows = []
-    with tempfile.TemporaryDirectory():
-        for shape in shapes:
-            for n in (int(s) for s in args.sizes.split(",")):
-                for method in methods:
-                    orient = method == "siren" or n <= args.o3d_orient_max
-                    try:
-                        proc = subprocess.run([sys.executable, __file__, "--k", str(args.k), "--child", method, shape,
-                                               str(n), str(int(orient))], capture_output=True, text=True,
-                                              timeout=args.timeout)
-                    except subprocess.TimeoutExpired:
-                        rows.append({"shape": shape, "points": n, "method": method, "timeout": args.timeout})
-                        print(f"{shape} {n:,} {method}: over {args.timeout:g} s", flush=True)
-                        continue
-                    if proc.returncode != 0:
-                        print(f"{shape} {n} {method}: failed\n{proc.stderr[-1500:]}", file=sys.stderr)
-                        continue
-                    rows.append({"shape": shape, "points": n, "method": method,
-                                 **json.loads(proc.stdout.strip().splitlines()[-1])})
-                    print(f"{shape} {n:,} {method}: " + _cells(rows[-1]), flush=True)
+    for shape in shapes:
+        for n in (int(s) for s in args.sizes.split(",")):
+            for method in methods:
+                orient = method == "siren" or n <= args.o3d_orient_max
+                try:
+                    proc = subprocess.run([sys.executable, __file__, "--k", str(args.k), "--child", method, shape,
+                                           str(n), str(int(orient))], capture_output=True, text=True,
+                                          timeout=args.timeout)
+                except subprocess.TimeoutExpired:
+                    rows.append({"shape": shape, "points": n, "method": method, "timeout": args.timeout})
+                    print(f"{shape} {n:,} {method}: over {args.timeout:g} s", flush=True)
+                    continue
+                if proc.returncode != 0:
+                    print(f"{shape} {n} {method}: failed\n{proc.stderr[-1500:]}", file=sys.stderr)
+                    continue
+                rows.append({"shape": shape, "points": n, "method": method,
+                             **json.loads(proc.stdout.strip().splitlines()[-1])})
+                print(f"{shape} {n:,} {method}: " + _cells(rows[-1]), flush=True)
     print("\n| shape | points | method | direction (s) | oriented (s) | peak RSS (GB) | median angle (deg) | right sign |")
     print("|---|---|---|---|---|---|---|---|")
     for r in rows:
