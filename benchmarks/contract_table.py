@@ -39,7 +39,7 @@ def _inputs(folder: Path) -> dict:
         save_image(photos / f"{name}.png", getattr(data, name)()[:128, :128] / 255.0)
     np.save(folder / "speed.npy", np.array([[1.0, 1.0, 1.0], [1.0, 1.5, 1.0], [1.0, 1.0, 1.2]]))
     return {"wav": str(folder / "tones.wav"), "npy": str(folder / "clip.npy"), "photos": str(photos),
-            "speed": str(folder / "speed.npy")}
+            "speed": str(folder / "speed.npy"), "init": str(folder / "meta"), "png": str(photos / "camera.png")}
 
 
 def rows(f: dict) -> dict:
@@ -70,11 +70,48 @@ def rows(f: dict) -> dict:
                                      "--steps", "40"],
         "fwi k 6, 40 steps": ["fwi", "--k", "6", "--n", "33", "--points", "128", "--pool", "256", "--sources", "2",
                               "--receivers", "4", "--baseline-n", "33", "--baseline-iters", "2", "--steps", "40"],
+        "image finer 64 px, 60 steps": ["fit", "image", "--demo", "cameraman", "--size", "64", "--steps", "60",
+                                        "--model", "finer"],
+        "image gauss 64 px, 60 steps": ["fit", "image", "--demo", "cameraman", "--size", "64", "--steps", "60",
+                                        "--model", "gauss"],
+        "image wire 64 px, 60 steps": ["fit", "image", "--demo", "cameraman", "--size", "64", "--steps", "60",
+                                       "--model", "wire"],
+        "image hashgrid 64 px, 60 steps": ["fit", "image", "--demo", "cameraman", "--size", "64", "--steps", "60",
+                                           "--model", "hashgrid"],
+        "poisson laplacian finer 32 px": ["poisson", "--demo", "cameraman", "--size", "32", "--supervise",
+                                          "laplacian", "--steps", "40", "--model", "finer"],
+        "poisson laplacian gauss 32 px": ["poisson", "--demo", "cameraman", "--size", "32", "--supervise",
+                                          "laplacian", "--steps", "40", "--model", "gauss"],
+        "poisson gradient wire 32 px": ["poisson", "--demo", "cameraman", "--size", "32", "--steps", "40",
+                                        "--model", "wire"],
+        "meta train demo 16 px, 10 steps": ["meta", "train", "--demo", "--size", "16", "--batch-size", "2",
+                                            "--inner-steps", "2", "--steps", "10"],
+        "image 16 px from the meta init, 20 steps": ["fit", "image", "--demo", "astronaut", "--size", "16",
+                                                     "--steps", "20", "--init", f["init"]],
+        "compress cameraman 32 px, 0.5 bpp": ["compress", f["png"], "--size", "32", "--bpp", "4", "--steps", "60",
+                                              "--qat-steps", "10", "--quiet"],
         "prior cnn demo 8 px, 30 steps": ["prior", "train", "--demo", "--encoder", "cnn", "--size", "8",
                                           "--batch-size", "4", "--context-max", "20", "--latent-dim", "8",
                                           "--hyper-hidden", "8", "--encoder-hidden", "8", "--encoder-layers", "1",
                                           "--steps", "30"],
     }
+
+
+def _codec_row(cli: list, path: Path) -> dict:
+    """`siren compress` into `path`: the file's size, its decoded PSNR against the resized input, and the first 8
+    bytes of its SHA-256 (as an integer: the same file bit for bit)."""
+    import hashlib
+
+    from siren.codec import decompress
+    from siren.data.image import image_or_demo, resize_image
+    from siren.metrics import psnr
+    if main([*cli, "--out", str(path)]) != 0:
+        return {}
+    data = path.read_bytes()
+    ref = resize_image(image_or_demo(cli[1]), int(cli[cli.index("--size") + 1]))
+    decoded = decompress(data) / 255.0
+    return {"bytes": float(len(data)), "psnr": float(psnr(torch.as_tensor(decoded), torch.as_tensor(ref))),
+            "sha256_head": float(int.from_bytes(hashlib.sha256(data).digest()[:6], "big"))}
 
 
 def floats(metrics: dict, prefix: str = "") -> dict:
@@ -102,9 +139,12 @@ def main_(argv=None) -> None:
         for i, (name, cli) in enumerate(rows(files).items()):
             if args.only and not any(s in name for s in args.only.split(",")):
                 continue
-            out = tmp / f"run{i}"
-            code = main([*cli, *SMALL, "--out", str(out)])
-            table[name] = floats(json.loads((out / "metrics.json").read_text())["metrics"]) if code == 0 else {}
+            out = Path(files["init"]) if cli[:2] == ["meta", "train"] else tmp / f"run{i}"
+            if cli[0] == "compress":
+                table[name] = _codec_row(cli, tmp / f"run{i}.sirz")
+            else:
+                code = main([*cli, *SMALL, "--out", str(out)])
+                table[name] = floats(json.loads((out / "metrics.json").read_text())["metrics"]) if code == 0 else {}
             print(f"{name}: " + ", ".join(f"{k} {v:.6g}" for k, v in list(table[name].items())[:6]), flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps(table, indent=1))
