@@ -11,7 +11,7 @@ import importlib
 from . import data, diff, models
 from .models import Siren, build_model
 
-__all__ = ["Siren", "build_model", "data", "diff", "fit", "load", "models", "tasks"]
+__all__ = ["Siren", "build_model", "data", "diff", "fit", "load", "models", "tasks", "solve", "problem", "Problem"]
 __version__ = "0.2.0"
 
 
@@ -20,4 +20,8 @@ def __getattr__(name: str):
         return importlib.import_module(".tasks", __name__)
     if name in ("fit", "load", "Fitted"):
         return getattr(importlib.import_module(".api", __name__), name)
+    if name == "problem":
+        return importlib.import_module(".problem", __name__)
+    if name in ("solve", "Problem", "Solution"):                  # your own problem (`siren.problem`)
+        return getattr(importlib.import_module(".problem", __name__), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

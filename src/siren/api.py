@@ -137,9 +137,13 @@ def fit(signal, *, kind: str | None = None, model: str = "siren", steps: int | N
 
 
 def load(run: str | os.PathLike, device: str = "auto") -> Fitted:
-    """A run folder (or its checkpoint.pt) of a signal fit -> `Fitted` with its model on `device`."""
+    """A run folder (or its checkpoint.pt) of a signal fit -> `Fitted` with its model on `device` (of `siren
+    solve`: its `siren.problem.Solution`)."""
     ckpt = load_checkpoint(run)
     meta = ckpt.get("task") or {}
+    if meta.get("task") == "solve":                  # a run of `siren solve` / `siren.solve`: its Solution
+        from .problem.solution import load_solution
+        return load_solution(run, ckpt, device)
     if meta.get("task") not in ("fit image", "fit audio", "fit video") or meta.get("batched"):
         raise SirenError(f"{run} is a run of {meta.get('task', 'an unknown task')!r}, not of one signal fit "
                          "(siren fit image, audio or video)")

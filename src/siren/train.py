@@ -5,7 +5,8 @@ state_dict, meta); it imports no task. In a run folder (`siren.run_folder`) it a
 line per log step: the loss, each raw term, their weights, the task's metrics; NaN as null) and writes checkpoint.pt
 (every K steps, at the end, on Ctrl-C: model, optimizer, schedule, random streams and the task's state); a resume
 first cuts metrics.jsonl back to the checkpoint's step. Progress: a bar on a terminal, else one line per log step.
-`siren.launch` builds the task and the model and calls it.
+`siren.launch` builds the task and the model and calls it. A task with a `parameters()` method (the unknowns of
+`siren.tasks.solve`) has those tensors trained with the model (one Adam; they live in the task's state_dict).
 """
 from __future__ import annotations
 
@@ -117,7 +118,8 @@ def fit(model: nn.Module, task, cfg: TrainConfig, out_dir: str | os.PathLike | N
     if resume and out_dir is None:
         raise SirenError("resume needs the run folder that holds the checkpoint (pass out_dir)")
     device = next(model.parameters()).device
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    extra = list(task.parameters()) if hasattr(task, "parameters") else []   # a problem's unknowns
+    opt = torch.optim.Adam([*model.parameters(), *extra] if extra else model.parameters(), lr=cfg.lr)
     sched = _scheduler(opt, cfg)
     gen = torch.Generator().manual_seed(cfg.seed)
     out = Path(out_dir) if out_dir is not None else None

@@ -25,3 +25,6 @@ __all__ += ["PriorTask", "prior"]
 __all__ += ["MetaTask", "meta"]
 __all__ += ["WaveTask", "wave"]
 __all__ += ["FWITask", "fwi"]
+from . import solve
+from .solve import SolveTask  # registers "solve" (the user's problem: siren.problem)
+__all__ += ["SolveTask", "solve"]
