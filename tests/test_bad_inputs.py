@@ -82,9 +82,9 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, cli_error, argv, says):
 @pytest.mark.parametrize("flag,value,says", [
     ("--hidden-features", "0", "--hidden-features must be at least 1"),
     ("--hidden-layers", "-1", "--hidden-layers must be at least 0"),
-    ("--first-omega", "1e30", "--first-omega must be a positive number"),
-    ("--hidden-omega", "nan", "--hidden-omega must be a positive number"),
-    ("--first-omega", "-30", "--first-omega must be a positive number"),
+    ("--first-omega-0", "1e30", "--first-omega-0 must be a positive number"),
+    ("--hidden-omega-0", "nan", "--hidden-omega-0 must be a positive number"),
+    ("--first-omega", "-30", "--first-omega-0 must be a positive number"),
 ])
 def test_network_options_out_of_range(tmp_path, cli_error, flag, value, says):
     line = cli_error(["fit", "image", "--demo", "cameraman", "--steps", "1", flag, value, "--out", str(tmp_path / "o")])

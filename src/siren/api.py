@@ -23,9 +23,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .data.audio import AUDIO_SUFFIXES, audio_signal, load_audio
-from .data.image import IMAGE_SUFFIXES, image_signal, load_image, resize_image, to_float_image
-from .data.video import load_video, resize_video, to_float_video, video_signal
+from .data.audio import AUDIO_SUFFIXES, audio_signal
+from .data.image import IMAGE_SUFFIXES, image_signal, resize_image, to_float_image
+from .data.video import resize_video, to_float_video, video_signal
 from .errors import SirenError
 from .rendering import render, render_derivatives
 from .run_folder import load_checkpoint, model_from_checkpoint
@@ -81,8 +81,8 @@ class Fitted:
         return FieldDerivatives(y.cpu().numpy(), g.cpu().numpy(), lap.cpu().numpy())
 
 
-def _task_and_signal(signal, kind: str | None, rate: int | None, fps: float | None, size: int | None):
-    """(task class, Signal) for a path or an array; see `fit`."""
+def _task_and_config(signal, kind: str | None, rate: int | None, fps: float | None, size: int | None):
+    """(task class, its Config) for a path (the file, as the CLI reads it) or an array (a Signal); see `fit`."""
     from .tasks import AudioFitTask, ImageFitTask, VideoFitTask
     if isinstance(signal, (str, os.PathLike)):
         path = Path(signal)
@@ -90,25 +90,21 @@ def _task_and_signal(signal, kind: str | None, rate: int | None, fps: float | No
             raise SirenError(f"not found: {path}")
         kind = kind or ("image" if path.suffix.lower() in IMAGE_SUFFIXES and path.suffix.lower() != ".gif"
                         else "audio" if path.suffix.lower() in AUDIO_SUFFIXES else "video")
-        if kind == "image":
-            return ImageFitTask, image_signal(resize_image(load_image(path), size), source=str(path))
-        if kind == "audio":
-            samples, file_rate = load_audio(path)
-            return AudioFitTask, audio_signal(samples, file_rate, source=str(path))
-        frames, file_fps = load_video(path)
-        return VideoFitTask, video_signal(resize_video(frames, size), file_fps, source=str(path))
+        task = {"image": ImageFitTask, "audio": AudioFitTask, "video": VideoFitTask}[kind]
+        return task, task.Config(path=str(path), **({} if kind == "audio" else {"size": size}))
     array = np.asarray(signal.detach().cpu() if isinstance(signal, torch.Tensor) else signal)
     if kind is None:
         kind = "audio" if rate is not None else {2: "image", 3: "image", 4: "video"}.get(array.ndim)
     if kind == "image" and array.ndim in (2, 3):
-        return ImageFitTask, image_signal(resize_image(to_float_image(array), size))
+        return ImageFitTask, ImageFitTask.Config(path=image_signal(resize_image(to_float_image(array), size)))
     if kind == "video" and array.ndim == 4:
-        return VideoFitTask, video_signal(resize_video(to_float_video(array), size), fps or 25.0)
+        return VideoFitTask, VideoFitTask.Config(path=video_signal(resize_video(to_float_video(array), size),
+                                                                   fps or 25.0))
     if kind == "audio" and array.ndim in (1, 2):
         if rate is None or rate <= 0:
             raise SirenError("an audio array needs its sample rate: fit(samples, rate=16000)")
         samples = array.astype(np.float64).reshape(array.shape[0], -1)
-        return AudioFitTask, audio_signal(samples, rate)
+        return AudioFitTask, AudioFitTask.Config(path=audio_signal(samples, rate))
     raise SirenError(f"cannot fit an array of shape {array.shape} as {kind or 'a signal'} (images: (H, W) or "
                      "(H, W, C); video: (T, H, W, C); audio: (N,) or (N, C) with rate=)")
 
@@ -116,24 +112,35 @@ def _task_and_signal(signal, kind: str | None, rate: int | None, fps: float | No
 def fit(signal, *, kind: str | None = None, model: str = "siren", steps: int | None = None, lr: float | None = None,
         size: int | None = None, rate: int | None = None, fps: float | None = None, out: str | os.PathLike | None = None,
         overwrite: bool = False, seed: int = 0, device: str = "auto", progress: bool = True, report: bool = True,
-        **model_options) -> Fitted:
-    """Fit `model` (any name of `siren.models.MODEL_NAMES`, with its options, e.g. width=128) to a signal.
+        init: str | os.PathLike | None = None, **model_options) -> Fitted:
+    """Fit `model` (a coordinate family, `siren.models.model_names()`, with its options as keywords, e.g.
+    hidden_features=128, first_omega_0=60) to a signal: `siren fit image|audio|video` (the same task, Config,
+    defaults, launch and run folder) from Python.
 
     signal: a file (image, sound or video, by its suffix; `kind` overrides), or an array / tensor: (H, W) or
     (H, W, C) an image (uint8, or floats in [0, 1]); (T, H, W, C) a video (at `fps`, default 25); (N,) or (N, C)
     audio when `rate` (Hz) is given. size: resize images and video frames so the longer side has `size` pixels.
-    steps, lr: default to the task's measured defaults (those of `siren fit KIND`). out: the run folder (default a
-    new temporary folder); it gets everything the CLI writes (report=False skips report.html).
+    steps, lr: default to the task's measured defaults. init: a `siren meta train` run to start from (its
+    architecture and test-time learning rate become the defaults, as `--init`). out: the run folder (default a
+    new temporary folder); report=False skips report.html.
     """
-    task_cls, sig = _task_and_signal(signal, kind, rate, fps, size)
-    from .launch import run
-    task = task_cls(sig)
-    settings = {**task_cls.train_defaults, **{k: v for k, v in (("steps", steps), ("lr", lr)) if v is not None}}
+    from .launch import init_defaults, launch
+    from .models import ModelConfig
+    task_cls, config = _task_and_config(signal, kind, rate, fps, size)
+    settings = dict(task_cls.train_defaults)
+    common = {k: model_options.pop(k) for k in ("hidden_features", "hidden_layers", "first_omega_0",
+                                                  "hidden_omega_0") if k in model_options}
+    if init is not None:
+        defaults = init_defaults(init, lr_given=lr is not None)
+        model = defaults.pop("model")
+        settings.update({k: defaults.pop(k) for k in ("schedule", "lr") if k in defaults})
+        common = {**defaults, **common}
+    settings.update({k: v for k, v in (("steps", steps), ("lr", lr)) if v is not None})
     cfg = TrainConfig(seed=seed, device=device, progress=progress, **settings)
     out = Path(tempfile.mkdtemp(prefix="siren-")) if out is None else Path(out)
-    net, result, summary = run(task, model, cfg, out, model_options=model_options, overwrite=overwrite,
-                               report=report)
-    return Fitted(net, sig.kind, sig.shape, task.meta(), summary.get("metrics", {}), result.history, out)
+    launch(task_cls, config, ModelConfig(model=model, init=None if init is None else str(init), options=model_options,
+                                         **common), cfg, out, overwrite=overwrite, report=report)
+    return load(out, device=device)
 
 
 def load(run: str | os.PathLike, device: str = "auto") -> Fitted:

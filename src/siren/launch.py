@@ -21,6 +21,7 @@ config.json and the checkpoints say where the weights came from. `init_defaults(
 """
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import tempfile
@@ -44,85 +45,83 @@ __all__ = ["launch", "run", "load_init", "init_defaults"]
 def launch(task_cls, config, model_config, train: TrainConfig, out: str | os.PathLike, overwrite: bool = False,
            resume: bool = False, command: dict | None = None, report: bool = True) -> dict | None:
     """Run a task as the CLI does: build it from `config`, train the network of `model_config` (its build_args():
-    registry name and options) with `train` into `out`. Returns metrics.json's content (None on ranks > 0 of a
-    sharded run). Ctrl-C: checkpoint saved, summary["interrupted"] True."""
+    registry name and options; its `init`, if any) with `train` into `out`. Returns metrics.json's content (None
+    on ranks > 0 of a parallel run). Ctrl-C: checkpoint saved, summary["interrupted"] True. Every strategy (one
+    process, sharded, data-parallel) ends in the one `run` call below."""
     cls = task_cls.resolve(config)
     name, options = model_config.build_args()
     init = getattr(model_config, "init", None)
     extra = {"steps": train.steps} if cls.needs_steps else {}
-    if cls.data_parallel:
-        return _data_parallel(cls, config, extra, name, options, train, Path(out), overwrite, resume, command,
-                              report, init)
-    if not cls.sharded:
-        task = cls.from_config(config, **extra)
-        return run(task, name, train, out, options, overwrite=overwrite, resume=resume, command=command,
-                   report=report, init=init)[2]
-    ctx = distributed.init(train.device)
+    parallel = cls.sharded or cls.data_parallel
+    ctx = distributed.init(train.device) if parallel else None
     try:
-        task = cls.from_config(config, shard=(ctx.rank, ctx.world_size), **extra)
-        out = Path(out)
-        if ctx.world_size == 1:
-            return run(task, name, train, out, options, overwrite=overwrite, resume=resume, command=command,
-                       report=report)[2]
-        error = None                    # rank 0 makes the folder; every rank stops on its error, none waits forever
-        if ctx.is_main and not resume:
-            try:
-                prepare_out_dir(out, overwrite=overwrite)
-            except SirenError as e:
-                error = str(e)
+        task = cls.from_config(config, **extra, **({"shard": (ctx.rank, ctx.world_size)} if parallel else {}))
+        folder, cfg, ready, main = Path(out), train, None, True
+        if parallel and ctx.world_size > 1:
+            cfg = replace(train, device=str(ctx.device), progress=train.progress and ctx.is_main)
+            main = ctx.is_main
+            if cls.sharded:          # rank r trains shard r into out/rank<r>; rank 0 makes out first
+                _shared_folder(folder, ctx, overwrite, resume)
+                folder, overwrite = folder / f"rank{ctx.rank}", False
+            else:                    # data-parallel: rank 0 writes the run folder, the others replicate it
+                ready = _meeting(ctx)
+                if not main:
+                    _replica(task, name, cfg, folder, options, resume, init, ready)
+                    return None
+        try:
+            summary = run(task, name, cfg, folder, options, overwrite=overwrite, resume=resume, command=command,
+                          report=report, init=init, ready=ready)[2]
+        except SirenError as e:
+            if ready is not None and not ready.met:
+                ready(None, str(e))              # the other ranks wait for rank 0's model: stop them too
+            raise
+        if parallel and cls.sharded and ctx.world_size > 1:
+            return _merge(cls, summary, ctx, Path(out), report)
+        return summary
+    finally:
+        if ctx is not None:
+            distributed.shutdown(ctx)
+
+
+def _shared_folder(out: Path, ctx, overwrite: bool, resume: bool) -> None:
+    """Rank 0 makes the run folder of a sharded run; every rank stops on its error, none waits forever."""
+    error = None
+    if ctx.is_main and not resume:
+        try:
+            prepare_out_dir(out, overwrite=overwrite)
+        except SirenError as e:
+            error = str(e)
+    error = distributed.gather(error, ctx)[0]
+    if error:
+        raise SirenError(error)
+
+
+def _merge(cls, summary: dict, ctx, out: Path, report: bool) -> dict | None:
+    """Rank 0 of a sharded run: metrics.json of the shares merged by `cls.merge`."""
+    shares = distributed.gather(summary, ctx)
+    if not ctx.is_main:
+        return None
+    merged = cls.merge([(f"rank{r}", s["metrics"]) for r, s in enumerate(shares)])
+    summary = write_metrics(out, summary["task"], summary["model"], summary["steps"],
+                            max(s["seconds"] for s in shares), any(s["interrupted"] for s in shares),
+                            {**merged, "world_size": ctx.world_size}, cls.goals)
+    write_manifest(out, [], report=report)
+    if report:
+        write_report(out)
+    return summary
+
+
+def _meeting(ctx) -> Callable:
+    """ready(model, error=None): every rank of a data-parallel run meets there once its model is built (rank 0:
+    its folder made); rank 0's error stops all; then gradients are averaged across the ranks."""
+    def ready(model: nn.Module, error: str | None = None) -> None:
+        ready.met = True
         error = distributed.gather(error, ctx)[0]
         if error:
             raise SirenError(error)
-        rank_cfg = replace(train, device=str(ctx.device), progress=train.progress and ctx.is_main)
-        summary = run(task, name, rank_cfg, out / f"rank{ctx.rank}", options, resume=resume, command=command,
-                      report=report, init=init)[2]
-        shares = distributed.gather(summary, ctx)
-        if not ctx.is_main:
-            return None
-        merged = cls.merge([(f"rank{r}", s["metrics"]) for r, s in enumerate(shares)])
-        summary = write_metrics(out, summary["task"], summary["model"], summary["steps"],
-                                max(s["seconds"] for s in shares), any(s["interrupted"] for s in shares),
-                                {**merged, "world_size": ctx.world_size}, cls.goals)
-        write_manifest(out, [], report=report)
-        if report:
-            write_report(out)
-        return summary
-    finally:
-        distributed.shutdown(ctx)
-
-
-def _data_parallel(cls, config, extra: dict, name: str, options: dict, train: TrainConfig, out: Path,
-                   overwrite: bool, resume: bool, command: dict | None, report: bool, init: str | None):
-    """Run a data-parallel task on every rank of torchrun's group (see the module docstring)."""
-    ctx = distributed.init(train.device)
-    try:
-        task = cls.from_config(config, shard=(ctx.rank, ctx.world_size), **extra)
-        if ctx.world_size == 1:
-            return run(task, name, train, out, options, overwrite=overwrite, resume=resume, command=command,
-                       report=report, init=init)[2]
-        cfg = replace(train, device=str(ctx.device), progress=train.progress and ctx.is_main)
-        met = [False]
-
-        def ready(model: nn.Module, error: str | None = None) -> None:
-            """Every rank meets here once its model is built (rank 0: its folder made): rank 0's error stops all."""
-            met[0] = True
-            error = distributed.gather(error, ctx)[0]
-            if error:
-                raise SirenError(error)
-            distributed.average_gradients(model, ctx)
-
-        if not ctx.is_main:
-            _replica(task, name, cfg, out, options, resume, init, ready)
-            return None
-        try:
-            return run(task, name, cfg, out, options, overwrite=overwrite, resume=resume, command=command,
-                       report=report, init=init, ready=ready)[2]
-        except SirenError as e:
-            if not met[0]:
-                ready(None, str(e))
-            raise
-    finally:
-        distributed.shutdown(ctx)
+        distributed.average_gradients(model, ctx)
+    ready.met = False
+    return ready
 
 
 def _replica(task, name: str, cfg: TrainConfig, out: Path, options: dict, resume: bool, init: str | None,
@@ -143,7 +142,15 @@ def _replica(task, name: str, cfg: TrainConfig, out: Path, options: dict, resume
 
 def load_init(path: str | os.PathLike) -> tuple[nn.Module, dict]:
     """A learned initialization (a checkpoint of `siren meta train`: a run folder or its checkpoint.pt) -> (its
-    model on the CPU, its record {"path", "step", "test_time"}). Another run's checkpoint is a one-line error."""
+    model on the CPU, its record {"path", "step", "test_time"}). Another run's checkpoint is a one-line error.
+    Read once per process and file version (the CLI's defaults and the launch share it); don't modify the model."""
+    file = Path(path) / CHECKPOINT if Path(path).is_dir() else Path(path)
+    stamp = file.stat().st_mtime_ns if file.is_file() else None
+    return _read_init(str(Path(path).resolve()), stamp, str(path))
+
+
+@functools.lru_cache(maxsize=4)
+def _read_init(resolved: str, stamp: int | None, path: str) -> tuple[nn.Module, dict]:
     ckpt = load_checkpoint(path)
     test_time = (ckpt.get("task") or {}).get("test_time")
     if test_time is None:
@@ -154,7 +161,7 @@ def load_init(path: str | os.PathLike) -> tuple[nn.Module, dict]:
 
 def init_defaults(path: str | os.PathLike, lr_given: bool = False) -> dict:
     """The flags `--init RUN` defaults (flags given explicitly win): the init's architecture (model,
-    hidden_features, hidden_layers, first_omega, hidden_omega), its test-time learning rate and the inner loop's
+    hidden_features, hidden_layers, first_omega_0, hidden_omega_0), its test-time learning rate and the inner loop's
     constant schedule (a task's default schedule, e.g. fit image's cosine, would change the first steps). An init
     meta-trained for another test-time optimizer than fit's Adam is an error unless the learning rate is given."""
     source, record = load_init(path)
@@ -163,8 +170,8 @@ def init_defaults(path: str | os.PathLike, lr_given: bool = False) -> dict:
         raise SirenError(f"{path} was meta-trained for {tt['optimizer']} test-time steps, but fitting uses Adam (pass "
                          f"--lr to fit from it with Adam anyway, or meta-train with --inner-optimizer adam)")
     arch = architecture(source)
-    out = {"model": arch["name"], "hidden_features": arch["hidden_features"], "hidden_layers": arch["hidden_layers"],
-           "first_omega": arch["first_omega_0"], "hidden_omega": arch["hidden_omega_0"]}
+    out = {k: arch[k] for k in ("hidden_features", "hidden_layers", "first_omega_0", "hidden_omega_0")}
+    out["model"] = arch["name"]
     return {**out, "schedule": None, **({} if lr_given else {"lr": tt["lr"]})}
 
 

@@ -12,6 +12,7 @@ import dataclasses
 import re
 import types
 import typing
+import warnings
 
 from .errors import SirenError
 
@@ -38,13 +39,24 @@ class Parser(argparse.ArgumentParser):
 
 
 def option(default=None, help: str = "", *, positional: bool = False, choices=None, flag: str | None = None,
-           metavar: str | None = None, required: bool = False, nargs: str | None = None):
+           metavar: str | None = None, required: bool = False, nargs: str | None = None, aliases: tuple = ()):
     """A dataclass field with its CLI help. flag: the switch's name when it differs from the field's (e.g. a bool
     field `progress` = True shown as `--no-progress`); required: the flag (or positional) must be given; nargs:
-    argparse's, e.g. "+" for a list of values."""
+    argparse's, e.g. "+" for a list of values; aliases: former names of the flag, still accepted with a warning
+    that names the new one."""
     meta = {"help": help, "positional": positional, "choices": choices, "flag": flag, "metavar": metavar,
-            "required": required, "nargs": nargs}
+            "required": required, "nargs": nargs, "aliases": tuple(aliases)}
     return dataclasses.field(default=default, metadata=meta)
+
+
+class _Store(argparse._StoreAction):
+    """argparse's store, with a deprecation warning when the flag is given by a former name (an alias)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        if option_string is not None and option_string != self.option_strings[0]:
+            warnings.warn(f"{option_string} is deprecated: use {self.option_strings[0]}", FutureWarning,
+                          stacklevel=2)
+        super().__call__(parser, namespace, values, option_string)
 
 
 def _base_type(hint):
@@ -77,10 +89,11 @@ def add_arguments(parser: argparse.ArgumentParser, config_type, defaults: dict |
             parser.add_argument(meta["flag"] or "--" + f.name.replace("_", "-"), dest=f.name, action=action,
                                 default=default, help=meta["help"])
         else:
-            parser.add_argument(meta["flag"] or "--" + f.name.replace("_", "-"), dest=f.name, type=kind,
+            name = meta["flag"] or "--" + f.name.replace("_", "-")
+            parser.add_argument(name, *meta.get("aliases", ()), dest=f.name, type=kind,
                                 default=default, choices=meta["choices"], help=meta["help"] + shown,
                                 metavar=meta["metavar"], required=meta.get("required", False),
-                                nargs=meta.get("nargs"))
+                                nargs=meta.get("nargs"), action=_Store if meta.get("aliases") else "store")
 
 
 def from_args(config_type, args: argparse.Namespace):

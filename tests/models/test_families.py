@@ -13,7 +13,7 @@ from siren.models import (FinerLayer, GaborLayer, GaussLayer, HashEncoding, Mode
                           model_from_spec)
 
 FAMILIES = ("finer", "gauss", "wire", "hashgrid")
-HINTS = {"width": 12, "first_frequency": 7.0, "bandwidth": 40.0, "sidelength": 64}
+HINTS = {"hidden_features": 12, "first_omega_0": 7.0, "bandwidth": 40.0, "sidelength": 64}
 READ = {"finer": {"hidden_features": 12, "first_omega_0": 7.0}, "gauss": {"hidden_features": 12},
         "wire": {"hidden_features": 12, "first_omega_0": 7.0}, "hashgrid": {"hidden_features": 12}}
 
@@ -38,7 +38,7 @@ def test_fits_a_tiny_signal(name, lr):
     torch.manual_seed(0)
     x = torch.linspace(-1, 1, 128)[:, None]
     y = torch.sin(3 * math.pi * x) * (x + 1) / 2 + 0.3 * torch.cos(7 * math.pi * x)
-    model = build_model(name, 1, 1, hints={"width": 32}, hidden_layers=1)
+    model = build_model(name, 1, 1, hints={"hidden_features": 32}, hidden_layers=1)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     first = None
     for _ in range(40):
@@ -62,13 +62,13 @@ def test_unknown_family_and_foreign_options_name_the_family():
 
 
 def test_omega_flags_follow_the_families_options():
-    assert ModelConfig(model="finer", first_omega=10.0, hidden_omega=20.0).build_args() == (
+    assert ModelConfig(model="finer", first_omega_0=10.0, hidden_omega_0=20.0).build_args() == (
         "finer", {"first_omega_0": 10.0, "hidden_omega_0": 20.0})
-    assert ModelConfig(model="wire", first_omega=5.0).build_args() == ("wire", {"first_omega_0": 5.0})
+    assert ModelConfig(model="wire", first_omega_0=5.0).build_args() == ("wire", {"first_omega_0": 5.0})
     for name in ("gauss", "hashgrid", "relu"):
         with pytest.raises(SirenError, match=f"model {name} .*siren, .*finer, .*wire") as err:
-            ModelConfig(model=name, hidden_omega=3.0).build_args()
-        assert err.value.field == "hidden_omega"
+            ModelConfig(model=name, hidden_omega_0=3.0).build_args()
+        assert err.value.field == "hidden_omega_0"
 
 
 def test_finer_activation_init_and_true_derivative():

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from siren import Siren
-from siren.models import SineLayer
+from siren.models import ActivatedLinear
 from siren.stats import layer_statistics
 
 GOLDEN = Path(__file__).parents[1] / "data" / "physicsnemo" / "test_siren_plain.npz"
@@ -16,7 +16,7 @@ GOLDEN = Path(__file__).parents[1] / "data" / "physicsnemo" / "test_siren_plain.
 def test_paper_init_bounds():
     """First layer U(-1/n, 1/n); every later layer, outermost linear included, U(+-sqrt(6/n)/omega)."""
     m = Siren(3, 64, 2, 5, first_omega_0=30, hidden_omega_0=20)
-    linears = [l.linear if isinstance(l, SineLayer) else l for l in m.net]
+    linears = [l.linear if isinstance(l, ActivatedLinear) else l for l in m.net]
     assert isinstance(m.net[-1], nn.Linear) and len(linears) == 4
     w0 = linears[0].weight
     assert w0.abs().max() <= 1 / 3 and w0.abs().max() > 0.9 / 3
@@ -37,7 +37,7 @@ def test_omega_multiplies_bias_and_last_layer_linear():
 
 def test_outermost_sine():
     m = Siren(1, 8, 1, 2, outermost_linear=False)
-    assert isinstance(m.net[-1], SineLayer)
+    assert isinstance(m.net[-1], ActivatedLinear)
     assert m(torch.randn(100, 1)).abs().max() <= 1
 
 
@@ -48,7 +48,7 @@ def test_matches_physicsnemo_golden_forward():
               hidden_omega_0=float(d["omega"]))
     with torch.no_grad():
         for i, layer in enumerate(m.net):
-            lin = layer.linear if isinstance(layer, SineLayer) else layer
+            lin = layer.linear if isinstance(layer, ActivatedLinear) else layer
             lin.weight.copy_(torch.from_numpy(d[f"fc{i}_weights"]).T)
             lin.bias.copy_(torch.from_numpy(d[f"fc{i}_biases"]))
         out = m(torch.from_numpy(d["data_in"])).numpy()

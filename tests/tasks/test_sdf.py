@@ -47,10 +47,10 @@ def test_exact_sdf_zeroes_the_boundary_terms_and_a_scaled_one_does_not(shape):
 
 def test_siren_first_omega_is_the_documented_default():
     """The module docstring's first-layer omega_0 for SIREN (lower than the paper's 30: no spurious sign flips far
-    from the surface), read from the task's hint; other models take nothing from it, and --first-omega overrides
+    from the surface), read from the task's hint; other models take nothing from it, and --first-omega-0 overrides
     it (explicit options win over hints)."""
     task, _ = _task(Sphere(0.5))
-    assert FIRST_FREQUENCY == 5.0 and task.model_hints() == {"first_frequency": 5.0}
+    assert FIRST_FREQUENCY == 5.0 and task.model_hints() == {"first_omega_0": 5.0}
     assert build_model("siren", 3, 1, hints=task.model_hints()).spec["options"] == {"first_omega_0": 5.0}
     assert build_model("siren", 3, 1, hints=task.model_hints(), first_omega_0=30.0).spec["options"] == {
         "first_omega_0": 30.0}
@@ -109,6 +109,32 @@ def test_pieces_far_from_the_points_are_dropped_and_reported(tmp_path):
     with pytest.warns(UserWarning, match="not watertight"):
         assert keep_all.write_outputs(Analytic(field), tmp_path / "all", [])[0]["pieces_dropped"] == 0
     assert len(trimesh.load(tmp_path / "all" / "mesh.ply").split(only_watertight=False)) == 2
+
+
+def test_a_mesh_over_the_memory_budget_is_made_smaller_or_skipped_and_the_run_goes_on(tmp_path, cli_error, capsys):
+    """An untrained WIRE field crosses zero in nearly every cell (its full-size mesh once took 20 GB): with a small
+    --mesh-memory the run meshes at the resolution that fits, or writes no mesh, saying so in one warning line and in
+    metrics.json, exits 0 and keeps its checkpoint; `siren mesh` over the budget is a one-line error naming the
+    resolution that fits."""
+    tiny = ["sdf", "--demo", "sphere", "--model", "wire", "--steps", "2", "--points", "200", "--batch", "64",
+            "--hidden-features", "16", "--resolution", "32", "--no-progress", "--no-report"]
+    for gib, out in ((0.01, tmp_path / "smaller"), (1e-4, tmp_path / "none")):
+        assert main(tiny + ["--mesh-memory", str(gib), "--out", str(out)]) == 0
+        warned = [line for line in capsys.readouterr().err.splitlines() if "mesh memory budget" in line]
+        m = json.loads((out / "metrics.json").read_text())["metrics"]
+        assert len(warned) == 1 and warned[0] == f"warning: {m['mesh_warning']}" and (out / "checkpoint.pt").is_file()
+    smaller = json.loads((tmp_path / "smaller" / "metrics.json").read_text())["metrics"]
+    assert 8 <= smaller["resolution"] < 32 and smaller["resolution_asked"] == 32 and (tmp_path / "smaller" / "mesh.ply").is_file()
+    assert smaller["mesh_warning"].startswith(f"mesh at {smaller['resolution']}^3 grid points, not 32^3: --resolution 32 ")
+    none = json.loads((tmp_path / "none" / "metrics.json").read_text())["metrics"]
+    assert none["mesh"] is None and none["mesh_warning"].startswith("no mesh written: --resolution 32 would make")
+    assert not (tmp_path / "none" / "mesh.ply").exists()
+    error = cli_error(["mesh", str(tmp_path / "smaller"), "--resolution", "32", "--mesh-memory", "0.01", "--out",
+                       str(tmp_path / "m.ply")])
+    assert f"(pass --resolution {smaller['resolution']} or a larger --mesh-memory)" in error
+    assert error.startswith("error: --resolution 32 would make a mesh of about") and not (tmp_path / "m.ply").exists()
+    assert "--mesh-memory must be a positive number of GiB" in cli_error(tiny + ["--mesh-memory", "0", "--out",
+                                                                                  str(tmp_path / "o")])
 
 
 def test_bad_inputs_are_one_line_errors(tmp_path, cli_error):

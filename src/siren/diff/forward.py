@@ -14,21 +14,21 @@ B -> B W^T. An elementwise activation f with pre-activation z gives
 
     h' = f(z),   J'_j = f'(z) J_j,   B'_k = f'(z) B_k + f''(z) q_k,   q_k = sum over the pairs (i, j) of J_i J_j.
 
-A SineLayer is z = omega (W h + b), f = sin (f' = cos, f'' = -sin). FinerLayer, GaussLayer and GaborLayer are
-z = W h + b and their f (`_LAYER_ACTIVATIONS`): the Linear rule, then the elementwise one. The encodings
-(PositionalEncoding, FourierFeatures, RBFLayer) are propagated exactly by the same chain rule. `_RULES` is the one
-table of layer types and how each propagates the jet.
+What a module does comes from the module, never from its class name (`_rule`): nn.Linear; a layer h -> f(W h + b)
+with `.linear` and `.activation`, whose f and its derivatives come from `activation.taylor` (activations as data,
+`siren.models.activations`); an elementwise activation with `taylor`; a module with its own `jet` rule (the
+encodings). A new activation needs no edit here.
 
 The jet is kept stacked in one tensor S of shape (K, N, w): S[0] = h, S[1:1+d] = J_1..J_d (when any derivative is
 asked for), S[1+d+k] = B_k. A linear layer is then ONE matrix product (K N, w_in) x (w_in, w_out) instead of K
-small ones. SineLayer and nn.Linear (the linear part of the FINER, Gauss and Gabor layers too) run as custom
-autograd Functions whose backward is written by hand (sin and cos computed once, only what the backward needs
+small ones. nn.Linear and the activated layers run as custom autograd Functions (`_SineStack` specialised for
+f = sin(omega z): omega folded into W, sin and cos computed once) whose backward is written by hand (sin and cos computed once, only what the backward needs
 saved, the pre-activation buffers reused in place; the products go through `siren.diff.gemm`, oneDNN on CPU);
 every other layer (and activation) uses plain torch ops. The cost is about K forward passes plus their backward:
 no create_graph double backward, so far fewer FLOPs and much less memory than the autograd reference
 (`siren.diff.autograd`), with the same numbers up to floating-point round-off.
 
-When only the gradient is asked for and the network is a SIREN-style chain of SineLayer / nn.Linear layers with
+When only the gradient is asked for and the network is a chain of activated and nn.Linear layers with
 C <= d outputs, d forward tangents cost more matrix products than C reverse sweeps, so that case runs a
 hand-written reverse sweep instead (`_ChainGrad`: value and gradient in one Function, with the "double
 backward" written by hand; the same matrix products as autograd, a fraction of its elementwise work and memory).
@@ -40,26 +40,16 @@ removes most of the page-fault cost of the large temporaries.
 """
 from __future__ import annotations
 
-import functools
-
-import math
 from dataclasses import dataclass
 
 import torch
 from torch import nn
-from torch.nn import functional as F
 
-from ..models.encodings import FourierFeatures, PositionalEncoding, RBFLayer
-from ..models.finer import FinerLayer
-from ..models.sine import SineLayer
-from ..models.wavelets import GaborLayer, GaussLayer
+from ..models.taylor import apply_elementwise, quad, split
 from . import gemm
 from .request import Derivatives, Pairs, Request
 
-__all__ = ["supports_forward", "forward_derivatives", "inference"]
-
-_SELU_ALPHA = 1.6732632423543772848170429916717
-_SELU_SCALE = 1.0507009873554804934193349852946
+__all__ = ["supports_forward", "unsupported", "forward_derivatives", "inference"]
 
 
 def _layers(model: nn.Module):
@@ -67,26 +57,8 @@ def _layers(model: nn.Module):
     return list(net) if isinstance(net, nn.Sequential) else None
 
 
-def supports_forward(model: nn.Module) -> bool:
-    """True when every module of `model.net` (an nn.Sequential) is a layer type of `_RULES`: nn.Linear, SineLayer,
-    FinerLayer, GaussLayer, GaborLayer, PositionalEncoding, FourierFeatures, RBFLayer, nn.Identity and the
-    elementwise activations ReLU, Tanh, Sigmoid, Softplus, ELU, SELU. Subclasses do not count (they may change
-    `forward`)."""
-    layers = _layers(model)
-    return bool(layers) and all(type(m) in _RULES for m in layers)
-
-
-def _quad(ZJ: torch.Tensor, pairs: Pairs, out: torch.Tensor | None = None) -> torch.Tensor:
-    """q = sum over the pairs (i, j) of ZJ[i] * ZJ[j]  (ZJ: (d, ...) -> (...)), the f'' factor of a block."""
-    (i, j), rest = pairs[0], pairs[1:]
-    q = torch.mul(ZJ[i], ZJ[j], out=out)
-    for i, j in rest:
-        q.addcmul_(ZJ[i], ZJ[j])
-    return q
-
-
 def _quad_backward(dZJ: torch.Tensor, t: torch.Tensor, ZJ: torch.Tensor, pairs: Pairs) -> None:
-    """In place: dZJ -= t * dq/dZJ for q = _quad(ZJ, pairs), i.e. t ZJ[j] into row i and t ZJ[i] into row j
+    """In place: dZJ -= t * dq/dZJ for q = quad(ZJ, pairs), i.e. t ZJ[j] into row i and t ZJ[i] into row j
     (2 t ZJ[i] for i = j)."""
     diagonal = [i for i, j in pairs if i == j]
     if len(diagonal) == len(pairs) and diagonal == list(range(diagonal[0], diagonal[-1] + 1)):
@@ -152,7 +124,7 @@ class _LinearStack(torch.autograd.Function):
 
 class _SineStack(torch.autograd.Function):
     """SineLayer on the stacked layout: z = omega (W h + b); h' = sin z, J' = cos z * Z_J,
-    B'_k = cos z * Z_Bk - sin z * q_k with Z = omega S W^T and q_k = _quad(Z_J, pairs_k).  S (K, N, w_in) ->
+    B'_k = cos z * Z_Bk - sin z * q_k with Z = omega S W^T and q_k = quad(Z_J, pairs_k).  S (K, N, w_in) ->
     (K, N, w_out).
 
     omega is folded into W and b, so the whole stack is one GEMM. Saved for backward: the input S, the
@@ -171,7 +143,7 @@ class _SineStack(torch.autograd.Function):
         ZJ, tmp = Z[1:1 + nj], None
         for k, pairs in enumerate(blocks):
             # block 0's q goes into Z[0]: z itself is no longer needed once sin and cos are known
-            q = _quad(ZJ, pairs, out=Z[0] if k == 0 else tmp)
+            q = quad(ZJ, pairs, out=Z[0] if k == 0 else tmp)
             tmp = q if k > 0 else None
             B = out[1 + nj + k]
             torch.mul(Z[1 + nj + k], c, out=B)
@@ -206,7 +178,7 @@ class _SineStack(torch.autograd.Function):
             torch.mul(G[0], c, out=dz)                           # d sin z / dz = cos z
             dz.addcmul_(s, u, value=-1.0)                        # d cos z / dz = -sin z
             for k, pairs in enumerate(blocks):                   # d(-sin z q_k)/dz = -cos z q_k
-                q = Z[0] if k == 0 else _quad(ZJ, pairs, out=t)
+                q = Z[0] if k == 0 else quad(ZJ, pairs, out=t)
                 dz.addcmul_(dZB[k], q, value=-1.0)
         elif nj:
             GJ, ZJ = G[1:1 + nj], Z[1:1 + nj]
@@ -224,24 +196,25 @@ class _SineStack(torch.autograd.Function):
 
 class _ActStack(torch.autograd.Function):
     """An activated linear layer h -> f(W h + b) (FINER, Gauss, Gabor) on the stacked layout: Z = S W^T (+ b on
-    block 0), h' = f(z), J' = f'(z) Z_J, B'_k = f'(z) Z_Bk + f''(z) q_k with q_k = _quad(Z_J, pairs_k).
+    block 0), h' = f(z), J' = f'(z) Z_J, B'_k = f'(z) Z_Bk + f''(z) q_k with q_k = quad(Z_J, pairs_k).
     S (K, N, w_in) -> (K, N, w_out); act(z, order): the layer's (f, f', f'', f^(3)) up to order
-    (`_LAYER_ACTIVATIONS`, bound to the layer). Saved for backward: S and Z; f and its derivatives (f^(3) for the
+    (`Activation.taylor`; None for an identically zero term). Saved for backward: S and Z; f and its derivatives (f^(3) for the
     f'' q_k terms) are recomputed from z. Needs nj > 0 (value-only requests take the plain path)."""
 
     @staticmethod
     def forward(ctx, S, weight, bias, act, nj, blocks):
         Z = _stacked_linear(S, weight, bias)
-        f0, f1, f2 = act(Z[0], 2 if blocks else 1)
+        f0, f1, f2 = _padded(act(Z[0], 2 if blocks else 1), 3)
         out = torch.empty_like(Z)
         out[0] = f0
         torch.mul(Z[1:1 + nj], f1, out=out[1:1 + nj])
         q = None
         for k, pairs in enumerate(blocks):
-            q = _quad(Z[1:1 + nj], pairs, out=q)
+            q = quad(Z[1:1 + nj], pairs, out=q)
             B = out[1 + nj + k]
             torch.mul(Z[1 + nj + k], f1, out=B)
-            B.addcmul_(f2, q)
+            if f2 is not None:
+                B.addcmul_(f2, q)
         ctx.act, ctx.nj, ctx.blocks, ctx.has_bias = act, nj, blocks, bias is not None
         ctx.save_for_backward(S, weight, Z)
         return out
@@ -252,7 +225,7 @@ class _ActStack(torch.autograd.Function):
         S, weight, Z = ctx.saved_tensors
         nj, blocks = ctx.nj, ctx.blocks
         G = G.contiguous()
-        derivs = ctx.act(Z[0], 3 if blocks else 2)
+        derivs = [torch.zeros_like(Z[0]) if t is None else t for t in _padded(ctx.act(Z[0], 3 if blocks else 2), 4)]
         f1, f2 = derivs[1], derivs[2]
         GJ, ZJ = G[1:1 + nj], Z[1:1 + nj]
         dZ = torch.empty_like(Z)
@@ -270,7 +243,7 @@ class _ActStack(torch.autograd.Function):
                 _quad_backward(dZJ, t, ZJ, pairs)                 # dB'/dZ_J = f''(z) dq/dZ_J
                 torch.mul(GB[k], f1, out=dZB[k])                  # dB'/dZ_B = f'(z)
                 u.addcmul_(GB[k], ZB[k])
-                dz.addcmul_(torch.mul(GB[k], derivs[3], out=t), _quad(ZJ, pairs, out=q))   # f^(3)(z) q_k
+                dz.addcmul_(torch.mul(GB[k], derivs[3], out=t), quad(ZJ, pairs, out=q))   # f^(3)(z) q_k
         dz.addcmul_(f2, u)                                        # d f'(z)/dz = f''(z)
         dS, dW, db = _linear_backward(ctx, dZ, S, weight, ctx.has_bias, 1.0)
         return dS, dW, db, None, None, None
@@ -295,7 +268,7 @@ class _SineInputStack(torch.autograd.Function):
         if nj:
             torch.mul(c, Wc[:, None, :], out=out[1:1 + nj])
         for k, pairs in enumerate(blocks):
-            torch.mul(s, _quad(Wc, pairs), out=out[1 + nj + k]).neg_()
+            torch.mul(s, quad(Wc, pairs), out=out[1 + nj + k]).neg_()
         ctx.omega, ctx.nj, ctx.blocks, ctx.has_bias = omega, nj, blocks, bias is not None
         ctx.save_for_backward(x, weight, c, out)
         return out
@@ -319,7 +292,7 @@ class _SineInputStack(torch.autograd.Function):
             dWc = torch.mul(GJ, c).sum(1)                       # d(cos z W'_j)/dW'_j = cos z
         for k, pairs in enumerate(blocks):
             GB = G[1 + nj + k]
-            dz.addcmul_(torch.mul(GB, c), _quad(Wc, pairs), value=-1.0)   # d(-sin z q)/dz = -cos z q
+            dz.addcmul_(torch.mul(GB, c), quad(Wc, pairs), value=-1.0)   # d(-sin z q)/dz = -cos z q
             gq = torch.mul(GB, s).sum(0).neg_()                 # dL/dq
             for i, j in pairs:                                  # dq/dW'_i = W'_j (2 W'_i when i = j)
                 if i == j:
@@ -352,7 +325,7 @@ class _ChainGrad(torch.autograd.Function):
     Backward reverses the gradient sweep (k = 1..n), then the forward sweep (k = n..1); act'' enters only through
     z_k (for sin it is -h_k, so nothing more is kept). GEMM count equals autograd's, with far fewer elementwise
     passes and no graph.
-    Inputs: x (N, d), spec (tuple of (kind, omega, f) per layer: kind "sine", "act" (f(z, order) -> (f, f', f''))
+    Inputs: x (N, d), spec (tuple of (kind, omega, f) per layer: kind "sine", "act" (f(z, order) -> Taylor terms)
     or "linear"), then weight_1, bias_1, ..., weight_n, bias_n.  Outputs: y (N, C), grad (C, N, d)."""
 
     @staticmethod
@@ -368,7 +341,7 @@ class _ChainGrad(torch.autograd.Function):
                 h = torch.sin(z)
                 cs.append(torch.cos(z, out=z))             # z is not needed once sin and cos are known
             elif kind == "act":
-                h, c, f2 = act(z, 2)
+                h, c, f2 = (torch.zeros_like(z) if t is None else t for t in _padded(act(z, 2), 3))
                 cs.append(c)
                 f2s.append(f2)
             else:
@@ -461,147 +434,9 @@ class _ChainGrad(torch.autograd.Function):
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Plain-ops layers (differentiable to any order through autograd).
-# ---------------------------------------------------------------------------------------------------------------
-
-def _linear_plain(S, weight, bias):
-    Z = torch.matmul(S, weight.t())
-    if bias is None:
-        return Z
-    return torch.cat([(Z[0] + bias)[None], Z[1:]], dim=0)
-
-
-def _split(Z, nj, nb):
-    """Stacked Z (1 + nj + nb, ...) -> (z0, ZJ (nj, ...) or None, ZB (nb, ...) or None) by one split, whose backward
-    is one cat (a select or slice backward would zero-fill and copy the whole stack once per block). nb implies nj."""
-    parts = Z.split([1] + ([nj] if nj else []) + ([nb] if nb else []))
-    return parts[0][0], (parts[1] if nj else None), (parts[2] if nb else None)
-
-
-def _apply_elementwise(f0, f1, f2, ZJ, ZB, blocks):
-    """Stacked output of an elementwise f given f(z0), f'(z0), f''(z0) (f2 None when f'' = 0) and the Jacobian and
-    second-order blocks ZJ, ZB of the pre-activation (None when not propagated): the jet rule of the module
-    docstring."""
-    out = [f0[None]]
-    if ZJ is not None:
-        out.append(f1 * ZJ)
-    if ZB is not None:
-        B = f1 * ZB
-        if f2 is not None:
-            B = B + f2 * torch.stack([_quad(ZJ, pairs) for pairs in blocks])
-        out.append(B)
-    return torch.cat(out, dim=0) if len(out) > 1 else out[0]
-
-
-def _trig_jet(Z, jet, cos: bool = True):
-    """sin (and cos) of a stacked pre-activation Z, as stacked jets: the one place, besides the fused Functions, where
-    the sine rule lives (sin' = cos, sin'' = -sin; cos' = -sin, cos'' = -cos)."""
-    z, ZJ, ZB = _split(Z, jet.nj, len(jet.blocks))
-    s, c = torch.sin(z), torch.cos(z)
-    sin = _apply_elementwise(s, c, -s, ZJ, ZB, jet.blocks)
-    return (sin, _apply_elementwise(c, -s, -c, ZJ, ZB, jet.blocks)) if cos else sin
-
-
-def _softplus(m, z, order):
-    f = F.softplus(z, m.beta, m.threshold)
-    if not order:
-        return f, None, None
-    linear_part = z * m.beta > m.threshold
-    s = torch.sigmoid(z * m.beta)
-    d2 = torch.where(linear_part, torch.zeros_like(s), m.beta * s * (1 - s)) if order > 1 else None
-    return f, torch.where(linear_part, torch.ones_like(s), s), d2
-
-
-def _elu(m, z, order):
-    selu = isinstance(m, nn.SELU)
-    f = F.selu(z) if selu else F.elu(z, m.alpha)
-    if not order:
-        return f, None, None
-    alpha, scale = (_SELU_ALPHA, _SELU_SCALE) if selu else (m.alpha, 1.0)
-    e = scale * alpha * torch.exp(z)
-    pos = z > 0
-    return f, torch.where(pos, torch.full_like(z, scale), e), (torch.where(pos, torch.zeros_like(z), e)
-                                                               if order > 1 else None)
-
-
-def _tanh(m, z, order):
-    t = torch.tanh(z)
-    d1 = 1 - t * t if order else None
-    return t, d1, (-2 * t * d1 if order > 1 else None)
-
-
-def _sigmoid(m, z, order):
-    s = torch.sigmoid(z)
-    d1 = s * (1 - s) if order else None
-    return s, d1, (d1 * (1 - 2 * s) if order > 1 else None)
-
-
-def _relu(m, z, order):
-    return torch.relu(z), ((z > 0).to(z.dtype) if order else None), None
-
-
-def _finer(m, z, order):
-    """sin(u), u = omega (|z| + 1) z, du = u' = omega (2|z| + 1): f' = du cos u, f'' = -du^2 sin u
-    + 2 omega sign(z) cos u, f^(3) = -du^3 cos u - 6 omega sign(z) du sin u (sign(0) = 0, as autograd
-    differentiates |z|). Returns (f, f', f'') up to `order` (None beyond it), and f^(3) too for order 3."""
-    w, a = m.omega_0, z.abs()
-    u = w * (a + 1) * z
-    s = torch.sin(u)
-    if not order:
-        return s, None, None
-    c, du = torch.cos(u), w * (2 * a + 1)
-    if order < 2:
-        return s, c * du, None
-    sg = torch.sign(z)
-    f2 = c * (2 * w) * sg - s * du * du
-    if order < 3:
-        return s, c * du, f2
-    return s, c * du, f2, -(c * du * du * du) - (6 * w) * sg * du * s
-
-
-def _gauss(m, z, order):
-    """g = exp(-(s z)^2): g' = -2 s^2 z g, g'' = 2 s^2 (2 (s z)^2 - 1) g, g^(3) = 4 s^4 z (3 - 2 (s z)^2) g
-    (up to `order`, as `_finer`)."""
-    s2 = m.scale ** 2
-    g = torch.exp(-s2 * z * z)
-    if not order:
-        return g, None, None
-    g1 = -2 * s2 * z * g
-    if order < 2:
-        return g, g1, None
-    g2 = 2 * s2 * (2 * s2 * z * z - 1) * g
-    return (g, g1, g2) if order < 3 else (g, g1, g2, 4 * s2 * s2 * z * (3 - 2 * s2 * z * z) * g)
-
-
-def _gabor(m, z, order):
-    """cos(omega z) g with g = exp(-(s z)^2) (`_gauss`), by Leibniz: f' = cos g' - omega sin g,
-    f'' = cos (g'' - omega^2 g) - 2 omega sin g', f^(3) = cos (g^(3) - 3 omega^2 g') + sin (omega^3 g - 3 omega g'')
-    (up to `order`, as `_finer`)."""
-    gs = _gauss(m, z, order)
-    wz, w = m.omega_0 * z, m.omega_0
-    c = torch.cos(wz)
-    if not order:
-        return c * gs[0], None, None
-    g, g1, g2 = gs[:3]
-    sn = torch.sin(wz)
-    f1 = c * g1 - w * sn * g
-    f2 = c * (g2 - w * w * g) - 2 * w * sn * g1 if order > 1 else None
-    if order < 3:
-        return c * g, f1, f2
-    return c * g, f1, f2, c * (gs[3] - 3 * w * w * g1) + sn * (w ** 3 * g - 3 * w * g2)
-
-
-# f(z) and, up to `order` (0, 1 or 2), f'(z), f''(z) as autograd itself differentiates the module (None when not
-# asked for, and f'' None when identically zero). f is evaluated out of place even for inplace=True modules.
-_ACTIVATIONS = {nn.ReLU: _relu, nn.Tanh: _tanh, nn.Sigmoid: _sigmoid, nn.Softplus: _softplus, nn.ELU: _elu,
-                nn.SELU: _elu}
-# the same for the layers h -> f(W h + b) of the model families (f of the pre-activation z = W h + b), with
-# order 3 too (the fused layer's backward, `_ActStack`)
-_LAYER_ACTIVATIONS = {FinerLayer: _finer, GaussLayer: _gauss, GaborLayer: _gabor}
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# The layer rules: one function per layer type, (module, stacked S, jet) -> stacked output.
+# The rules, by what a module states (never by its class): an nn.Linear; a layer h -> activation(linear(h)) (a
+# `.linear` nn.Linear and an `.activation` with `taylor`); an elementwise activation (`taylor`); a module with its
+# own `jet` (the encodings); nn.Identity. (module, stacked S, jet, shift) -> stacked output.
 # ---------------------------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -614,128 +449,151 @@ class _Jet:
     fused: bool
 
 
-def _sine_rule(m: SineLayer, S, jet: _Jet):
-    w, b = m.linear.weight, m.linear.bias
-    if jet.fused and S is None:                                  # first layer, fed the coordinates themselves
-        return _SineInputStack.apply(jet.x.contiguous(), w, b, m.omega_0, jet.nj, jet.blocks)
+def _linear_plain(S, weight, bias, shift=None):
+    Z = torch.matmul(S, weight.t())
+    if shift is not None:
+        bias = shift if bias is None else bias + shift
+    if bias is None:
+        return Z
+    return torch.cat([(Z[0] + bias)[None], Z[1:]], dim=0)
+
+
+def _linear_rule(m: nn.Linear, S, jet: _Jet, shift=None):
     if jet.fused:
-        return _SineStack.apply(S.contiguous(), w, b, m.omega_0, jet.nj, jet.blocks)
-    return _trig_jet(_linear_plain(S, w, b) * m.omega_0, jet, cos=False)
+        return _LinearStack.apply(S.contiguous(), m.weight, m.bias)
+    return _linear_plain(S, m.weight, m.bias, shift)
 
 
-def _linear_rule(m: nn.Linear, S, jet: _Jet):
-    return _LinearStack.apply(S.contiguous(), m.weight, m.bias) if jet.fused else _linear_plain(S, m.weight, m.bias)
+def _padded(terms: tuple, n: int) -> tuple:
+    """The first n terms of an activation's Taylor terms, None past its end."""
+    return tuple(terms[:n]) + (None,) * (n - len(terms))
 
 
-def _activation_jet(f, m: nn.Module, S, jet: _Jet):
-    """The stacked jet of f(m, z, order) (as in `_ACTIVATIONS`) applied to the stacked pre-activation S."""
+def _elementwise_jet(taylor, S, jet: _Jet):
+    """The stacked jet of the elementwise function with Taylor terms `taylor(z, order)` applied to the stacked
+    pre-activation S."""
     if not jet.nj:                                               # value only: the activation of the whole state
-        return f(m, S, 0)[0]
-    z, ZJ, ZB = _split(S, jet.nj, len(jet.blocks))
-    return _apply_elementwise(*f(m, z, 2 if jet.blocks else 1), ZJ, ZB, jet.blocks)
+        return taylor(S, 0)[0]
+    z, ZJ, ZB = split(S, jet.nj, len(jet.blocks))
+    return apply_elementwise(*_padded(taylor(z, 2 if jet.blocks else 1), 3), ZJ, ZB, jet.blocks)
 
 
-def _elementwise_rule(m: nn.Module, S, jet: _Jet):
-    return _activation_jet(_ACTIVATIONS[type(m)], m, S, jet)
+def _elementwise_rule(m: nn.Module, S, jet: _Jet, shift=None):
+    return _elementwise_jet(m.taylor, S, jet)
 
 
-def _activated_linear_rule(m: nn.Module, S, jet: _Jet):
-    """h -> f(W h + b) (FinerLayer, GaussLayer, GaborLayer): fused (`_ActStack`) when derivatives are propagated,
-    else the Linear rule on m.linear, then f's jet."""
-    f = _LAYER_ACTIVATIONS[type(m)]
+def _activated_rule(m: nn.Module, S, jet: _Jet, shift=None):
+    """h -> f(W h + b): fused when derivatives are propagated (`_SineStack` / `_SineInputStack` for f = sin(omega z),
+    else `_ActStack`), else the Linear rule on m.linear, then f's jet."""
+    act, w, b = m.activation, m.linear.weight, m.linear.bias
+    omega = act.sine_frequency
+    if jet.fused and omega is not None and S is None:           # first layer, fed the coordinates themselves
+        return _SineInputStack.apply(jet.x.contiguous(), w, b, omega, jet.nj, jet.blocks)
+    if jet.fused and omega is not None:
+        return _SineStack.apply(S.contiguous(), w, b, omega, jet.nj, jet.blocks)
     if jet.fused and jet.nj:
-        return _ActStack.apply(S.contiguous(), m.linear.weight, m.linear.bias, functools.partial(f, m), jet.nj,
-                               jet.blocks)
-    return _activation_jet(f, m, _linear_rule(m.linear, S, jet), jet)
+        return _ActStack.apply(S.contiguous(), w, b, act.taylor, jet.nj, jet.blocks)
+    return _elementwise_jet(act.taylor, _linear_rule(m.linear, S, jet, shift), jet)
 
 
-def _positional_encoding_rule(m: PositionalEncoding, S, jet: _Jet):
-    Z = S[..., None, :] * m.freqs[:, None]                          # (K, N, F, d_in)
-    enc = torch.stack(_trig_jet(Z, jet), dim=-2).flatten(-3)   # (K, N, F * 2 * d_in)
-    return torch.cat([S, enc], dim=-1)
+def _own_rule(m: nn.Module, S, jet: _Jet, shift=None):
+    return m.jet(S, jet.nj, jet.blocks)
 
 
-def _fourier_features_rule(m: FourierFeatures, S, jet: _Jet):
-    Z = 2 * math.pi * S @ m.B.T                                      # (K, N, m)
-    sin, cos = _trig_jet(Z, jet)
-    return torch.cat([cos, sin], dim=-1)
+def _activated(m: nn.Module) -> bool:
+    return type(getattr(m, "linear", None)) is nn.Linear and callable(getattr(getattr(m, "activation", None),
+                                                                              "taylor", None))
 
 
-def _rbf_rule(m: RBFLayer, S, jet: _Jet):
-    """y_k = exp(-a_k r_k), r_k = |h - c_k|^2, a_k = sigma_k^2:  J_y = -a y J_r,  B_y = -a y B_r + a^2 y q(J_r),
-    with J_r = 2 (h - c_k) . J_j and B_r = 2 q(J) + 2 (h - c_k) . B (q the block's pair sum)."""
-    h, nj = S[0], jet.nj
-    diff = h[..., None, :] - m.centres                              # (N, K, d_in)
-    a = m.sigmas.pow(2)
-    y = torch.exp(-diff.pow(2).sum(-1) * a)                          # exactly the module's forward
-    out = [y[None]]
-    if nj:
-        SJ = S[1:1 + nj]
-        Jr = 2 * torch.einsum("nkd,jnd->jnk", diff, SJ)              # (nj, N, K)
-        ay = a * y
-        out.append(-ay * Jr)
-    for k, pairs in enumerate(jet.blocks):
-        Br = 2 * _quad(SJ, pairs).sum(-1)[:, None] + 2 * torch.einsum("nkd,nd->nk", diff, S[1 + nj + k])
-        out.append((-ay * Br + ay * a * _quad(Jr, pairs))[None])
-    return torch.cat(out, 0) if len(out) > 1 else out[0]
+def _rule(m: nn.Module):
+    """The jet rule of module m, or None when forward mode cannot take it. nn.Linear and nn.Identity count only as
+    themselves (a subclass may change forward)."""
+    if type(m) is nn.Linear:
+        return _linear_rule
+    if type(m) is nn.Identity:
+        return lambda m, S, jet, shift=None: S
+    if _activated(m):
+        return _activated_rule
+    if callable(getattr(m, "taylor", None)):
+        return _elementwise_rule
+    if callable(getattr(m, "jet", None)):
+        return _own_rule
+    return None
 
 
-_RULES = {SineLayer: _sine_rule, nn.Linear: _linear_rule, PositionalEncoding: _positional_encoding_rule,
-          FourierFeatures: _fourier_features_rule, RBFLayer: _rbf_rule, nn.Identity: lambda m, S, jet: S,
-          **{t: _elementwise_rule for t in _ACTIVATIONS}, **{t: _activated_linear_rule for t in _LAYER_ACTIVATIONS}}
+def unsupported(model: nn.Module) -> str | None:
+    """None when forward mode covers `model`, else what it cannot take (a module's class name, or why)."""
+    layers = _layers(model)
+    if not layers:
+        return "a model without an nn.Sequential `net`"
+    for m in layers:
+        if _rule(m) is None:
+            return type(m).__name__
+    return None
+
+
+def supports_forward(model: nn.Module) -> bool:
+    """True when every module of `model.net` (an nn.Sequential) has a forward-mode rule: nn.Linear, nn.Identity,
+    a layer with `.linear` and an `.activation` that gives its Taylor terms (`siren.models.activations`), an
+    elementwise activation with `taylor`, or a module with its own `jet` (the encodings)."""
+    return unsupported(model) is None
 
 
 # ---------------------------------------------------------------------------------------------------------------
 
 def _chain_spec(layers):
-    """(kind, omega, f) per layer (`_ChainGrad`) when every layer is a SineLayer, an activated linear layer of
-    `_LAYER_ACTIVATIONS` or an nn.Linear, else None."""
+    """(kind, omega, taylor) per layer (`_ChainGrad`) when every layer is an nn.Linear or an activated layer, else
+    None."""
     spec = []
     for m in layers:
-        if type(m) is SineLayer:
-            spec.append(("sine", float(m.omega_0), None))
-        elif type(m) in _LAYER_ACTIVATIONS:
-            spec.append(("act", 1.0, functools.partial(_LAYER_ACTIVATIONS[type(m)], m)))
-        elif type(m) is nn.Linear:
+        if type(m) is nn.Linear:
             spec.append(("linear", 1.0, None))
+        elif _activated(m) and m.activation.sine_frequency is not None:
+            spec.append(("sine", float(m.activation.sine_frequency), None))
+        elif _activated(m):
+            spec.append(("act", 1.0, m.activation.taylor))
         else:
             return None
     return tuple(spec)
 
 
 def _sine_chain(layers) -> bool:
-    """Whether every layer is a SineLayer or an nn.Linear (the in-place inference path)."""
-    return all(type(m) in (SineLayer, nn.Linear) for m in layers)
+    """Whether every layer is an nn.Linear or a sine layer (the in-place inference path)."""
+    return all(type(m) is nn.Linear or (_activated(m) and m.activation.sine_frequency is not None) for m in layers)
 
 
 def _out_features(layers) -> int | None:
     for m in reversed(layers):
-        if isinstance(m, SineLayer):
-            return m.linear.out_features
-        if isinstance(m, nn.Linear):
-            return m.out_features
+        lin = m if type(m) is nn.Linear else getattr(m, "linear", None)
+        if type(lin) is nn.Linear:
+            return lin.out_features
     return None
 
 
 def forward_derivatives(model: nn.Module, coords: torch.Tensor, request: Request = Request(), fused: bool = True,
-                        strategy: str = "auto") -> Derivatives:
+                        strategy: str = "auto", latent: torch.Tensor | None = None) -> Derivatives:
     """Value and the requested derivatives of `model` in one pass, without autograd's double backward.
 
     coords: (N, d) (or (..., d), flattened to N points).  Returns `Derivatives` (value (N, C), gradient (N, C, d)
     when asked for, the second-order blocks of `request.blocks(d)`). The Jacobian blocks are propagated only when
     some derivative is asked for, second-order blocks only when asked for. Differentiable w.r.t. the parameters
-    (and coords) to first order.
+    (and coords) to first order. latent: a modulated network's latent (`CoordinateMLP`), (L,) or (N, L); its
+    shifts enter the pre-activations' values (constant in x), on the plain path.
 
-    strategy: "taylor" propagates the jet forward (cost ~ K forward passes); "reverse" (gradient only, SIREN /
-    Linear chains, fused) computes the gradient by a hand-written reverse sweep with a hand-written backward
-    (cost ~ 1 + C passes, cheaper when C <= d); "auto" picks reverse for a gradient-only request on such a chain
-    with C <= d, else taylor. `fused=False` uses plain torch ops only (taylor; differentiable to any order, slower).
-    Raises ValueError when `supports_forward(model)` is False.
+    strategy: "taylor" propagates the jet forward (cost ~ K forward passes); "reverse" (gradient only, chains of
+    activated and linear layers, fused) computes the gradient by a hand-written reverse sweep with a hand-written
+    backward (cost ~ 1 + C passes, cheaper when C <= d); "auto" picks reverse for a gradient-only request on such a
+    chain with C <= d, else taylor. `fused=False` uses plain torch ops only (taylor; differentiable to any order,
+    slower). Raises ValueError when `supports_forward(model)` is False.
     """
-    if not supports_forward(model):
-        raise ValueError(f"forward-mode derivatives do not support {type(model).__name__} "
-                         "(need model.net = nn.Sequential of the layer types of siren.diff.forward._RULES; "
-                         "use mode='autograd')")
+    missing = unsupported(model)
+    if missing is not None:
+        raise ValueError(f"forward-mode derivatives do not support {type(model).__name__}: {missing} has no rule "
+                         "(see siren.diff.forward.supports_forward; use mode='autograd')")
+    return _forward(model, coords, request, fused, strategy, latent)
+
+
+def _forward(model, coords, request, fused, strategy, latent):
     if strategy not in ("auto", "taylor", "reverse"):
         raise ValueError(f"unknown strategy {strategy!r} (choose auto, taylor or reverse)")
     layers = _layers(model)
@@ -743,10 +601,13 @@ def forward_derivatives(model: nn.Module, coords: torch.Tensor, request: Request
     x = coords.reshape(-1, d)
     N = x.shape[0]
     blocks = request.blocks(d)
+    shifts = model.shifts(latent, x) if callable(getattr(model, "shifts", None)) else {}
+    if shifts:
+        fused = False                                           # the shifts enter the plain path's block 0
     if request.gradient and not blocks and fused and strategy != "taylor":
         spec = _chain_spec(layers)
         if spec is None and strategy == "reverse":
-            raise ValueError("strategy='reverse' needs a chain of SineLayer, FINER/Gauss/Gabor and nn.Linear layers")
+            raise ValueError("strategy='reverse' needs a chain of activated layers and nn.Linear layers")
         if spec is not None and (strategy == "reverse" or _out_features(layers) <= d):
             params = [t for m in layers for t in ((m.weight, m.bias) if type(m) is nn.Linear
                                                   else (m.linear.weight, m.linear.bias))]
@@ -756,31 +617,31 @@ def forward_derivatives(model: nn.Module, coords: torch.Tensor, request: Request
         raise ValueError("strategy='reverse' computes the gradient only (fused, without second derivatives)")
     nj = d if request.first_order else 0
     jet = _Jet(x, nj, blocks, fused)
-    if fused and isinstance(layers[0], SineLayer):
+    first = layers[0]
+    if fused and _activated(first) and first.activation.sine_frequency is not None:
         S = None                                                # the first layer starts from x itself
     else:
         S = torch.cat([x[None]]
                       + ([torch.eye(d, dtype=x.dtype, device=x.device)[:, None, :].expand(d, N, d)] if nj else [])
                       + ([x.new_zeros(len(blocks), N, d)] if blocks else []), 0)
-    for m in layers:
-        S = _RULES[type(m)](m, S, jet)
+    for k, m in enumerate(layers):
+        S = _rule(m)(m, S, jet, shifts.get(k))
     return Derivatives(S[0], S[1:1 + d].permute(1, 2, 0) if request.gradient else None,
                        {pairs: S[1 + nj + k] for k, pairs in enumerate(blocks)}, d)
 
 
 def inference(model: nn.Module, coords: torch.Tensor) -> torch.Tensor:
-    """model(coords) without a graph, for rendering and meshing: a chain of SineLayer / nn.Linear layers runs in
-    place (h = W h + b through `siren.diff.gemm`, then h *= omega, sin in place: one buffer a layer, oneDNN's
-    products on CPU); any other model is simply called. Same numbers as model(coords) up to round-off."""
+    """model(coords) without a graph, for rendering and meshing: a chain of sine / nn.Linear layers runs in place
+    (h = W h + b through `siren.diff.gemm`, then h *= omega, sin in place: one buffer a layer, oneDNN's products on
+    CPU); any other model is simply called. Same numbers as model(coords) up to round-off."""
     with torch.no_grad():
         layers = _layers(model)
-        if not layers or not _sine_chain(layers):
+        if not layers or not _sine_chain(layers) or getattr(model, "modulation", None) is not None:
             return model(coords)
         h = coords.reshape(-1, coords.shape[-1])
         for m in layers:
-            sine = type(m) is SineLayer
-            lin = m.linear if sine else m
+            lin = m if type(m) is nn.Linear else m.linear
             h = gemm.linear(h.contiguous(), lin.weight, lin.bias)
-            if sine:
-                h.mul_(m.omega_0).sin_()
+            if lin is not m:
+                h.mul_(m.activation.sine_frequency).sin_()
         return h.reshape(*coords.shape[:-1], h.shape[-1])

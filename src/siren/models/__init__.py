@@ -7,10 +7,10 @@ Kinds (the interface a task's `model_kind` asks for):
     "batched"      B signals at once, (B, N, d) -> (B, N, C): "siren" (`batched.BatchedSiren`)
     "prior"        image context (B, H, W, C) + mask (B, H, W) -> `hyper.PriorOutput`: "set", "cnn", "cnp"
 
-Hints: a task never names a model; it publishes facts about its problem (`Task.model_hints`), and each family reads
-the ones it understands and turns them into options (explicit options win):
-    width            suggested hidden width                      -> hidden_features (every family)
-    first_frequency  suggested omega_0 of a sine first layer     -> siren, finer, wire: first_omega_0
+Hints: a task never names a model; it publishes facts about its problem (`Task.model_hints`), and each family takes
+those named as one of its options and turns the others it understands into options (explicit options win):
+    hidden_features  suggested hidden width                      -> every family
+    first_omega_0    suggested omega_0 of a sine first layer     -> siren, finer, wire (the families with that option)
     bandwidth        angular frequency a first layer should span -> rff: scale = bandwidth / (2 pi sqrt 3), so
                      2 pi B spreads as a siren's first layer omega_0 U(-1, 1) (standard deviation omega_0 / sqrt 3)
     sidelength       samples along the signal's shortest axis    -> relu_pe: its number of bands (Nyquist rule)
@@ -25,7 +25,7 @@ from __future__ import annotations
 import inspect
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from torch import nn
@@ -33,25 +33,29 @@ from torch import nn
 from ..errors import SirenError
 from ..options import option
 
+from .activations import BASELINES, Activation, Sine
 from .encodings import FourierFeatures, PositionalEncoding, RBFLayer, nyquist_frequencies
 from .batched import BatchedSiren
-from .finer import Finer, FinerLayer
+from .finer import Finer
 from .hashgrid import HashEncoding
 from .hyper import PRIOR_BUILDERS
-from .mlp import ACTIVATIONS, MLP
-from .sine import SineLayer, Siren
-from .wavelets import GaborLayer, Gauss, GaussLayer, Wire
+from .layers import ActivatedLinear, FinerLayer, GaborLayer, GaussLayer, SineLayer
+from .mlp import MLP, CoordinateMLP
+from .sine import Siren
+from .wavelets import Gauss, Wire
 
-__all__ = ["Siren", "SineLayer", "MLP", "PositionalEncoding", "FourierFeatures", "RBFLayer", "Finer", "FinerLayer",
-           "Gauss", "GaussLayer", "Wire", "GaborLayer", "HashEncoding", "build_model",
-           "model_from_spec", "MODEL_NAMES", "KINDS", "REGISTRIES", "Family", "nyquist_frequencies", "BatchedSiren",
-           "ModelConfig", "PriorModelConfig", "MODEL_CONFIGS", "architecture", "apply_init"]
+__all__ = ["Siren", "SineLayer", "Sine", "Activation", "ActivatedLinear", "CoordinateMLP", "MLP",
+           "PositionalEncoding", "FourierFeatures", "RBFLayer", "Finer", "FinerLayer", "Gauss", "GaussLayer", "Wire",
+           "GaborLayer", "HashEncoding", "build_model", "model_from_spec", "MODEL_NAMES", "model_names", "KINDS",
+           "REGISTRIES", "Family", "register_family", "nyquist_frequencies", "BatchedSiren", "ModelConfig",
+           "PriorModelConfig", "MODEL_CONFIGS", "architecture", "apply_init"]
 
 
 @dataclass(frozen=True)
 class Family:
     """A registry entry: build(in_features, out_features, **options) -> nn.Module; reads(hints) -> the options it
-    takes from a task's hints; options: the keywords build accepts."""
+    takes from a task's hints (besides the hints named as one of its options); options: the keywords build
+    accepts."""
     build: Callable[..., nn.Module]
     reads: Callable[[dict], dict]
     options: frozenset
@@ -61,13 +65,8 @@ def _keywords(fn) -> set[str]:
     return set(inspect.signature(fn).parameters) - {"self", "in_features", "out_features", "mlp"}
 
 
-def _width(hints: dict) -> dict:
-    return {"hidden_features": hints["width"]} if "width" in hints else {}
-
-
-def _sine_reads(hints: dict) -> dict:
-    first = {"first_omega_0": hints["first_frequency"]} if "first_frequency" in hints else {}
-    return {**_width(hints), **first}
+def _none(hints: dict) -> dict:
+    return {}
 
 
 def _relu_pe(in_features, out_features, num_frequencies=None, sidelength=256, **mlp):
@@ -92,10 +91,11 @@ def _rbf(in_features, out_features, num_centres=1024, sigma=10.0, **mlp):
 
 
 def _hashgrid(in_features, out_features, levels=8, table_size=2 ** 14, features_per_level=2, base_resolution=16,
-              growth_factor=1.5, hidden_features=64, hidden_layers=1):
+              growth_factor=1.5, hidden_features=64, hidden_layers=1, latent_features=0):
     """ReLU MLP (the paper's: 2 hidden layers of 64) on a multiresolution hash encoding (`hashgrid.HashEncoding`)."""
     return MLP(in_features, hidden_features, hidden_layers, out_features, "relu",
-               HashEncoding(in_features, levels, table_size, features_per_level, base_resolution, growth_factor))
+               HashEncoding(in_features, levels, table_size, features_per_level, base_resolution, growth_factor),
+               latent_features)
 
 
 def _plain(activation):
@@ -105,30 +105,32 @@ def _plain(activation):
     return build
 
 
-def _mlp_family(build, reads=_width) -> Family:
-    return Family(build, reads, frozenset(_keywords(build) | {"hidden_features", "hidden_layers"}))
+_MLP_OPTIONS = {"hidden_features", "hidden_layers", "latent_features"}
 
 
-def _module_family(cls, reads) -> Family:
+def _mlp_family(build, reads=_none) -> Family:
+    return Family(build, reads, frozenset(_keywords(build) | _MLP_OPTIONS))
+
+
+def _module_family(cls, reads=_none) -> Family:
     """A family built by cls(in_features, out_features=..., **options), the options cls.__init__ takes."""
     return Family(lambda i, o, **kw: cls(i, out_features=o, **kw), reads, frozenset(_keywords(cls.__init__)))
 
 
 def _pe_reads(hints: dict) -> dict:
-    return {**_width(hints), **({"sidelength": hints["sidelength"]} if "sidelength" in hints else {})}
+    return {"sidelength": hints["sidelength"]} if "sidelength" in hints else {}
 
 
 def _rff_reads(hints: dict) -> dict:
-    scale = {"scale": hints["bandwidth"] / (2.0 * math.pi * math.sqrt(3.0))} if "bandwidth" in hints else {}
-    return {**_width(hints), **scale}
+    return {"scale": hints["bandwidth"] / (2.0 * math.pi * math.sqrt(3.0))} if "bandwidth" in hints else {}
 
 
 def _batched_reads(hints: dict) -> dict:
-    out = _sine_reads(hints)
-    if "num_signals" in hints:
-        out["num_signals"] = hints["num_signals"]
-        if "seed" in hints:
-            out["seeds"] = [hints["seed"] + hints.get("first_index", 0) + b for b in range(hints["num_signals"])]
+    if "num_signals" not in hints:
+        return {}
+    out = {"num_signals": hints["num_signals"]}
+    if "seed" in hints:
+        out["seeds"] = [hints["seed"] + hints.get("first_index", 0) + b for b in range(hints["num_signals"])]
     return out
 
 
@@ -136,19 +138,47 @@ def _prior_reads(hints: dict) -> dict:
     return {"resolution": hints["resolution"]} if "resolution" in hints else {}
 
 
-COORDINATES = {"siren": _module_family(Siren, _sine_reads),
+COORDINATES = {"siren": _module_family(Siren),
                "relu_pe": _mlp_family(_relu_pe, _pe_reads), "rff": _mlp_family(_rff, _rff_reads),
-               "rbf": _mlp_family(_rbf), **{a: _mlp_family(_plain(a)) for a in ACTIVATIONS},
-               "finer": _module_family(Finer, _sine_reads), "gauss": _module_family(Gauss, _width),
-               "wire": _module_family(Wire, _sine_reads), "hashgrid": _mlp_family(_hashgrid)}
+               "rbf": _mlp_family(_rbf), **{a: _mlp_family(_plain(a)) for a in BASELINES},
+               "finer": _module_family(Finer), "gauss": _module_family(Gauss),
+               "wire": _module_family(Wire), "hashgrid": _mlp_family(_hashgrid)}
 BATCHED = {"siren": _module_family(BatchedSiren, _batched_reads)}
 PRIOR = {name: Family(build, _prior_reads, frozenset(_keywords(build) - {"encoder"}))
          for name, build in PRIOR_BUILDERS.items()}
 REGISTRIES = {"coordinates": COORDINATES, "batched": BATCHED, "prior": PRIOR}
 KINDS = tuple(REGISTRIES)
-MODEL_NAMES = tuple(COORDINATES)
+MODEL_NAMES = tuple(COORDINATES)          # the built-in coordinate families; `model_names()` includes registered ones
 _LEGACY = {"siren_batch": ("batched", "siren"), "hyper_set": ("prior", "set"), "hyper_cnn": ("prior", "cnn"),
            "cnp": ("prior", "cnp")}      # spec names of checkpoints written before the registries were split
+
+
+def model_names() -> tuple[str, ...]:
+    """The coordinate families now registered (the built-ins and those added by `register_family`)."""
+    return tuple(COORDINATES)
+
+
+def register_family(name: str, activation: Callable[..., Activation], reads: Callable[[dict], dict] = _none) -> None:
+    """Register a coordinate family made of one activation: `build_model(name, ...)`, `--model name` on every
+    command, checkpoints and `siren.diff`'s forward mode follow. activation(**options) -> the `Activation` of
+    every hidden layer (its keyword options become the family's options, besides hidden_features,
+    hidden_layers and latent_features); with keywords first_* and hidden_* (e.g. first_omega_0, hidden_omega_0)
+    the first layer gets the first_* values. The network is `CoordinateMLP` with that activation's init."""
+    if name in COORDINATES:
+        raise ValueError(f"model {name!r} is already registered")
+    params = _keywords(activation)
+
+    def build(in_features, out_features, hidden_features=256, hidden_layers=3, latent_features=0, **options):
+        def layer(i):
+            first = {k[len("first_"):]: v for k, v in options.items() if k.startswith("first_")}
+            hidden = {k[len("hidden_"):]: v for k, v in options.items() if k.startswith("hidden_")}
+            rest = {k: v for k, v in options.items() if not k.startswith(("first_", "hidden_"))}
+            return activation(**rest, **(first if i == 0 else hidden))
+        model = CoordinateMLP(in_features, hidden_features, hidden_layers, out_features, layer,
+                              latent_features=latent_features)
+        return model
+    pairs = {f"{side}_{p}" for p in params for side in ("first", "hidden")}
+    COORDINATES[name] = Family(build, reads, frozenset(params | pairs | _MLP_OPTIONS))
 
 
 def build_model(name: str, in_features: int, out_features: int, kind: str = "coordinates",
@@ -172,7 +202,8 @@ def build_model(name: str, in_features: int, out_features: int, kind: str = "coo
     if unknown:
         raise ValueError(f"model {name!r} takes no option {', '.join(sorted(unknown))} "
                          f"(it takes {', '.join(sorted(family.options))})")
-    options = {**family.reads(hints or {}), **options}
+    hints = hints or {}
+    options = {**{k: v for k, v in hints.items() if k in family.options}, **family.reads(hints), **options}
     model = family.build(in_features, out_features, **options)
     model.spec = {"kind": kind, "name": name, "in_features": in_features, "out_features": out_features,
                   "options": dict(options)}
@@ -194,7 +225,7 @@ def architecture(model: nn.Module) -> dict:
         model = model.member(0)
     if not isinstance(model, Siren):
         return {"name": (getattr(model, "spec", None) or {}).get("name", type(model).__name__)}
-    first, rest = model.net[0], [m for m in model.net[1:] if isinstance(m, SineLayer)]
+    first, rest = model.net[0], [m for m in model.net[1:] if isinstance(m, ActivatedLinear)]
     return {"name": "siren", "in_features": model.in_features, "out_features": model.out_features,
             "hidden_features": first.linear.out_features, "hidden_layers": len(model.net) - 2,
             "first_omega_0": first.omega_0, "hidden_omega_0": rest[0].omega_0 if rest else None,
@@ -219,7 +250,7 @@ def apply_init(model: nn.Module, source: nn.Module, where: str) -> None:
                          f"folder of `siren meta train`)")
     if have != want:
         raise SirenError(f"{where} holds {_described(have)} but this run builds {_described(want)} (pass the "
-                         f"init's --model/--hidden-features/--hidden-layers/--first-omega/--hidden-omega, or another "
+                         f"init's --model/--hidden-features/--hidden-layers/--first-omega-0/--hidden-omega-0, or another "
                          f"--init)")
     single = source.member(0)
     if isinstance(model, BatchedSiren):
@@ -228,50 +259,57 @@ def apply_init(model: nn.Module, source: nn.Module, where: str) -> None:
         model.load_state_dict(single.state_dict())
 
 
-def _given(config, names: dict) -> dict:
-    """{option: value} of the config fields (field -> option name) that were given (not None)."""
-    return {key: getattr(config, f) for f, key in names.items() if getattr(config, f) is not None}
+def _given(config, names) -> dict:
+    """{field: value} of the config fields `names` that were given (not None)."""
+    return {f: getattr(config, f) for f in names if getattr(config, f) is not None}
 
 
-_OMEGA_FAMILIES = [n for n, f in COORDINATES.items() if {"first_omega_0", "hidden_omega_0"} <= f.options]
+_OMEGA = ("first_omega_0", "hidden_omega_0")
+_OMEGA_FAMILIES = [n for n, f in COORDINATES.items() if set(_OMEGA) <= f.options]
 
 
 MAX_OMEGA = 1e6        # past this, omega x in float32 on [-1, 1] is spaced over 0.06 rad: the sine is round-off
 
 
+def _check_sizes(config) -> None:
+    for f, least in (("hidden_features", 1), ("hidden_layers", 0)):
+        if getattr(config, f, None) is not None and getattr(config, f) < least:
+            raise SirenError(f"must be at least {least}, got {getattr(config, f)}", field=f)
+    for f in _OMEGA:
+        v = getattr(config, f)
+        if v is not None and not (math.isfinite(v) and 0 < v <= MAX_OMEGA):
+            raise SirenError(f"must be a positive number up to {MAX_OMEGA:g}, got {v}", field=f)
+
+
 @dataclass
 class ModelConfig:
     """The network of a run, as the CLI names it, for the "coordinates" and "batched" kinds: a registry name and
-    the common options (None: the model's or the task's hint). `build_args()` -> (name, build_model keywords)."""
-    model: str = option("siren", f"network: {', '.join(MODEL_NAMES)}", choices=list(MODEL_NAMES), metavar="NAME")
+    the common options, named as `build_model` names them (None: the model's or the task's hint).
+    `build_args()` -> (name, build_model keywords)."""
+    model: str = option("siren", f"network: {', '.join(MODEL_NAMES)} (or a family added by register_family)",
+                        metavar="NAME")
     hidden_features: int | None = option(None, "width of hidden layers (default 256; hashgrid 64)")
     hidden_layers: int | None = option(None, "hidden layers after the first (default 3; hashgrid 1)")
-    first_omega: float | None = option(None, f"{', '.join(_OMEGA_FAMILIES)}: omega_0 of the first layer (default "
-                                       "30, audio 3000; wire 20)")
-    hidden_omega: float | None = option(None, f"{', '.join(_OMEGA_FAMILIES)}: omega_0 of hidden layers (default "
-                                        "30; wire 20)")
+    first_omega_0: float | None = option(None, f"{', '.join(_OMEGA_FAMILIES)}: omega_0 of the first layer (default "
+                                         "30, audio 3000; wire 20)", aliases=("--first-omega",))
+    hidden_omega_0: float | None = option(None, f"{', '.join(_OMEGA_FAMILIES)}: omega_0 of hidden layers (default "
+                                          "30; wire 20)", aliases=("--hidden-omega",))
     init: str | None = option(None, "start from the learned initialization of a `siren meta train` run (its folder "
                               "or checkpoint.pt); its architecture and test-time learning rate become the defaults",
                               metavar="RUN")
+    options: dict = field(default_factory=dict)   # from Python only: any other option of the family (no flag)
 
     def __post_init__(self):
-        for f, least in (("hidden_features", 1), ("hidden_layers", 0)):
-            if getattr(self, f) is not None and getattr(self, f) < least:
-                raise SirenError(f"must be at least {least}, got {getattr(self, f)}", field=f)
-        for f in ("first_omega", "hidden_omega"):
-            v = getattr(self, f)
-            if v is not None and not (math.isfinite(v) and 0 < v <= MAX_OMEGA):
-                raise SirenError(f"must be a positive number up to {MAX_OMEGA:g}, got {v}", field=f)
+        _check_sizes(self)
 
     def build_args(self) -> tuple[str, dict]:
-        opts = _given(self, {"hidden_features": "hidden_features", "hidden_layers": "hidden_layers",
-                             "first_omega": "first_omega_0", "hidden_omega": "hidden_omega_0"})
+        opts = {**self.options, **_given(self, ("hidden_features", "hidden_layers", *_OMEGA))}
         if self.model not in COORDINATES:
-            raise SirenError(f"unknown model {self.model!r} (choose from {', '.join(MODEL_NAMES)})")
-        for f in ("first_omega", "hidden_omega"):
-            if getattr(self, f) is not None and f + "_0" not in COORDINATES[self.model].options:
+            raise SirenError(f"unknown model {self.model!r} (choose from {', '.join(model_names())})", field="model")
+        for f in _OMEGA:
+            if f in opts and f not in COORDINATES[self.model].options:
                 raise SirenError(f"does not apply to the model {self.model} (it applies to "
-                                 f"{', '.join(_OMEGA_FAMILIES)})", field=f)
+                                 f"{', '.join(n for n, fam in COORDINATES.items() if f in fam.options)})", field=f)
         return self.model, opts
 
 
@@ -291,15 +329,19 @@ class PriorModelConfig:
     hidden_features: int | None = option(None, "width of the generated SIREN's (the CNP decoder's) hidden layers "
                                          "(default 256; cnp 128)")
     hidden_layers: int | None = option(None, "hidden layers after the first (default 3)")
-    first_omega: float | None = option(None, "generated SIREN: omega_0 of the first layer (default 30)")
-    hidden_omega: float | None = option(None, "generated SIREN: omega_0 of hidden layers (default 30)")
+    first_omega_0: float | None = option(None, "generated SIREN: omega_0 of the first layer (default 30)",
+                                         aliases=("--first-omega",))
+    hidden_omega_0: float | None = option(None, "generated SIREN: omega_0 of hidden layers (default 30)",
+                                          aliases=("--hidden-omega",))
+
+    def __post_init__(self):
+        _check_sizes(self)
 
     def build_args(self) -> tuple[str, dict]:
         if self.encoder not in PRIOR:
             raise SirenError(f"unknown encoder {self.encoder!r} (choose from {', '.join(PRIOR)})")
-        opts = _given(self, {f: f for f in ("latent_dim", "hyper_hidden", "encoder_hidden", "encoder_layers",
-                                            "hidden_features", "hidden_layers")})
-        opts.update(_given(self, {"first_omega": "first_omega_0", "hidden_omega": "hidden_omega_0"}))
+        opts = _given(self, ("latent_dim", "hyper_hidden", "encoder_hidden", "encoder_layers", "hidden_features",
+                             "hidden_layers", *_OMEGA))
         unknown = sorted(set(opts) - PRIOR[self.encoder].options)
         if unknown:
             raise SirenError(f"{', '.join(unknown)} do not apply to the {self.encoder} encoder")

@@ -16,7 +16,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from .sine import SineLayer, Siren
+from .layers import ActivatedLinear
+from .sine import Siren
 
 __all__ = ["siren_forward", "BatchedSiren"]
 
@@ -42,7 +43,7 @@ def siren_forward(coords: torch.Tensor, weights: Sequence[torch.Tensor], biases:
 
 def _linears(siren: Siren) -> list[nn.Linear]:
     """The nn.Linear of every layer of a Siren, first to last."""
-    return [m.linear if isinstance(m, SineLayer) else m for m in siren.net]
+    return [m.linear if isinstance(m, ActivatedLinear) else m for m in siren.net]
 
 
 class BatchedSiren(nn.Module):

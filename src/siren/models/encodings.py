@@ -1,10 +1,15 @@
-"""Input encodings used by the paper's baselines: NeRF positional encoding, random Fourier features, RBF layer."""
+"""Input encodings used by the paper's baselines: NeRF positional encoding, random Fourier features, RBF layer.
+
+Each also propagates a stacked jet (`siren.models.taylor`): `jet(S, nj, blocks)` maps the value, Jacobian and
+second-order blocks of its input (K, N, d) to those of its output, exactly by the chain rule, for `siren.diff`."""
 from __future__ import annotations
 
 import math
 
 import torch
 from torch import nn
+
+from .taylor import quad, trig_jet
 
 
 def nyquist_frequencies(samples_per_dim: int) -> int:
@@ -30,6 +35,11 @@ class PositionalEncoding(nn.Module):
         enc = torch.stack([torch.sin(z), torch.cos(z)], dim=-2)          # (..., F, 2, d)
         return torch.cat([x, enc.flatten(-3)], dim=-1)
 
+    def jet(self, S: torch.Tensor, nj: int, blocks: tuple) -> torch.Tensor:
+        Z = S[..., None, :] * self.freqs[:, None]                         # (K, N, F, d)
+        enc = torch.stack(trig_jet(Z, nj, blocks), dim=-2).flatten(-3)   # (K, N, F * 2 * d)
+        return torch.cat([S, enc], dim=-1)
+
 
 class FourierFeatures(nn.Module):
     """Gaussian random Fourier features (Tancik et al. 2020).  x: (..., d) -> (..., 2 m): [cos(2 pi B x), sin(2 pi B x)],
@@ -43,6 +53,10 @@ class FourierFeatures(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         z = 2 * math.pi * x @ self.B.T
         return torch.cat([torch.cos(z), torch.sin(z)], dim=-1)
+
+    def jet(self, S: torch.Tensor, nj: int, blocks: tuple) -> torch.Tensor:
+        sin, cos = trig_jet(2 * math.pi * S @ self.B.T, nj, blocks)
+        return torch.cat([cos, sin], dim=-1)
 
 
 class RBFLayer(nn.Module):
@@ -58,3 +72,21 @@ class RBFLayer(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         d2 = (x[..., None, :] - self.centres).pow(2).sum(-1)
         return torch.exp(-d2 * self.sigmas.pow(2))
+
+    def jet(self, S: torch.Tensor, nj: int, blocks: tuple) -> torch.Tensor:
+        """y_k = exp(-a_k r_k), r_k = |h - c_k|^2, a_k = sigma_k^2:  J_y = -a y J_r,  B_y = -a y B_r + a^2 y q(J_r),
+        with J_r = 2 (h - c_k) . J_j and B_r = 2 q(J) + 2 (h - c_k) . B (q the block's pair sum)."""
+        h = S[0]
+        diff = h[..., None, :] - self.centres                            # (N, K, d_in)
+        a = self.sigmas.pow(2)
+        y = torch.exp(-diff.pow(2).sum(-1) * a)                          # exactly the module's forward
+        out = [y[None]]
+        if nj:
+            SJ = S[1:1 + nj]
+            Jr = 2 * torch.einsum("nkd,jnd->jnk", diff, SJ)              # (nj, N, K)
+            ay = a * y
+            out.append(-ay * Jr)
+        for k, pairs in enumerate(blocks):
+            Br = 2 * quad(SJ, pairs).sum(-1)[:, None] + 2 * torch.einsum("nkd,nd->nk", diff, S[1 + nj + k])
+            out.append((-ay * Br + ay * a * quad(Jr, pairs))[None])
+        return torch.cat(out, 0) if len(out) > 1 else out[0]

@@ -23,50 +23,24 @@ continuous there, f'' jumps by 4 omega.
 """
 from __future__ import annotations
 
-import torch
 from torch import nn
 
-from .sine import siren_uniform_
+from .activations import FinerSine, siren_uniform_
+from .mlp import CoordinateMLP
+
+__all__ = ["Finer"]
 
 
-class FinerLayer(nn.Module):
-    """h -> sin(omega_0 (|z| + 1) z), z = W h + b.  x: (..., in_features) -> (..., out_features).
-
-    Weights as a SineLayer's (`is_first`: U(-1/n, 1/n)); `bias_scale` k: the bias ~ U(-k, k) (else PyTorch's)."""
-
-    def __init__(self, in_features: int, out_features: int, omega_0: float = 30.0, is_first: bool = False,
-                 bias_scale: float | None = None):
-        super().__init__()
-        self.omega_0, self.is_first = float(omega_0), is_first
-        self.linear = nn.Linear(in_features, out_features)
-        siren_uniform_(self.linear.weight, first=is_first, omega_0=self.omega_0)
-        if bias_scale is not None:
-            with torch.no_grad():
-                self.linear.bias.uniform_(-bias_scale, bias_scale)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        z = self.linear(x)
-        return torch.sin(self.omega_0 * (z.abs() + 1) * z)
-
-    def extra_repr(self) -> str:
-        return f"omega_0={self.omega_0}, is_first={self.is_first}"
-
-
-class Finer(nn.Module):
+class Finer(CoordinateMLP):
     """The FINER MLP, laid out as `Siren`: in -> hidden (x hidden_layers + 1 FINER layers) -> linear out.
-    coords: (..., in_features) -> (..., out_features)."""
+    coords: (..., in_features) -> (..., out_features). The output layer is drawn before the hidden ones (a seed gives the same network as earlier versions)."""
 
     def __init__(self, in_features: int, hidden_features: int = 256, hidden_layers: int = 3, out_features: int = 1,
-                 first_omega_0: float = 30.0, hidden_omega_0: float = 30.0, first_bias_scale: float | None = None):
-        super().__init__()
-        if hidden_layers < 0 or hidden_features < 1 or in_features < 1 or out_features < 1:
-            raise ValueError("Finer needs in/out/hidden_features >= 1 and hidden_layers >= 0")
-        self.in_features, self.out_features = in_features, out_features
-        last = nn.Linear(hidden_features, out_features)
-        siren_uniform_(last.weight, first=False, omega_0=hidden_omega_0)
-        self.net = nn.Sequential(
-            FinerLayer(in_features, hidden_features, first_omega_0, is_first=True, bias_scale=first_bias_scale),
-            *[FinerLayer(hidden_features, hidden_features, hidden_omega_0) for _ in range(hidden_layers)], last)
-
-    def forward(self, coords: torch.Tensor) -> torch.Tensor:
-        return self.net(coords)
+                 first_omega_0: float = 30.0, hidden_omega_0: float = 30.0, first_bias_scale: float | None = None,
+                 latent_features: int = 0):
+        last = nn.Linear(hidden_features, out_features) if hidden_features >= 1 and out_features >= 1 else None
+        if last is not None:
+            siren_uniform_(last.weight, first=False, omega_0=hidden_omega_0)
+        super().__init__(in_features, hidden_features, hidden_layers, out_features,
+                         lambda i: FinerSine(first_omega_0, first_bias_scale) if i == 0 else FinerSine(hidden_omega_0),
+                         latent_features=latent_features, last=last)

@@ -18,75 +18,27 @@ real z: real weights, one linear map per layer, the given width.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from .activations import Gabor, Gaussian
+from .mlp import CoordinateMLP
 
-import torch
-from torch import nn
-
-
-class GaussLayer(nn.Module):
-    """h -> exp(-(scale z)^2), z = W h + b.  x: (..., in_features) -> (..., out_features)."""
-
-    def __init__(self, in_features: int, out_features: int, scale: float = 10.0):
-        super().__init__()
-        self.scale = float(scale)
-        self.linear = nn.Linear(in_features, out_features)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.exp(-(self.scale * self.linear(x)) ** 2)
-
-    def extra_repr(self) -> str:
-        return f"scale={self.scale}"
+__all__ = ["Gauss", "Wire"]
 
 
-class GaborLayer(nn.Module):
-    """h -> cos(omega_0 z) exp(-(scale z)^2), z = W h + b: the real Gabor wavelet.
-    x: (..., in_features) -> (..., out_features)."""
-
-    def __init__(self, in_features: int, out_features: int, omega_0: float = 20.0, scale: float = 10.0):
-        super().__init__()
-        self.omega_0, self.scale = float(omega_0), float(scale)
-        self.linear = nn.Linear(in_features, out_features)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        z = self.linear(x)
-        return torch.cos(self.omega_0 * z) * torch.exp(-(self.scale * z) ** 2)
-
-    def extra_repr(self) -> str:
-        return f"omega_0={self.omega_0}, scale={self.scale}"
-
-
-class WaveletMLP(nn.Module):
-    """in -> hidden (hidden_layers + 1 layers `layer(w_in, w_out, is_first)`) -> nn.Linear out, laid out as `Siren`.
-    coords: (..., in_features) -> (..., out_features)."""
-
-    def __init__(self, in_features: int, hidden_features: int, hidden_layers: int, out_features: int,
-                 layer: Callable[[int, int, bool], nn.Module]):
-        super().__init__()
-        if hidden_layers < 0 or hidden_features < 1 or in_features < 1 or out_features < 1:
-            raise ValueError(f"{type(self).__name__} needs in/out/hidden_features >= 1 and hidden_layers >= 0")
-        self.in_features, self.out_features = in_features, out_features
-        self.net = nn.Sequential(layer(in_features, hidden_features, True),
-                                 *[layer(hidden_features, hidden_features, False) for _ in range(hidden_layers)],
-                                 nn.Linear(hidden_features, out_features))
-
-    def forward(self, coords: torch.Tensor) -> torch.Tensor:
-        return self.net(coords)
-
-
-class Gauss(WaveletMLP):
-    """Gaussian-activated MLP: every hidden layer a GaussLayer of the same `scale`."""
+class Gauss(CoordinateMLP):
+    """Gaussian-activated MLP, laid out as `Siren`: every hidden layer exp(-(scale z)^2) (`GaussLayer`)."""
 
     def __init__(self, in_features: int, hidden_features: int = 256, hidden_layers: int = 3, out_features: int = 1,
-                 scale: float = 10.0):
-        super().__init__(in_features, hidden_features, hidden_layers, out_features,
-                         lambda i, o, first: GaussLayer(i, o, scale))
+                 scale: float = 10.0, latent_features: int = 0):
+        super().__init__(in_features, hidden_features, hidden_layers, out_features, lambda i: Gaussian(scale),
+                         latent_features=latent_features)
 
 
-class Wire(WaveletMLP):
-    """WIRE with the real Gabor wavelet: GaborLayers of omega_0 = first_omega_0 (first) or hidden_omega_0."""
+class Wire(CoordinateMLP):
+    """WIRE with the real Gabor wavelet (`GaborLayer`): omega_0 = first_omega_0 (first layer) or hidden_omega_0."""
 
     def __init__(self, in_features: int, hidden_features: int = 256, hidden_layers: int = 3, out_features: int = 1,
-                 first_omega_0: float = 20.0, hidden_omega_0: float = 20.0, scale: float = 10.0):
+                 first_omega_0: float = 20.0, hidden_omega_0: float = 20.0, scale: float = 10.0,
+                 latent_features: int = 0):
         super().__init__(in_features, hidden_features, hidden_layers, out_features,
-                         lambda i, o, first: GaborLayer(i, o, first_omega_0 if first else hidden_omega_0, scale))
+                         lambda i: Gabor(first_omega_0 if i == 0 else hidden_omega_0, scale),
+                         latent_features=latent_features)

@@ -25,7 +25,8 @@ data and a few methods; it never builds a model, never runs a loop, never names 
     from_config(config)  build the task (load files, make targets) from its Config
     in_features, out_features   the network's input and output sizes
     model_hints() -> dict   facts about the problem that model families may read (`siren.models`: width,
-                      first_frequency, bandwidth, sidelength, num_signals, first_index, resolution)
+                      hidden_features, first_omega_0, bandwidth, sidelength, num_signals, first_index, resolution: named as the
+                      options they become)
     to(device)        move its tensors
     loss(model, step, generator) -> {name: (raw term, weight)}
                       step = number of steps already taken (curricula, pretraining phases); the loss minimised is

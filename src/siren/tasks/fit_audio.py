@@ -23,7 +23,7 @@ from ..metrics import snr_metrics
 from ..data.audio import STEREO, audio_signal, demo_audio, load_audio, save_wav
 from ..errors import SirenError
 from ..options import option
-from ..data.signal import render_bytes
+from ..data.signal import Signal, render_bytes
 from ..rendering import render
 from ..runtime import require_memory, require_points
 from ..viz.signals import audio_figure
@@ -83,6 +83,8 @@ class AudioFitTask(SignalFitTask):
     def from_config(cls, config: AudioConfig, shard: tuple[int, int] = (0, 1)):
         if config.batch is not None and config.batch < 0:
             raise SirenError(f"must be 0 (every sample) or positive, got {config.batch}", field="batch")
+        if isinstance(config.path, Signal):
+            return cls(config.path, max_batch=config.batch, shard=shard)
         path = source_path(config.path, config.demo, demo_audio, "sound")
         samples, rate = load_audio(path, stereo=config.stereo)
         signal = audio_signal(samples, rate, source=str(path))
@@ -92,7 +94,7 @@ class AudioFitTask(SignalFitTask):
     def model_hints(self) -> dict:
         """A first layer that spans AUDIO_FIRST_OMEGA (3000; sine first layer omega_0 and Fourier-feature
         bandwidth alike), and the clip's length in samples."""
-        return {"first_frequency": AUDIO_FIRST_OMEGA, "bandwidth": AUDIO_FIRST_OMEGA,
+        return {"first_omega_0": AUDIO_FIRST_OMEGA, "bandwidth": AUDIO_FIRST_OMEGA,
                 "sidelength": self.signal.shape[0]}
 
     def evaluate(self, model) -> dict:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .. import metrics, viz
 from ..data.image import IMAGE_SUFFIXES, image_signal, input_image, require_size, save_image
-from ..data.signal import render_bytes
+from ..data.signal import Signal, render_bytes
 from ..errors import SirenError
 from ..metrics import to_unit, unit_psnr
 from ..options import option
@@ -65,15 +65,15 @@ class ImageFitTask(SignalFitTask):
     def from_config(cls, config: ImageConfig, shard: tuple[int, int] = (0, 1)):
         if config.batch is not None and config.batch < 0:
             raise SirenError(f"must be 0 (every pixel) or positive, got {config.batch}", field="batch")
-        signal = image_signal(input_image(config.path, config.demo, config.size),
-                              source=config.demo or str(config.path))
+        signal = config.path if isinstance(config.path, Signal) else image_signal(
+            input_image(config.path, config.demo, config.size), source=config.demo or str(config.path))
         batch = default_batch(math.prod(signal.shape)) if config.batch is None else config.batch
         return cls(signal, max_batch=batch or MAX_BATCH, shard=shard)
 
     @classmethod
     def resolve(cls, config: ImageConfig):
         """A folder of images is fitted all at once by the batched fit."""
-        if config.demo is None and config.path is not None and Path(config.path).is_dir():
+        if config.demo is None and isinstance(config.path, (str, Path)) and Path(config.path).is_dir():
             return BatchFitTask
         return cls
 

@@ -18,7 +18,7 @@ from .. import viz
 from ..data.video import (FRACTION, MIN_SAMPLES, demo_video, load_video, resize_video, samples_per_step, save_video,
                           video_signal)
 from ..data.image import require_size
-from ..data.signal import render_bytes
+from ..data.signal import Signal, render_bytes
 from ..errors import SirenError
 from ..metrics import to_unit, unit_psnr
 from ..options import option
@@ -61,9 +61,12 @@ class VideoFitTask(SignalFitTask):
 
     @classmethod
     def from_config(cls, config: VideoConfig, shard: tuple[int, int] = (0, 1)):
-        path = source_path(config.path, config.demo, demo_video, "video")
-        frames, fps = load_video(path, max_frames=config.frames)
-        signal = video_signal(resize_video(frames, config.size), fps, source=str(path))
+        if isinstance(config.path, Signal):
+            signal = config.path
+        else:
+            path = source_path(config.path, config.demo, demo_video, "video")
+            frames, fps = load_video(path, max_frames=config.frames)
+            signal = video_signal(resize_video(frames, config.size), fps, source=str(path))
         return cls(signal, max_batch=samples_per_step(signal.flat_values().shape[0], config.fraction,
                                                       config.min_samples), shard=shard)
 

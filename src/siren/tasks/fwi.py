@@ -173,7 +173,7 @@ class FWITask(Task):
         return cls(config.k, sources, receivers, data, c, 1.0, velocity=config.velocity, n=config.n, **common)
 
     def model_hints(self) -> dict:
-        return {"width": self.width, "first_frequency": self.first_frequency}
+        return {"hidden_features": self.width, "first_omega_0": self.first_frequency}
 
     def _background(self, xy: np.ndarray) -> torch.Tensor:
         """u0 of every source at points (N, 2) -> complex128 (N, S)."""

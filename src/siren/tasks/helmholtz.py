@@ -126,7 +126,7 @@ class HelmholtzTask(Task):
     def model_hints(self) -> dict:
         """Networks 128 wide by default (--hidden-features overrides): at k = 20 this width reaches 10% relative L2
         in about 1,500 steps, at a third of the usual 256's cost a step."""
-        return {"width": self.width}
+        return {"hidden_features": self.width}
 
     def m_at(self, xy: torch.Tensor) -> torch.Tensor:
         """Squared slowness at points (N, 2) -> (N,), bilinear on the grid."""

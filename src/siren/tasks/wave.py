@@ -207,7 +207,7 @@ class WaveTask(Task):
     def model_hints(self) -> dict:
         """Networks 128 wide by default (--hidden-features overrides): at the defaults this width reaches the
         issue's accuracy in the CPU budget, where the usual 256 costs 2.5x more per step."""
-        return {"width": self.width}
+        return {"hidden_features": self.width}
 
     # ---- units ----------------------------------------------------------------------------------------------
     @property
