@@ -4,6 +4,12 @@
     python benchmarks/speed.py --size 64 --steps 5 --cases lap,grad
     python benchmarks/speed.py --precision --cases fit,lap   # siren.diff in float32 vs matmul precision "medium"
     python benchmarks/speed.py --model finer --cases grad,lap  # another family of siren.models, 256 x 4 as SIREN
+    python benchmarks/speed.py --families       # every family x request kind: forward, autograd, and the default
+
+--families: for each coordinate family and each request kind (gradient, Laplacian, Hessian diagonal), a 2 -> 100 x 5
+-> 1 network on 8,192 random points in [-1, 1]^2 and the loss sum of the squared derivative, one training step
+(forward + backward) by `siren.diff.derivatives` in mode "forward", "autograd" and "auto" (the default path, whose
+choice is `siren.diff.prefers_autograd`), alternating, on `--threads` threads.
 
 For each case both sides compute the same loss on the same weights, in the same process, alternating step by step
 (forward + backward, no optimizer step, so the weights never change). The reference is written here the way the
@@ -216,6 +222,8 @@ def main(argv=None):
     ap.add_argument("--precision", action="store_true",
                     help="instead: time siren.diff with float32 products against matmul precision 'medium'")
     ap.add_argument("--model", default="siren", help="network family of siren.models (default siren)")
+    ap.add_argument("--families", action="store_true",
+                    help="instead: every family x request kind, forward against autograd and the default path")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
 
@@ -239,6 +247,8 @@ def main(argv=None):
 
     if args.precision:
         return precision_table(cases, args)
+    if args.families:
+        return family_table(args)
     peak = matmul_peak()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU: {cpu_name()} "
           f"({os.cpu_count()} logical CPUs), allocator tuned: {tuned}; model {args.model} 256 x 4")
@@ -274,6 +284,46 @@ def main(argv=None):
               f"| {mem['ref']:.0f} | {mem['fwd']:.0f} |", flush=True)
     print(f"\nGFLOP/s: matmul FLOPs per step / median step time (peak {peak:.1f}). "
           f"Process ru_maxrss: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB.")
+
+
+REQUESTS = {"gradient": dict(gradient=True), "Laplacian": dict(laplacian=True),
+            "Hessian diagonal": dict(hessian_diagonal=True)}
+
+
+def family_table(args, points=8192, width=100, layers=4):
+    """The --families table (see the module docstring)."""
+    from siren.diff import Request, derivatives, prefers_autograd, supports_forward
+    from siren.models import MODEL_NAMES
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU: {cpu_name()}; {points} points, "
+          f"2 -> {width} x {layers + 1} -> 1; {args.steps} timed steps per side (median)\n")
+    print("| family | request | forward s/step | autograd s/step | forward speed-up | default path |")
+    print("|---|---|---|---|---|---|")
+    x = torch.rand(points, 2, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    for family in MODEL_NAMES:
+        torch.manual_seed(0)
+        model = build_model(family, 2, 1, hidden_features=width, hidden_layers=layers)
+        for title, asked in REQUESTS.items():
+            request = Request(**asked)
+            if not supports_forward(model):
+                print(f"| {family} | {title} | - | - | - | autograd (no forward rule) |", flush=True)
+                continue
+
+            def one(mode):
+                d = derivatives(model, x, request, mode=mode)
+                out = d.gradient if request.gradient else (d.laplacian() if request.groups else d.hessian_diagonal)
+                model.zero_grad(set_to_none=True)
+                out.pow(2).sum().backward()
+            times = {"forward": [], "autograd": []}
+            for rep in range(args.steps + 1):
+                for mode in times:
+                    t = time.perf_counter()
+                    one(mode)
+                    if rep:
+                        times[mode].append(time.perf_counter() - t)
+            med = {m: statistics.median(v) for m, v in times.items()}
+            default = "autograd" if prefers_autograd(model, request) else "forward"
+            print(f"| {family} | {title} | {med['forward']:.3f} | {med['autograd']:.3f} "
+                  f"| {med['autograd'] / med['forward']:.2f}x | {default} |", flush=True)
 
 
 def precision_table(cases, args):

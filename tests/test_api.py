@@ -86,3 +86,52 @@ def test_example_notebook_runs(tmp_path):
         del os.environ["SIREN_NOTEBOOK_TINY"]
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.output_type == "error"]
     assert not errors
+
+
+def _cli_metrics(args, out):
+    from siren.cli import main
+    assert main([*args, "--out", str(out), "--no-progress", "--no-report"]) == 0
+    import json
+    return json.loads((out / "metrics.json").read_text())["metrics"]
+
+
+def test_fit_equals_the_command_for_image_audio_and_video(tmp_path):
+    """siren.fit(x) and `siren fit KIND x` build the same task from the same Config, defaults included (the
+    batch per step, the schedule): the same metrics for the same seed."""
+    from scipy.io import wavfile
+    from siren.data.video import moving_pattern
+    save_image(tmp_path / "x.png", _image(20))
+    t = np.arange(600) / 8000
+    wavfile.write(tmp_path / "a.wav", 8000, (0.4 * np.sin(2 * np.pi * 440 * t) * 32767).astype(np.int16))
+    np.save(tmp_path / "v.npy", moving_pattern(frames=3, size=8))
+    small = {"hidden_features": 16, "hidden_layers": 1}
+    flags = ["--hidden-features", "16", "--hidden-layers", "1", "--steps", "4", "--seed", "3"]
+    for kind, name in (("image", "x.png"), ("audio", "a.wav"), ("video", "v.npy")):
+        fitted = siren.fit(tmp_path / name, steps=4, seed=3, out=tmp_path / f"api_{kind}", progress=False,
+                           report=False, **small)
+        assert fitted.metrics == _cli_metrics(["fit", kind, str(tmp_path / name), *flags], tmp_path / f"cli_{kind}")
+
+
+def test_a_folder_fit_starts_from_the_learned_init(tmp_path):
+    """`siren fit image FOLDER --init RUN` in one process starts every member from the init: with a learning
+    rate too small to move the weights, each fit is the init's function."""
+    import json
+    from siren.cli import main
+    from siren.launch import load_init
+    meta = tmp_path / "meta"
+    assert main(["meta", "train", "--demo", "--size", "8", "--batch-size", "2", "--inner-steps", "1", "--steps", "2",
+                 "--hidden-features", "8", "--hidden-layers", "1", "--no-progress", "--no-report",
+                 "--out", str(meta)]) == 0
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for i in range(2):
+        save_image(photos / f"{i}.png", _image(8) * (0.5 + 0.2 * i))
+    out = tmp_path / "fit"
+    assert main(["fit", "image", str(photos), "--init", str(meta), "--steps", "1", "--lr", "1e-30", "--no-progress",
+                 "--no-report", "--out", str(out)]) == 0
+    assert json.loads((out / "config.json").read_text())["model"]["init"]["path"] == str(meta.resolve())
+    from siren.run_folder import load_checkpoint, model_from_checkpoint
+    fitted = model_from_checkpoint(load_checkpoint(out))
+    source, _ = load_init(meta)
+    for w, w0 in zip(fitted.weights, source.weights):
+        torch.testing.assert_close(w, w0.expand_as(w))

@@ -3,15 +3,19 @@
 Subpackages: `siren.models` (networks, one registry per interface), `siren.diff` (derivatives w.r.t. the input),
 `siren.data` (signals in and out), `siren.tasks` (applications, one registry; imported on first use, so that
 `import siren.train` loads no task); `siren.launch` runs any task, `siren.train` is its training loop.
-In a notebook: `siren.fit(signal)` -> `Fitted` (`.render(size)`, `.derivatives()`), `siren.load(run_folder)`
+In your own network: `siren.Sine(omega_0)` (an activation), `siren.SineLayer` (a linear map and a sine with SIREN's
+init), `siren.Siren` / `siren.CoordinateMLP` (with a FiLM modulation input); docs/families.md says what the init
+assumes. In a notebook: `siren.fit(signal)` -> `Fitted` (`.render(size)`, `.derivatives()`), `siren.load(run_folder)`
 (`siren.api`, imported on first use like `siren.tasks`).
 """
 import importlib
 
 from . import data, diff, models
-from .models import Siren, build_model
+from .errors import SirenError
+from .models import Activation, ActivatedLinear, CoordinateMLP, Sine, SineLayer, Siren, build_model, register_family
 
-__all__ = ["Siren", "build_model", "data", "diff", "fit", "load", "models", "tasks", "solve", "problem", "Problem"]
+__all__ = ["Siren", "Sine", "SineLayer", "ActivatedLinear", "Activation", "CoordinateMLP", "SirenError", "build_model",
+           "register_family", "data", "diff", "fit", "load", "models", "tasks", "solve", "problem", "Problem"]
 __version__ = "0.2.0"
 
 
