@@ -42,7 +42,11 @@ def solution_figure(problem, models: dict, reference, residual_name: str | None,
     for label, x, shape in grids(problem, n):
         inside = _inside(problem, x)
         values = problem.evaluate(models, x)["value"]
-        ref = np.asarray(reference(x), float).reshape(len(x), -1) if callable(reference) else None
+        ref = None
+        if callable(reference):
+            ref = np.full((len(x), len(problem.outputs)), np.nan)
+            got = np.asarray(reference(x[inside]), float).reshape(int(inside.sum()), -1)
+            ref[inside, :got.shape[1]] = got
         res = None
         if residual_name is not None:
             p = next(models["solution"].parameters())
