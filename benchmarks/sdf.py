@@ -3,6 +3,7 @@
     python benchmarks/sdf.py                         # torus, 20k points: siren vs relu vs relu_pe + reference way
     python benchmarks/sdf.py --shape bunny --seeds 0,1,2 --reference-steps 0   # the Stanford bunny scan ('.[shapes]')
     python benchmarks/sdf.py --meshing runs/sdf --resolutions 256,512   # dense vs coarse-to-fine on a trained run
+    python benchmarks/sdf.py --untrained                   # every family, 10 steps, full-size mesh: the budget holds
 
 Training table: every model trains with the task's defaults (`siren sdf`: its loss, sampler and `siren.diff`;
 SIREN with the task's first-layer omega_0, FIRST_FREQUENCY in siren.tasks.sdf), the same steps, seed and points;
@@ -21,6 +22,12 @@ way, so the table shows time to the same quality.
 
 Meshing table: wall time and peak resident memory of `siren mesh` (a fresh process each, GNU-time style
 ru_maxrss of the child) for dense and coarse-to-fine marching cubes of the same trained SDF.
+
+Untrained table (--untrained): `siren sdf --demo sphere --model M --steps 10` with every other option at its default
+(the mesh at 256^3 under the default --mesh-memory), one fresh process per model family under `/usr/bin/time -v`:
+its exit code, wall time, peak RSS, the resolution the mesh was made at and its faces, and whether the checkpoint
+was written. A field this far from trained crosses zero almost everywhere; the mesh memory budget must keep every
+row far below the memory of a full-resolution mesh of it (tens of GB).
 """
 from __future__ import annotations
 
@@ -37,10 +44,12 @@ import numpy as np
 import torch
 
 from siren.cli import main as cli
-from siren.models import build_model
+from siren.models import MODEL_NAMES, build_model
 from siren.runtime import tune_allocator
 from siren.tasks.sdf import FIRST_FREQUENCY, KEEP_WITHIN, SDFConfig, SDFTask
 from machine import cpu_name
+
+DEFAULT_MODELS = "siren,relu,relu_pe"
 
 
 def reference_way(task: SDFTask, steps: int, seed: int, lr: float = 1e-4):
@@ -151,6 +160,28 @@ def meshing_table(args) -> None:
             print(f"| {res} | {method} | {r['s']:.1f} | {r['rss']:.0f} | {r['faces']} |")
 
 
+def untrained_table(args) -> None:
+    models = args.models.split(",") if args.models != DEFAULT_MODELS else list(MODEL_NAMES)
+    print(f"\n`siren sdf --demo sphere --model M --steps {args.untrained_steps}` (mesh at 256^3 asked, default "
+          f"--mesh-memory), a fresh process each under /usr/bin/time -v; {os.cpu_count()} cores, {cpu_name()}")
+    print("\n| model | exit | wall s | peak RSS MiB | mesh resolution | faces | checkpoint |")
+    print("|---|---|---|---|---|---|---|")
+    for name in models:
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "run"
+            run = subprocess.run(["/usr/bin/time", "-v", sys.executable, "-m", "siren.cli", "sdf", "--demo", "sphere",
+                                  "--model", name, "--steps", str(args.untrained_steps), "--no-progress", "--out",
+                                  str(out)], capture_output=True, text=True)
+            time_v = dict(line.strip().rsplit(": ", 1) for line in run.stderr.splitlines()
+                          if line.startswith("\t") and ": " in line)
+            wall = time_v["Elapsed (wall clock) time (h:mm:ss or m:ss)"].split(":")
+            seconds = sum(float(v) * 60 ** i for i, v in enumerate(reversed(wall)))
+            m = json.loads((out / "metrics.json").read_text())["metrics"] if (out / "metrics.json").is_file() else {}
+            rss = int(time_v["Maximum resident set size (kbytes)"]) / 1024
+            print(f"| {name} | {run.returncode} | {seconds:.0f} | {rss:.0f} | {m.get('resolution', 'none')} | "
+                  f"{m.get('faces', 0)} | {(out / 'checkpoint.pt').is_file()} |")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--shape", default="torus", choices=["sphere", "torus", "bunny"])
@@ -158,7 +189,7 @@ def main() -> None:
     p.add_argument("--batch", type=int, default=5_000)
     p.add_argument("--steps", type=int, help="training steps (default: the task's)")
     p.add_argument("--reference-steps", type=int, default=1000, help="steps of the reference-way run (0: skip)")
-    p.add_argument("--models", default="siren,relu,relu_pe")
+    p.add_argument("--models", default=DEFAULT_MODELS, help="(with --untrained the default is every family)")
     p.add_argument("--resolution", type=int, default=128, help="mesh grid for scoring")
     p.add_argument("--seeds", default="0", help="comma-separated training seeds: a row per model and seed")
     p.add_argument("--keep", help="copy the siren run folder here (e.g. for --meshing)")
@@ -167,10 +198,14 @@ def main() -> None:
     p.add_argument("--resolutions", default="256,512")
     p.add_argument("--dense-max", type=int, default=256, help="time the dense method only up to this resolution "
                    "(512 dense is 134 M network evaluations: about 10 minutes on 2 cores)")
+    p.add_argument("--untrained", action="store_true", help="every family after a few steps: the mesh memory budget")
+    p.add_argument("--untrained-steps", type=int, default=10)
     args = p.parse_args()
     tune_allocator()
     torch.set_num_threads(int(os.environ.get("SIREN_THREADS", os.cpu_count() or 1)))
-    if args.meshing:
+    if args.untrained:
+        untrained_table(args)
+    elif args.meshing:
         meshing_table(args)
     else:
         train_table(args)

@@ -73,7 +73,7 @@ def test_coarse_to_fine_evaluates_in_batches_each_point_once(monkeypatch, tile_p
         batches.append(p.numpy().copy())
         return bumpy_sphere(p)
     n, block, chunk = 61, 8, 4096
-    fine = extract_mesh(fn, n, lipschitz=1.45, block=block, chunk=chunk)
+    fine = extract_mesh(fn, n, lipschitz=1.45, block=block, chunk=chunk, memory=None)  # no estimate first
     points = np.concatenate(batches)
     assert len(np.unique(points, axis=0)) == len(points) == fine.metadata["evaluations"]
     tiles, levels = 8 if tile_points is None else 8 * 8, 3  # 8 x-slabs of blocks or 8 x 8 columns; steps 4, 2, 1

@@ -116,7 +116,8 @@ def test_a_mesh_over_the_memory_budget_is_made_smaller_or_skipped_and_the_run_go
     --mesh-memory the run meshes at the resolution that fits, or writes no mesh, saying so in one warning line and in
     metrics.json, exits 0 and keeps its checkpoint; `siren mesh` over the budget is a one-line error naming the
     resolution that fits."""
-    tiny = ["sdf", "--demo", "sphere", "--model", "wire", "--steps", "2", "--points", "200", "--batch", "64",
+    np.savetxt(tmp_path / "ball.xyz", np.hstack(sample_surface(Sphere(0.5), 300, seed=0)))  # scored against these
+    tiny = ["sdf", str(tmp_path / "ball.xyz"), "--model", "wire", "--steps", "2", "--batch", "64",
             "--hidden-features", "16", "--resolution", "32", "--no-progress", "--no-report"]
     for gib, out in ((0.01, tmp_path / "smaller"), (1e-4, tmp_path / "none")):
         assert main(tiny + ["--mesh-memory", str(gib), "--out", str(out)]) == 0
@@ -124,8 +125,9 @@ def test_a_mesh_over_the_memory_budget_is_made_smaller_or_skipped_and_the_run_go
         m = json.loads((out / "metrics.json").read_text())["metrics"]
         assert len(warned) == 1 and warned[0] == f"warning: {m['mesh_warning']}" and (out / "checkpoint.pt").is_file()
     smaller = json.loads((tmp_path / "smaller" / "metrics.json").read_text())["metrics"]
-    assert 8 <= smaller["resolution"] < 32 and smaller["resolution_asked"] == 32 and (tmp_path / "smaller" / "mesh.ply").is_file()
-    assert smaller["mesh_warning"].startswith(f"mesh at {smaller['resolution']}^3 grid points, not 32^3: --resolution 32 ")
+    assert 8 <= smaller["resolution"] < 32 and smaller["resolution_asked"] == 32
+    assert smaller["mesh_warning"].startswith(f"mesh at {smaller['resolution']}^3 grid points, not 32^3: --resolution "
+                                              f"32 ") and (tmp_path / "smaller" / "mesh.ply").is_file()
     none = json.loads((tmp_path / "none" / "metrics.json").read_text())["metrics"]
     assert none["mesh"] is None and none["mesh_warning"].startswith("no mesh written: --resolution 32 would make")
     assert not (tmp_path / "none" / "mesh.ply").exists()

@@ -14,6 +14,7 @@ from ..options import Parser, add_arguments, from_args, option
 from ..run_folder import load_checkpoint, model_from_checkpoint
 from ..runtime import require_writable
 from ..tasks import REGISTRY, SDFTask
+from ..tasks.sdf import MESH_MEMORY, MESH_MEMORY_HELP
 from ..train import resolve_device
 from . import command
 
@@ -88,6 +89,7 @@ class MeshConfig:
     checkpoint: str = option(None, "checkpoint.pt or its run folder (of `siren sdf`)", positional=True,
                              required=True)
     resolution: int = option(256, "grid points per axis")
+    mesh_memory: float = option(MESH_MEMORY, MESH_MEMORY_HELP)
     out: str = option(None, "mesh file: .ply, .obj or .glb (in the input's units)", required=True)
     device: str = option("auto", "auto, cpu, cuda or cuda:N")
 
@@ -95,5 +97,6 @@ class MeshConfig:
 @command("mesh", "mesh the zero level set of a trained SDF (bounded memory, coarse to fine; pieces far from the "
          "input points dropped as in training)", MeshConfig)
 def _mesh(c: MeshConfig) -> str:
-    path = render_checkpoint(c.checkpoint, c.out, c.device, tasks=(SDFTask.name,), resolution=c.resolution)
+    path = render_checkpoint(c.checkpoint, c.out, c.device, tasks=(SDFTask.name,), resolution=c.resolution,
+                             mesh_memory=c.mesh_memory)
     return f"wrote {path}"

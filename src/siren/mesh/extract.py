@@ -25,6 +25,13 @@ up to 4096):
                   and a few masks), the coarse grid of block corners, the points evaluated in one x-slab of blocks
                   (int64 index and float32 value each), the network's activations on `chunk` points, the mesh.
 Stitching and the watertight check take memory in proportion to the mesh (about 500 MiB for 1.3M faces).
+
+Memory budget: the mesh's own memory is not bounded by the method (a field that crosses the level almost
+everywhere, such as an untrained network, has a surface in nearly every cell: several faces per cell, tens of
+GB at 256^3), so before extracting, `estimate_mesh` predicts the faces from coarse grids (`MeshEstimate`), and
+`extract_mesh` refuses (`MeshTooLarge`, naming the resolution that fits) a mesh whose prediction times
+BYTES_PER_FACE exceeds `memory`; while extracting it also stops as soon as the faces built so far exceed it (a
+field with detail finer than the coarse grids).
 """
 from __future__ import annotations
 
@@ -46,6 +53,70 @@ BYTES_PER_SQUARE = 700  # about, times resolution^2: the mesh of a closed surfac
                         # square, ~400 bytes a face while stitched and checked) and an x-slab's values and indices
 
 
+MEMORY = 1 << 30  # bytes: the default budget of a mesh (extraction, and what callers do with it after)
+BYTES_PER_FACE = 700  # about: a face through stitching, the watertight check, dropping pieces, scoring and the
+                      # picture (`siren sdf`'s outputs), measured on fields with 0.3-1.8 M faces
+PILOT_CELLS = 32  # cells per axis of the finest grid `estimate_mesh` evaluates (33^3 points)
+
+
+class MeshTooLarge(SirenError):
+    """A mesh over its memory budget; `fits`: the largest resolution (points per axis) predicted to fit, or None
+    when none of at least 3 does."""
+
+    def __init__(self, message: str, fits: int | None):
+        super().__init__(message, field="resolution")
+        self.fits = fits
+
+
+class MeshEstimate:
+    """The faces of a level set's mesh predicted from coarse grids (`estimate_mesh`).
+
+    levels: [(cells per axis, cells the level crosses)] from coarse to fine; faces: the faces marching cubes makes
+    on the finest of them; exponent d: how the crossing cells grow with the cells per axis c between the two
+    finest levels (N ~ c^d), clipped to [2, 3] (2: a surface, 3: a field that crosses the level everywhere).
+    faces(resolution) = faces x (cells / finest cells)^d."""
+
+    def __init__(self, levels: list[tuple[int, int]], faces: int):
+        self.levels, self.top_faces = levels, faces
+        (c0, n0), (c1, n1) = levels[-2], levels[-1]
+        self.exponent = 3.0 if n0 == 0 or n1 == 0 else float(np.clip(math.log(n1 / n0) / math.log(c1 / c0), 2, 3))
+
+    def faces(self, resolution: int) -> float:
+        """Predicted faces at `resolution` points per axis."""
+        return self.top_faces * ((resolution - 1) / self.levels[-1][0]) ** self.exponent
+
+    def bytes(self, resolution: int) -> float:
+        """Predicted memory of the mesh at `resolution` (BYTES_PER_FACE a face)."""
+        return BYTES_PER_FACE * self.faces(resolution)
+
+    def fits(self, memory: float, resolution: int) -> int | None:
+        """The largest resolution up to `resolution` whose predicted mesh takes at most `memory` bytes (None:
+        not even 3 points per axis)."""
+        if self.bytes(resolution) <= memory:
+            return resolution
+        cells = int(self.levels[-1][0] * (memory / (BYTES_PER_FACE * self.top_faces)) ** (1 / self.exponent))
+        return cells + 1 if cells >= 2 and self.bytes(cells + 1) <= memory else None
+
+
+def estimate_mesh(fn, resolution: int, bounds: tuple[float, float] = (-1.0, 1.0), level: float = 0.0,
+                  chunk: int = 32768, device=None) -> MeshEstimate:
+    """Predict the faces of the `level` set's mesh at `resolution` points per axis (see `MeshEstimate`): fn is
+    evaluated on two coarse grids over bounds^3 with c and about c / 2 cells per axis (c = the largest
+    ceil((resolution - 1) / 2^k) up to PILOT_CELLS: at most 33^3 points; the grid itself when resolution <= 33),
+    the cells the level crosses are counted at each level and marching cubes runs on the finer one. A field with
+    detail finer than the coarse grids is underestimated (`extract_mesh` also checks while it builds)."""
+    cells = resolution - 1
+    while cells > PILOT_CELLS:
+        cells = -(-cells // 2)
+    levels = []
+    for c in (max(1, cells // 2), cells):
+        e = np.arange(c + 1)
+        values = Grid(fn, c + 1, bounds, chunk, device).box(e, e, e)
+        levels.append((c, int(_prune(values - level, 0.0).sum())))
+    part = _march(values, level, (0, 0, 0))
+    return MeshEstimate(levels, 0 if part is None else len(part[1]))
+
+
 def require_resolution(resolution: int, field: str = "resolution") -> None:
     """Refuse (SirenError naming `field`, before anything is evaluated) a resolution whose mesh would not fit in
     memory: about BYTES_PER_SQUARE * resolution^2 bytes (`siren.runtime.require_memory`)."""
@@ -55,7 +126,8 @@ def require_resolution(resolution: int, field: str = "resolution") -> None:
 
 def extract_mesh(fn, resolution: int = 256, bounds: tuple[float, float] = (-1.0, 1.0), level: float = 0.0,
                  chunk: int = 32768, method: str = "coarse_to_fine", lipschitz: float = 1.0, margin: float = 2.0,
-                 block: int = 32, device=None, check_watertight: bool = True) -> trimesh.Trimesh:
+                 block: int = 32, device=None, check_watertight: bool = True,
+                 memory: float | None = MEMORY) -> trimesh.Trimesh:
     """The `level` set of fn on a resolution^3 grid over bounds^3 -> trimesh.Trimesh (model units).
 
     coarse_to_fine assumes |grad f| <= lipschitz (times the safety factor `margin`); `block` (a power of two) is the
@@ -72,11 +144,18 @@ def extract_mesh(fn, resolution: int = 256, bounds: tuple[float, float] = (-1.0,
     require_resolution(resolution)
     if block < 2 or block & (block - 1):
         raise SirenError(f"block must be a power of two >= 2, got {block}")
+    budget = None
+    if memory is not None:
+        estimate = estimate_mesh(fn, resolution, bounds, level, chunk, device)
+        if estimate.bytes(resolution) > memory:
+            raise _too_large(resolution, memory, estimate.faces(resolution), estimate.fits(memory, resolution))
+        budget = _Budget(resolution, memory, estimate.exponent)
     grid = Grid(fn, resolution, bounds, chunk, device)
     if method == "dense":
-        parts = _dense(grid, level)
+        parts = _dense(grid, level, budget)
     else:
-        parts = _coarse_to_fine(grid, level, lambda s: lipschitz * margin * math.sqrt(3) / 2 * s * grid.h, block)
+        parts = _coarse_to_fine(grid, level, lambda s: lipschitz * margin * math.sqrt(3) / 2 * s * grid.h, block,
+                                budget)
     mesh = _stitch(parts, grid)
     if len(mesh.faces) == 0:
         raise SirenError(f"no surface: the SDF ranges over [{grid.vmin:.4g}, {grid.vmax:.4g}] on the grid, level "
@@ -87,8 +166,32 @@ def extract_mesh(fn, resolution: int = 256, bounds: tuple[float, float] = (-1.0,
     return mesh
 
 
+def _too_large(resolution: int, memory: float, faces: float, fits: int | None) -> MeshTooLarge:
+    """The error of a mesh over its budget: what it needs, and the resolution that fits."""
+    fix = (f"pass --resolution {fits} or a larger --mesh-memory" if fits else
+           "the field crosses the level almost everywhere: train it longer, or pass a larger --mesh-memory")
+    need = BYTES_PER_FACE * faces / 2 ** 30
+    return MeshTooLarge(f"{resolution} would make a mesh of about {faces:.3g} faces ({need:.3g} GiB), over the mesh "
+                        f"memory budget of {memory / 2 ** 30:.3g} GiB ({fix})", fits)
 
-def _dense(grid: Grid, level: float) -> list:
+
+class _Budget:
+    """Faces built so far against the budget: `add` raises MeshTooLarge once they exceed it, naming the resolution
+    that fits by the faces expected in all (so far / the fraction of the work done) and the estimate's exponent."""
+
+    def __init__(self, resolution: int, memory: float, exponent: float):
+        self.resolution, self.memory, self.exponent, self.faces = resolution, memory, exponent, 0
+
+    def add(self, part, done: float) -> None:
+        self.faces += 0 if part is None else len(part[1])
+        if BYTES_PER_FACE * self.faces > self.memory:
+            total = self.faces / max(done, 1e-9)
+            cells = int((self.resolution - 1) * (self.memory / (BYTES_PER_FACE * total)) ** (1 / self.exponent))
+            raise _too_large(self.resolution, self.memory, total, min(cells + 1, self.resolution - 1)
+                             if cells >= 2 else None)
+
+
+def _dense(grid: Grid, level: float, budget: _Budget | None = None) -> list:
     """Marching cubes on x-slabs [a, a + slab] of the full grid; a slab's last slice is kept as the next one's
     first (evaluated once)."""
     n, parts, last = grid.n, [], None
@@ -99,11 +202,13 @@ def _dense(grid: Grid, level: float) -> list:
         if last is not None:
             values = np.concatenate([last[None], values])
         parts.append(_march(values, level, (a, 0, 0)))
+        if budget is not None:
+            budget.add(parts[-1], min(a + slab, n - 1) / (n - 1))
         last = values[-1].copy()
     return parts
 
 
-def _coarse_to_fine(grid: Grid, level: float, bound, block: int) -> list:
+def _coarse_to_fine(grid: Grid, level: float, bound, block: int, budget: _Budget | None = None) -> list:
     """Prune blocks on the coarse grid of block corners, then refine (`_refine`) and march tiles of blocks: a tile
     is one block thick in x, spans z and takes as many blocks in y as TILE_POINTS allows (in equal parts).
     `shared` (sorted int64 flat grid indices, float32 values) keeps the points evaluated in the current x-slab and
@@ -115,7 +220,7 @@ def _coarse_to_fine(grid: Grid, level: float, bound, block: int) -> list:
     blocks = len(edges) - 1
     rows = min(blocks, max(1, TILE_POINTS // ((block + 1) * block * grid.n)))
     rows = -(-blocks // -(-blocks // rows))  # the same number of tiles, evened out
-    parts, shared = [], (np.zeros(0, np.int64), np.zeros(0, np.float32))
+    parts, shared, done = [], (np.zeros(0, np.int64), np.zeros(0, np.float32)), 0
     for x in range(blocks):
         for y in range(0, blocks, rows):
             if alive[x, y:y + rows].any():
@@ -123,6 +228,9 @@ def _coarse_to_fine(grid: Grid, level: float, bound, block: int) -> list:
                 values, shared = _refine(grid, level, bound, block, corners, coarse[x:x + 2, y:y + rows + 1],
                                          alive[x:x + 1, y:y + rows], shared)
                 parts.append(_march(values, level, [e[0] for e in corners]))
+                if budget is not None:
+                    done += int(alive[x, y:y + rows].sum())
+                    budget.add(parts[-1], done / alive.sum())
     return parts
 
 

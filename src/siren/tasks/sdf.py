@@ -21,7 +21,7 @@ The gradient comes from `siren.diff` (forward mode, fused for SIREN). Data-paral
 (`data_parallel`): every process draws the step's batch (same seed) and trains on its block of the B surface and
 the B uniform points (B must split evenly), so the averaged gradients are those of one process with the whole batch.
 
-SIREN's first layer: omega_0 = FIRST_FREQUENCY = 5 (the `first_frequency` hint; --first-omega overrides). With the
+SIREN's first layer: omega_0 = FIRST_FREQUENCY = 5 (the `first_omega_0` hint; --first-omega-0 overrides). With the
 paper's 30 the field far from the points is noisy, high-frequency and within +-0.2 of zero, and its sign flips leave
 more spurious pieces in the mesh (pockets in the box's corners, bubbles inside). Measured on the bunny demo at 500 steps
 with every piece kept (README table): first omega_0 30 / 10 / 5 gives Chamfer 0.029 / 0.0085 / 0.0063 and normal
@@ -54,7 +54,7 @@ import torch
 from .. import diff, distributed, viz
 from ..data.grid import random_indices
 from ..errors import SirenError
-from ..mesh import require_resolution
+from ..mesh import MeshTooLarge, require_resolution
 from ..metrics import SurfaceReference, mesh_metrics
 from ..neighbours import PointIndex
 from ..options import option
@@ -68,6 +68,10 @@ PROBES = 2_000             # fixed points for the metrics at log steps
 FIRST_FREQUENCY = 5.0      # the suggested omega_0 of a sine first layer here (the module docstring says why)
 KEEP_WITHIN = 0.02         # mesh pieces farther than this x the points' bbox diagonal from every point are dropped
 SUPPORT_POINTS = 100_000   # at most this many input points are kept in the checkpoint for `siren mesh`
+MESH_MEMORY = 1.0          # GiB: the default memory budget of a mesh (`siren.mesh.extract_mesh`'s `memory`)
+MIN_RESOLUTION = 8         # a mesh below this many points per axis is not worth writing
+MESH_MEMORY_HELP = ("memory budget of the mesh in GiB: a resolution whose mesh would need more is refused, naming "
+                    "the resolution that fits")
 
 
 @dataclass
@@ -85,12 +89,16 @@ class SDFConfig:
                                    "(default: the exact surface of a demo, else the input points)")
     keep_within: float = option(KEEP_WITHIN, "keep the mesh pieces that come within this fraction of the points' "
                                 "bounding-box diagonal of an input point, drop the others (0: keep every piece)")
+    mesh_memory: float = option(MESH_MEMORY, "memory budget of the final mesh in GiB: a field whose mesh would "
+                                "need more (an untrained one crosses zero almost everywhere) is meshed at the "
+                                "resolution that fits, or not at all, with a warning")
 
 
 @dataclass
 class SDFRender:
     """`siren render` / `siren mesh` of an SDF."""
     resolution: int = option(256, "grid points per axis")
+    mesh_memory: float = option(MESH_MEMORY, MESH_MEMORY_HELP)
 
 
 @register
@@ -109,16 +117,17 @@ class SDFTask(Task):
 
     def __init__(self, cloud, reference: tuple[np.ndarray, np.ndarray | None] | None = None, batch: int = 5_000,
                  use_normals: bool = True, resolution: int = 256, source: str = "", keep_within: float = KEEP_WITHIN,
-                 shard: tuple[int, int] = (0, 1)):
+                 shard: tuple[int, int] = (0, 1), mesh_memory: float = MESH_MEMORY):
         """cloud: a `siren.data.pointcloud.PointCloud`; reference: (points, normals or None) in model units;
-        shard: (rank, world) of a data-parallel run (the batch must split evenly)."""
+        shard: (rank, world) of a data-parallel run (the batch must split evenly); mesh_memory: the final mesh's
+        budget in GiB."""
         if batch < 1 or resolution < 8:
             raise SirenError(f"must be >= 1 and --resolution >= 8, got {batch} and {resolution}", field="batch")
         require_points(batch, "batch", "surface points a step")
         require_resolution(resolution)
         if not 0 <= keep_within < float("inf"):
             raise SirenError(f"must be >= 0, got {keep_within}", field="keep_within")
-        self.keep_within = keep_within
+        self.keep_within, self.mesh_memory = keep_within, _mesh_memory(mesh_memory)
         if use_normals and cloud.normals is None:
             raise SirenError("the point cloud has no normals (estimate them or pass --no-normals)")
         self.cloud, self.batch, self.use_normals, self.resolution = cloud, batch, use_normals, resolution
@@ -154,12 +163,13 @@ class SDFTask(Task):
             ref = load_points(config.reference, estimate=False)
             reference = (cloud.to_model_units(ref.to_input_units(ref.points)), ref.normals)
         return cls(cloud, reference, batch=config.batch, use_normals=config.normals, resolution=config.resolution,
-                   source=config.demo or str(config.path), keep_within=config.keep_within, shard=shard)
+                   source=config.demo or str(config.path), keep_within=config.keep_within, shard=shard,
+                   mesh_memory=config.mesh_memory)
 
     def model_hints(self) -> dict:
         """A sine first layer at omega_0 = FIRST_FREQUENCY (the paper's 30 leaves spurious sign flips far from the
         surface)."""
-        return {"first_frequency": FIRST_FREQUENCY}
+        return {"first_omega_0": FIRST_FREQUENCY}
 
     def to(self, device):
         self.points, self.probe_surface, self.probe_volume = (t.to(device) for t in
@@ -193,11 +203,27 @@ class SDFTask(Task):
     def scored_mesh(self, fn):
         """The zero level set of fn ((M, 3) -> (M,), model units) at the task's resolution, without the pieces
         farther than keep_within of the bbox diagonal from every input point -> (mesh, scores against the
-        reference; with "pieces_dropped", "area_dropped" and, when a piece went, the "*_all_pieces" scores)."""
-        whole, mesh, dropped, area = _kept_mesh(fn, self.resolution, self.support.index, self.keep_within)
+        reference; with "pieces_dropped", "area_dropped" and, when a piece went, the "*_all_pieces" scores).
+        A mesh over the memory budget is made at the resolution that fits, with one warning, also in the scores
+        ("mesh_warning", "resolution_asked"); raises MeshTooLarge when none of at least MIN_RESOLUTION fits."""
+        resolution, note = self.resolution, None
+        while True:
+            try:
+                whole, mesh, dropped, area = _kept_mesh(fn, resolution, self.support.index, self.keep_within,
+                                                        self.mesh_memory)
+                break
+            except MeshTooLarge as e:
+                if e.fits is None or e.fits < MIN_RESOLUTION or e.fits >= resolution:
+                    raise
+                if note is None:
+                    note = f"mesh at {e.fits}^3 grid points, not {self.resolution}^3: --{e}"
+                    warnings.warn(note, stacklevel=2)
+                resolution = e.fits
         result = {**mesh_metrics(mesh, self.reference), "vertices": len(mesh.vertices), "faces": len(mesh.faces),
-                  "watertight": bool(mesh.is_watertight), "resolution": self.resolution, "pieces_dropped": dropped,
+                  "watertight": bool(mesh.is_watertight), "resolution": resolution, "pieces_dropped": dropped,
                   "area_dropped": area}
+        if note is not None:
+            result.update(resolution_asked=self.resolution, mesh_warning=note)
         if dropped:
             result.update({f"{k}_all_pieces": v for k, v in mesh_metrics(whole, self.reference).items()})
         return mesh, result
@@ -212,12 +238,13 @@ class SDFTask(Task):
         try:
             mesh, result = self.scored_mesh(_values(model))
         except SirenError as e:            # an untrained or diverged field: keep the run, say why there is no mesh
-            warnings.warn(f"no mesh written: {e}", stacklevel=2)
-            return {"mesh": None}, files
+            note = f"no mesh written: {'--' if isinstance(e, MeshTooLarge) else ''}{e}"
+            warnings.warn(note, stacklevel=2)
+            return {"mesh": None, "mesh_warning": note}, files
         save_mesh(to_units(mesh, self.cloud.center, self.cloud.scale), out_dir / "mesh.ply")
         render_mesh_png(mesh, out_dir / "mesh.png", title=f"{self.source}: Chamfer {result['chamfer']:.4f}")
-        return result, [Output("mesh.ply", "mesh", f"zero level set at {self.resolution}^3, input units; Chamfer "
-                               f"{result['chamfer']:.4f} of the bbox diagonal, normal consistency "
+        return result, [Output("mesh.ply", "mesh", f"zero level set at {result['resolution']}^3, input units; "
+                               f"Chamfer {result['chamfer']:.4f} of the bbox diagonal, normal consistency "
                                f"{result['normal_consistency']:.3f}"),
                         Output("mesh.png", "image", "the mesh from two sides"), *files]
 
@@ -243,7 +270,7 @@ class SDFTask(Task):
             raise SirenError(f"an SDF renders to a mesh file, got {Path(out).name} (use {', '.join(MESH_SUFFIXES)})")
         support = meta.get("state", {}).get("support")
         mesh = _kept_mesh(_values(model), options.resolution, None if support is None else support.numpy(),
-                          meta.get("keep_within", KEEP_WITHIN))[1]
+                          meta.get("keep_within", KEEP_WITHIN), _mesh_memory(options.mesh_memory))[1]
         save_mesh(to_units(mesh, meta["center"], meta["scale"]), out)
 
     @classmethod
@@ -251,13 +278,21 @@ class SDFTask(Task):
         return ["--demo", "sphere", "--points", "200", "--batch", "64", "--resolution", "16"]
 
 
-def _kept_mesh(fn, resolution: int, points, keep_within: float):
-    """The zero level set of fn on a resolution^3 grid (`siren.mesh.extract_mesh`) without the pieces that come no
-    nearer than keep_within x the points' bbox diagonal to any of points ((N, 3) or their `PointIndex`;
+def _mesh_memory(gib: float) -> float:
+    """The --mesh-memory option (GiB), checked -> bytes."""
+    if not 0 < gib < float("inf"):
+        raise SirenError(f"must be a positive number of GiB, got {gib}", field="mesh_memory")
+    return gib * 2 ** 30
+
+
+def _kept_mesh(fn, resolution: int, points, keep_within: float, memory: float):
+    """The zero level set of fn on a resolution^3 grid (`siren.mesh.extract_mesh`, within `memory` bytes: else
+    MeshTooLarge) without the pieces that come no nearer than keep_within x the points' bbox diagonal to any of
+    points ((N, 3) or their `PointIndex`;
     `siren.mesh.keep_supported`; points None or keep_within 0: every piece kept), with warnings that say what was
     dropped and whether the kept mesh is open -> (whole mesh, kept mesh, pieces dropped, area fraction dropped)."""
     from ..mesh import extract_mesh, keep_supported, warn_if_open
-    whole = extract_mesh(fn, resolution, check_watertight=False)
+    whole = extract_mesh(fn, resolution, check_watertight=False, memory=memory)
     kept, dropped, area = whole, 0, 0.0
     if points is not None and keep_within > 0:
         points = points if isinstance(points, PointIndex) else PointIndex(points)
