@@ -139,6 +139,15 @@ def test_run_report_and_size_guard(runs, tmp_path, monkeypatch):
     assert 'src="run/derivatives.png"' in page and "data:image/png" not in page
 
 
+def test_the_report_lists_itself_as_this_page(runs, tmp_path):
+    """The report a run writes lists report.html among the run's files: as this page, not as missing (it did not
+    exist yet when its list was made); a report written elsewhere lists the run's own report with its size."""
+    page = (runs["siren"] / "report.html").read_text()
+    assert re.search(r'>report\.html</a> <span class="muted">\(this page\)', page) and "(missing)" not in page
+    page = write_report([runs["siren"]], tmp_path / "elsewhere.html").read_text()
+    assert re.search(r'>report\.html</a> <span class="muted">\(\d+\.\d [kM]B\)', page), page
+
+
 def test_mesh_is_embedded_and_decimated(tmp_path):
     import trimesh
     sphere = trimesh.creation.icosphere(subdivisions=6)                   # 81,920 faces

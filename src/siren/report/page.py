@@ -29,15 +29,15 @@ def write_report(run_dirs: list[str | os.PathLike], out: str | os.PathLike) -> P
     out = require_writable(out, folder=False)
     runs = [load_run(Path(d)) for d in run_dirs]
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(_Page(runs, out.parent).render(), encoding="utf-8")
+    out.write_text(_Page(runs, out).render(), encoding="utf-8")
     return out
 
 
 class _Page:
-    """The HTML of one report; media are embedded relative to `base` (the report's folder)."""
+    """The HTML of one report written to `out`; media are embedded relative to its folder."""
 
-    def __init__(self, runs: list[Run], base: Path):
-        self.runs, self.media = runs, Media(base)
+    def __init__(self, runs: list[Run], out: Path):
+        self.runs, self.out, self.media = runs, out.resolve(), Media(out.parent)
 
     def render(self) -> str:
         groups: dict[str, list[tuple[int, Run]]] = {}
@@ -134,7 +134,8 @@ class _Page:
         items = []
         for o in outputs:
             path = run.path / o["path"]
-            size = size_text(path.stat().st_size) if path.is_file() else "missing"
+            size = ("this page" if path.resolve() == self.out else size_text(path.stat().st_size) if path.is_file()
+                    else "missing")
             items.append(f'<li><span class="kind">{esc(o["kind"])}</span><a class="path" '
                          f'href="{self.media.href(path)}">{esc(o["path"])}</a> <span class="muted">({size}) '
                          f'{esc(o.get("caption", ""))}</span></li>')
