@@ -78,7 +78,8 @@ def test_samples_per_step_rule():
 @pytest.mark.parametrize("case,match", [("empty_npy", "0 frames"), ("one_frame", "at least 2"),
                                         ("empty_mp4", "cannot read"), ("text_mp4", "cannot read"),
                                         ("empty_dir", "no image frames"), ("missing", "not found"),
-                                        ("bad_shape", "not a video")])
+                                        ("bad_shape", "not a video"), ("nan", "contains 2 NaN or infinite values"),
+                                        ("inf", "contains 1 NaN or infinite values")])
 def test_bad_video(tmp_path, case, match):
     path = tmp_path / "v.npy"
     if case == "empty_npy":
@@ -87,6 +88,10 @@ def test_bad_video(tmp_path, case, match):
         np.save(path, np.zeros((1, 8, 8, 3), dtype=np.uint8))
     elif case == "bad_shape":
         np.save(path, np.zeros((2, 8, 8, 5), dtype=np.uint8))
+    elif case in ("nan", "inf"):
+        clip = np.random.default_rng(0).random((3, 8, 8, 3))
+        clip[1, 2, 3] = [np.nan, 0.5, np.nan] if case == "nan" else [0.5, -np.inf, 0.5]
+        np.save(path, clip)
     elif case.endswith("mp4"):
         path = tmp_path / "v.mp4"
         path.write_bytes(b"" if case == "empty_mp4" else b"not a video at all")

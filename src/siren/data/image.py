@@ -33,7 +33,8 @@ def load_image(path: str | Path) -> np.ndarray:
 
 
 def to_float_image(img: np.ndarray, name: str = "image") -> np.ndarray:
-    """Any image array (H, W[, C]) of int or float dtype -> (H, W, C) float64 in [0, 1], C in {1, 3}."""
+    """Any image array (H, W[, C]) of int or float dtype -> (H, W, C) float64 in [0, 1], C in {1, 3}; SirenError
+    on NaN or infinite values."""
     img = np.asarray(img)
     if img.ndim == 2:
         img = img[..., None]
@@ -48,6 +49,9 @@ def to_float_image(img: np.ndarray, name: str = "image") -> np.ndarray:
         img = img.astype(np.float64) / np.iinfo(img.dtype).max
     elif np.issubdtype(img.dtype, np.floating) or img.dtype == bool:
         img = img.astype(np.float64)
+        bad = img.size - int(np.isfinite(img).sum())
+        if bad:
+            raise SirenError(f"{name} contains {bad} NaN or infinite values (fix the file)")
         if img.max() > 1.0 or img.min() < 0.0:
             lo, hi = img.min(), img.max()
             img = (img - lo) / (hi - lo) if hi > lo else np.zeros_like(img)
