@@ -6,7 +6,8 @@ line per log step: the loss, each raw term, their weights, the task's metrics; N
 (every K steps, at the end, on Ctrl-C: model, optimizer, schedule, random streams and the task's state); a resume
 first cuts metrics.jsonl back to the checkpoint's step. Progress: a bar on a terminal, else one line per log step.
 `siren.launch` builds the task and the model and calls it. A task with a `parameters()` method (the unknowns of
-`siren.tasks.solve`) has those tensors trained with the model (one Adam; they live in the task's state_dict).
+`siren.tasks.solve`: Adam parameter groups, {"params": [...]} with an optional "lr") has those tensors trained with
+the model by the same Adam; they live in the task's state_dict.
 """
 from __future__ import annotations
 
@@ -118,8 +119,8 @@ def fit(model: nn.Module, task, cfg: TrainConfig, out_dir: str | os.PathLike | N
     if resume and out_dir is None:
         raise SirenError("resume needs the run folder that holds the checkpoint (pass out_dir)")
     device = next(model.parameters()).device
-    extra = list(task.parameters()) if hasattr(task, "parameters") else []   # a problem's unknowns
-    opt = torch.optim.Adam([*model.parameters(), *extra] if extra else model.parameters(), lr=cfg.lr)
+    extra = list(task.parameters()) if hasattr(task, "parameters") else []   # a problem's unknowns: param groups
+    opt = torch.optim.Adam([{"params": list(model.parameters())}, *extra] if extra else model.parameters(), lr=cfg.lr)
     sched = _scheduler(opt, cfg)
     gen = torch.Generator().manual_seed(cfg.seed)
     out = Path(out_dir) if out_dir is not None else None

@@ -1,6 +1,7 @@
 """Unknowns of an inverse problem, learned with the solution.
 
-    Parameter(init, truth=None)                 a scalar; residuals read it as v.name (0-dim tensor)
+    Parameter(init, truth=None, lr=1e-2)        a scalar; residuals read it as v.name (0-dim tensor); Adam moves it
+                                                by about lr a step, so lr is its own (the network's is smaller)
     Field(inputs=("x",), model="siren", truth=None, **options)
                                                 a coefficient field: a second network (`siren.models.build_model`,
                                                 any family, `options` as there, e.g. hidden_features=32) of the
@@ -23,9 +24,9 @@ __all__ = ["Parameter", "Field"]
 class Parameter:
     """A scalar unknown (see the module docstring)."""
 
-    def __init__(self, init: float = 0.0, truth: float | None = None):
+    def __init__(self, init: float = 0.0, truth: float | None = None, lr: float = 1e-2):
         self.value = nn.Parameter(torch.tensor(float(init), dtype=torch.float32))
-        self.truth = truth
+        self.truth, self.lr = truth, float(lr)
 
 
 class Field:

@@ -106,11 +106,11 @@ class SolveTask(Task):
         return {"width": self.width}
 
     def parameters(self) -> list:
-        """The unknowns' tensors, trained with the model (`siren.train.fit` adds them to the optimizer)."""
-        out = [p.value for p in self.problem.parameters.values()]
-        for f in self.problem.fields.values():
-            out += list(f.model.parameters())
-        return out
+        """The unknowns as Adam parameter groups, trained with the model (`siren.train.fit` adds them to its
+        optimizer): each scalar at its own learning rate, the fields' networks at the run's."""
+        groups = [{"params": [p.value], "lr": p.lr} for p in self.problem.parameters.values()]
+        fields = [q for f in self.problem.fields.values() for q in f.model.parameters()]
+        return groups + ([{"params": fields}] if fields else [])
 
     def to(self, device):
         for p in self.problem.parameters.values():
