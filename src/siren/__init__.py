@@ -6,7 +6,7 @@ Subpackages: `siren.models` (networks, one registry per interface), `siren.diff`
 In your own network: `siren.Sine(omega_0)` (an activation), `siren.SineLayer` (a linear map and a sine with SIREN's
 init), `siren.Siren` / `siren.CoordinateMLP` (with a FiLM modulation input); docs/families.md says what the init
 assumes. In a notebook: `siren.fit(signal)` -> `Fitted` (`.render(size)`, `.derivatives()`), `siren.load(run_folder)`
-(`siren.api`, imported on first use like `siren.tasks`).
+(`siren.api`, imported on first use like `siren.tasks`); `siren.load_model(file)` a bare network (`siren.portable`).
 """
 import importlib
 
@@ -15,7 +15,8 @@ from .errors import SirenError
 from .models import Activation, ActivatedLinear, CoordinateMLP, Sine, SineLayer, Siren, build_model, register_family
 
 __all__ = ["Siren", "Sine", "SineLayer", "ActivatedLinear", "Activation", "CoordinateMLP", "SirenError", "build_model",
-           "register_family", "data", "diff", "fit", "load", "models", "tasks", "solve", "problem", "Problem"]
+           "register_family", "data", "diff", "fit", "load", "load_model", "models", "tasks", "solve", "problem",
+           "Problem"]
 __version__ = "0.2.0"
 
 
@@ -24,6 +25,8 @@ def __getattr__(name: str):
         return importlib.import_module(".tasks", __name__)
     if name in ("fit", "load", "Fitted"):
         return getattr(importlib.import_module(".api", __name__), name)
+    if name == "load_model":                                      # a bare network, without tasks or training
+        return importlib.import_module(".portable", __name__).load_model
     if name == "problem":
         return importlib.import_module(".problem", __name__)
     if name in ("solve", "Problem", "Solution"):                  # your own problem (`siren.problem`)

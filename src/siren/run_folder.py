@@ -18,6 +18,8 @@ from __future__ import annotations
 import json
 import math
 import os
+import pickle
+import re
 import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -125,15 +127,24 @@ def save_checkpoint(path: Path, payload: dict) -> None:
 
 
 def load_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict:
-    """Read a checkpoint written by `siren.train.fit` (a run folder or its checkpoint.pt); a missing or corrupt
-    file is a SirenError."""
+    """Read a checkpoint written by `siren.train.fit` (a run folder or its checkpoint.pt) as plain data
+    (`torch.load(weights_only=True)`: tensors, numbers, strings, lists, dicts); a missing or corrupt file, or one
+    holding a pickled object of another class (which only running code could rebuild), is a SirenError."""
     path = Path(path)
     if path.is_dir():
         path = path / CHECKPOINT
     if not path.is_file():
         raise SirenError(f"checkpoint not found: {path} (pass a run folder or its checkpoint.pt)")
     try:
-        ckpt = torch.load(path, map_location=map_location, weights_only=False)
+        ckpt = torch.load(path, map_location=map_location, weights_only=True)     # plain data: never runs code
+    except pickle.UnpicklingError as e:
+        found = re.search(r"Unsupported global: GLOBAL (\S+)", str(e))
+        if found:
+            raise SirenError(f"refused {path}: it holds a pickled {found.group(1)}, which only running code could "
+                             "rebuild (siren reads checkpoints as plain data; load it yourself with torch.load("
+                             "weights_only=False) only if you trust its author)") from None
+        raise SirenError(f"cannot read checkpoint {path}: it is corrupt or not a siren checkpoint "
+                         f"({type(e).__name__})") from None
     except Exception as e:  # torch raises many types on garbage input
         raise SirenError(f"cannot read checkpoint {path}: it is corrupt or not a siren checkpoint ({type(e).__name__})")
     if not isinstance(ckpt, dict) or not {"model", "spec", "step"} <= set(ckpt):
