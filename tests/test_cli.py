@@ -74,7 +74,7 @@ def test_existing_out_folder(tmp_path, png, cli_error):
 
 
 def test_unknown_model(tmp_path, png, cli_error):
-    assert "invalid choice: 'gelu'" in cli_error(["fit", "image", str(png), "--model", "gelu", "--out", str(tmp_path / "o")])
+    assert "--model 'gelu' is not a registered model (choose from siren," in cli_error(["fit", "image", str(png), "--model", "gelu", "--out", str(tmp_path / "o")])
 
 
 def test_corrupt_checkpoint(tmp_path, cli_error):

@@ -39,3 +39,17 @@ def test_overridden_defaults_and_choices():
     assert _parse([], {"width": 99}).width == 99
     with pytest.raises(SystemExit):
         _parse(["--mode", "c"])
+
+
+def test_a_renamed_flag_still_works_with_a_warning():
+    """--first-omega (the name before first_omega_0) sets the same field, with a deprecation warning naming the
+    new flag; the new name gives no warning."""
+    import warnings
+
+    from siren.cli import parse
+    with pytest.warns(FutureWarning, match="--first-omega is deprecated: use --first-omega-0"):
+        old = parse(["fit", "image", "--demo", "cameraman", "--first-omega", "20", "--out", "x"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        new = parse(["fit", "image", "--demo", "cameraman", "--first-omega-0", "20", "--out", "x"])
+    assert old.first_omega_0 == new.first_omega_0 == 20.0

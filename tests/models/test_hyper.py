@@ -202,11 +202,3 @@ def test_registry_builds_prior_models_that_round_trip_through_their_spec(name):
     with pytest.raises(ValueError, match="in_features must be 2"):
         build_model(name, 3, 3, kind="prior", **opts)
 
-
-def test_a_checkpoint_spec_of_the_old_single_registry_still_rebuilds():
-    model = build_model("cnn", 2, 3, kind="prior", **TINY, hyper_hidden=8)
-    old = {k: v for k, v in model.spec.items() if k != "kind"} | {"name": "hyper_cnn"}
-    copy = model_from_spec(old)
-    copy.load_state_dict(model.state_dict())
-    values, mask = _images()
-    torch.testing.assert_close(copy(values, mask).pred, model(values, mask).pred)

@@ -32,7 +32,7 @@ def test_every_family_trains_on_every_task(name, family, tmp_path):
 def test_families_are_offered_and_bad_choices_are_one_line_errors(tmp_path, cli_error):
     assert set(FAMILIES) <= set(MODEL_NAMES)
     out = ["--out", str(tmp_path / "o")]
-    assert "invalid choice: 'fourier'" in cli_error(["fit", "image", "--demo", "cameraman", "--model", "fourier", *out])
+    assert "--model 'fourier' is not a registered model" in cli_error(["fit", "image", "--demo", "cameraman", "--model", "fourier", *out])
     assert "--first-omega-0 does not apply to the model gauss" in cli_error(
         ["fit", "image", "--demo", "cameraman", "--model", "gauss", "--first-omega-0", "10", *out])
     folder = tmp_path / "imgs"

@@ -149,8 +149,6 @@ PRIOR = {name: Family(build, _prior_reads, frozenset(_keywords(build) - {"encode
 REGISTRIES = {"coordinates": COORDINATES, "batched": BATCHED, "prior": PRIOR}
 KINDS = tuple(REGISTRIES)
 MODEL_NAMES = tuple(COORDINATES)          # the built-in coordinate families; `model_names()` includes registered ones
-_LEGACY = {"siren_batch": ("batched", "siren"), "hyper_set": ("prior", "set"), "hyper_cnn": ("prior", "cnn"),
-           "cnp": ("prior", "cnp")}      # spec names of checkpoints written before the registries were split
 
 
 def model_names() -> tuple[str, ...]:
@@ -211,9 +209,8 @@ def build_model(name: str, in_features: int, out_features: int, kind: str = "coo
 
 
 def model_from_spec(spec: dict) -> nn.Module:
-    """Rebuild an (untrained) model from `model.spec` (also the spec of an older checkpoint)."""
-    kind, name = (spec["kind"], spec["name"]) if "kind" in spec else _LEGACY.get(spec["name"], ("coordinates",
-                                                                                                 spec["name"]))
+    """Rebuild an (untrained) model from `model.spec`."""
+    kind, name = spec.get("kind", "coordinates"), spec["name"]
     return build_model(name, spec["in_features"], spec["out_features"], kind=kind, **spec["options"])
 
 
@@ -305,7 +302,8 @@ class ModelConfig:
     def build_args(self) -> tuple[str, dict]:
         opts = {**self.options, **_given(self, ("hidden_features", "hidden_layers", *_OMEGA))}
         if self.model not in COORDINATES:
-            raise SirenError(f"unknown model {self.model!r} (choose from {', '.join(model_names())})", field="model")
+            raise SirenError(f"{self.model!r} is not a registered model (choose from {', '.join(model_names())})",
+                             field="model")
         for f in _OMEGA:
             if f in opts and f not in COORDINATES[self.model].options:
                 raise SirenError(f"does not apply to the model {self.model} (it applies to "
