@@ -68,7 +68,7 @@ def test_bad_signals_are_one_line_errors(signal, kw, words):
 
 def test_load_refuses_other_runs(tmp_path):
     from siren.cli import main
-    main(["helmholtz", "--k", "4", "--n", "32", "--points", "64", "--steps", "1", "--no-progress", "--no-report",
+    main(["helmholtz", "--k", "4", "--n", "32", "--batch", "64", "--steps", "1", "--no-progress", "--no-report",
           "--out", str(tmp_path / "h")])
     with pytest.raises(SirenError, match="not of one signal fit"):
         siren.load(tmp_path / "h")

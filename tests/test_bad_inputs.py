@@ -56,10 +56,10 @@ def image_run(tmp_path_factory):
     (["sdf", "--demo", "sphere", "--batch", BIG], "--batch"),
     (["sdf", "--demo", "sphere", "--resolution", "100000"], "--resolution 100000 needs about"),
     (["helmholtz", "--n", "100000"], "--n 100000 needs about"),
-    (["helmholtz", "--n", "41", "--k", "6", "--points", BIG], "--points"),
+    (["helmholtz", "--n", "41", "--k", "6", "--batch", BIG], "--batch"),
     (["wave", "--n", "1000000"], "--n 1000000 needs about"),
     (["wave", "--n", "16", "--solver-points", "1000000"], "--solver-points 1000000 needs about"),
-    (["wave", "--n", "16", "--points", BIG], "--points"),
+    (["wave", "--n", "16", "--batch", BIG], "--batch"),
     (["fwi", "--n", "33", "--k", "6", "--baseline-n", "100000"], "--baseline-n 100000 needs about"),
     (["fwi", "--n", "33", "--k", "6", "--baseline-n", "33", "--pool", BIG], "--pool"),
     # wavenumbers and widths the grids cannot resolve
@@ -147,7 +147,7 @@ def test_negative_values_parse_as_written(argv, dest, value):
 
 
 def test_wave_with_a_negative_source_runs(tmp_path):
-    args = ["wave", "--source", "-0.4,0", "--n", "12", "--points", "64", "--ic-points", "32", "--pretrain", "1",
+    args = ["wave", "--source", "-0.4,0", "--n", "12", "--batch", "64", "--ic-points", "32", "--pretrain", "1",
             "--duration", "0.3", "--solver-points", "48", "--steps", "1", *TINY, "--out", str(tmp_path / "w")]
     assert main(args) == 0
     assert strict((tmp_path / "w" / "config.json").read_text())["task"]["source"] == [-0.4, 0.0]

@@ -21,10 +21,10 @@ TINY = {"--steps": "2", "--size": "24", "--resolution": "24", "--frames": "4"}  
 SMALL = {                            # per command: replaced where given, else added
     "sdf": {"--points": "4000", "--batch": "1000", "--resolution": "32", "--steps": "60"},
     "mesh": {"--resolution": "32"},
-    "helmholtz": {"--n": "48", "--points": "256"},
-    "fwi": {"--n": "40", "--points": "256", "--pool": "1024", "--sources": "2", "--receivers": "8",
+    "helmholtz": {"--n": "48", "--batch": "256"},
+    "fwi": {"--n": "40", "--batch": "256", "--pool": "1024", "--sources": "2", "--receivers": "8",
             "--baseline-n": "40", "--baseline-iters": "2"},
-    "wave": {"--n": "24", "--points": "256", "--ic-points": "256", "--pretrain": "1", "--solver-points": "64"},
+    "wave": {"--n": "24", "--batch": "256", "--ic-points": "256", "--pretrain": "1", "--solver-points": "64"},
     "stats": {"--width": "64", "--points": "1024"},
     "prior train": {"--size": "16", "--batch-size": "4"},
     "meta train": {"--size": "16", "--batch-size": "2", "--inner-steps": "1", "--hidden-features": "32"},

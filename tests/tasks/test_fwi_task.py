@@ -16,12 +16,12 @@ from siren.tasks.fwi import FWIConfig, FWITask
 from siren.train import TrainConfig, fit
 
 MAT = Path(__file__).parents[1] / "data" / "siren_fwi" / "data_cylinder_5.mat"
-TINY = ["--k", "6", "--n", "33", "--points", "64", "--pool", "256", "--baseline-n", "33", "--baseline-iters", "2",
+TINY = ["--k", "6", "--n", "33", "--batch", "64", "--pool", "256", "--baseline-n", "33", "--baseline-iters", "2",
         "--hidden-features", "32", "--hidden-layers", "2", "--no-progress"]
 
 
 def test_a_few_steps_lower_the_data_term(one_thread):
-    task = FWITask.from_config(FWIConfig(k=6, n=33, sources=2, receivers=6, points=64, pool=256))
+    task = FWITask.from_config(FWIConfig(k=6, n=33, sources=2, receivers=6, batch=64, pool=256))
     assert task.out_features == 5
     model = build_model("siren", 2, task.out_features, hidden_features=32, hidden_layers=2)
     gen = torch.Generator().manual_seed(0)

@@ -82,7 +82,7 @@ def test_scattered_forcing_vanishes_in_a_uniform_medium_and_scales_with_the_cont
 
 def test_cli_writes_the_wavefield_and_scores_against_the_solver(tmp_path):
     out = tmp_path / "run"
-    assert main(["helmholtz", "--k", "6", "--n", "48", "--points", "256", "--steps", "30", "--hidden-features",
+    assert main(["helmholtz", "--k", "6", "--n", "48", "--batch", "256", "--steps", "30", "--hidden-features",
                  "32", "--hidden-layers", "2", "--log-every", "10", "--no-progress", "--out", str(out)]) == 0
     f = np.load(out / "wavefield.npz")
     assert f["u"].shape == f["u_solver"].shape == f["m"].shape == (48, 48) and np.iscomplexobj(f["u"])

@@ -130,7 +130,7 @@ def test_resume_equals_an_uninterrupted_run(tmp_path):
 
 def test_run_writes_the_wavefield_in_the_issue_layout(tmp_path):
     out = tmp_path / "run"
-    args = ["wave", "--source", "0.3,-0.2", "--sigma", "0.12", "--n", "16", "--points", "64", "--ic-points", "32",
+    args = ["wave", "--source", "0.3,-0.2", "--sigma", "0.12", "--n", "16", "--batch", "64", "--ic-points", "32",
             "--solver-points", "61", "--steps", "2", "--log-every", "1", *TINY, "--out", str(out)]
     assert main(args) == 0
     data = np.load(out / "wavefield.npz")

@@ -40,7 +40,7 @@ def derivatives(model: nn.Module, coords: torch.Tensor, request: Request | None 
     (coords' leading shape, L), or (B, L) for coords (B, N, d).
     mode: "autograd" (reverse mode with create_graph, any model), "forward" (`forward_derivatives`; raises
     ValueError when `supports_forward(model)` is False), or "auto": forward when it covers the model (else
-    autograd, said once per model class in a warning), except where autograd is the faster path
+    autograd; a layered model with a module it cannot take says so once per class in a warning), except where autograd is the faster path
     (`prefers_autograd`).
     """
     if request is None:
@@ -53,7 +53,7 @@ def derivatives(model: nn.Module, coords: torch.Tensor, request: Request | None 
     if mode == "forward" and missing is not None:
         raise ValueError(f"mode='forward' does not support {type(model).__name__}: {missing} has no forward-mode "
                          "rule (see siren.diff.forward.supports_forward; use mode='auto' or 'autograd')")
-    if mode == "auto" and missing is not None and type(model).__name__ not in _WARNED:
+    if mode == "auto" and missing is not None and forward_layers(model) and type(model).__name__ not in _WARNED:
         _WARNED.add(type(model).__name__)
         warnings.warn(f"derivatives of this {type(model).__name__} go through autograd: forward mode has no rule "
                       f"for {missing}", stacklevel=2)

@@ -86,7 +86,7 @@ class FWIConfig:
     k: float = option(20.0, "wavenumber (omega / c0)")
     sources: int = option(5, "sources evenly spaced on x in [-0.347, 0.347] at y = -0.347")
     receivers: int = option(30, "receivers over three lines: top y = 0.402, left and right x = -+0.402")
-    points: int = option(1024, "collocation points per step, drawn from the pool")
+    batch: int = option(1024, "collocation points per step, drawn from the pool", aliases=("--points",))
     pool: int = option(65_536, "fixed pool of collocation points (u0 precomputed there): 1/4 uniform in [-1, 1]^2, "
                        "1/2 in [-0.5, 0.5]^2, 1/4 around the receivers")
     data_weight: float = option(10.0, "weight of the receiver-data term (the residual's is 1)")
@@ -118,7 +118,7 @@ class FWITask(Task):
         if not (np.isfinite(k) and k > 0):
             raise SirenError(f"must be a positive number, got {k}", field="k")
         if points < 16 or pool < points:
-            raise SirenError(f"must be at least 16 and at most --pool, got {points} and {pool}", field="points")
+            raise SirenError(f"must be at least 16 and at most --pool, got {points} and {pool}", field="batch")
         require_points(pool, "pool", "pool points")
         if not (np.isfinite(data_weight) and data_weight > 0):
             raise SirenError(f"must be positive, got {data_weight}", field="data_weight")
@@ -157,7 +157,7 @@ class FWITask(Task):
         require_solvable(config.n)
         require_solvable(config.baseline_n, "baseline_n")
         require_resolved(config.k, config.baseline_n, field="baseline_n")         # the baseline starts at c = 1
-        common = dict(points=config.points, pool=config.pool, data_weight=config.data_weight,
+        common = dict(points=config.batch, pool=config.pool, data_weight=config.data_weight,
                       baseline_n=config.baseline_n, baseline_iters=config.baseline_iters)
         if config.data is not None:
             if not Path(config.data).is_file():
@@ -300,5 +300,5 @@ class FWITask(Task):
 
     @classmethod
     def example_args(cls, folder: Path) -> list[str]:
-        return ["--k", "6", "--n", "33", "--points", "64", "--pool", "256", "--sources", "2", "--receivers", "4",
+        return ["--k", "6", "--n", "33", "--batch", "64", "--pool", "256", "--sources", "2", "--receivers", "4",
                 "--baseline-n", "33", "--baseline-iters", "2"]

@@ -32,12 +32,9 @@ the residual at t = 0 only), then widens linearly to T over a share `ramp` of th
 `steps` is the run's number of training steps; it is part of the task state kept in the checkpoint, so a resumed
 run keeps its schedule (as the learning-rate schedule does) and continues exactly as an uninterrupted one.
 
-Defaults (chosen by short CPU probes at c = 1, sigma 0.1, T = 0.5, then full runs): a network 128 wide with 3
-hidden layers (`model_options`; 256 costs 2.5x more a step), 2,000 residual and 1,000 initial-condition points a
-step, ic_weight 3 (1 to 10 trained alike; 100 starved the residual: 59% error at t = 0.4 after 1,500 steps against
-21%), pretrain 200 steps, ramp 0.6, Adam 3e-4 with cosine decay over 6,000 steps (1e-4 was slower, 1e-3 diverged),
-SIREN's usual omega_0 = 30 (60 trained worse in a probe). SIREN reaches about 1% relative L2 at t = 0.4 in about
-10 CPU-minutes (README; benchmarks/pde.py).
+Defaults: a network 128 wide with 3 hidden layers (`model_options`), 2,000 residual and 1,000 initial-condition
+points a step, ic_weight 3, pretrain 200 steps, ramp 0.6, Adam 3e-4 with cosine decay over 6,000 steps, SIREN's
+usual omega_0 = 30; docs/wave.md says how they were chosen and what they reach.
 
 Scores: relative L2 error ||u - u_fdtd|| / ||u_fdtd|| over the grid at each frame time (default 0, 0.1, ..., T:
 0.1, 0.2 and 0.4 included). At log steps on a coarse grid against a cached FDTD solution (cheap), at the end on the
@@ -73,7 +70,7 @@ from ..solvers import wave_fdtd
 from ..viz.fields import difference_gain, error_curves_figure, video_frame, wave_frames_figure
 from .base import Output, Task, register
 
-DEFAULT_TIMES = (0.1, 0.2, 0.4)          # frame times the issue scores (kept when within [0, T])
+DEFAULT_TIMES = (0.1, 0.2, 0.4)          # frame times always scored (kept when within [0, T])
 EVAL_POINTS = 65                         # points per axis of the grid scored at log steps
 VIDEO_FRAMES, VIDEO_FPS, VIDEO_POINTS = 51, 25, 256
 
@@ -88,7 +85,7 @@ class WaveConfig:
     n: int = option(256, "output grid: n x n points per frame (linspace(-1, 1, n))")
     frames: str | None = option(None, "frame times, comma-separated (default 0, 0.1, ..., T and 0.1, 0.2, 0.4)",
                                 metavar="T1,T2,...")
-    points: int = option(2000, "residual points per step")
+    batch: int = option(2000, "residual points per step", aliases=("--points",))
     ic_points: int = option(1000, "initial-condition points per step (t = 0)")
     ic_weight: float = option(3.0, "weight of the initial-condition and boundary terms (the residual's is 1)")
     pretrain: int = option(200, "curriculum: steps on the initial conditions (and t = 0) before time widens")
@@ -115,7 +112,7 @@ def run_bytes(n: int, solver_points: int, frames: int) -> int:
 
 
 def default_times(duration: float) -> list[float]:
-    """0, 0.1, ..., T (6 frames when that would be more than 11) and the issue's 0.1, 0.2, 0.4 when <= T."""
+    """0, 0.1, ..., T (6 frames when that would be more than 11) and DEFAULT_TIMES' 0.1, 0.2, 0.4 when <= T."""
     grid_times = np.arange(0.0, duration + 1e-9, 0.1) if duration <= 1.0 + 1e-9 else np.linspace(0, duration, 6)
     times = np.r_[grid_times, duration, [t for t in DEFAULT_TIMES if t <= duration]]
     return sorted({round(float(t), 10) for t in times})
@@ -155,7 +152,7 @@ class WaveTask(Task):
             raise SirenError(f"{duration} must be positive: it is the final time T", field="duration")
         if int(n) != n or n < 8:
             raise SirenError(f"{n} must be an integer >= 8 (points per axis of the output grid)", field="n")
-        for flag, value in (("--points", points), ("--ic-points", ic_points), ("--solver-points", solver_points)):
+        for flag, value in (("--batch", points), ("--ic-points", ic_points), ("--solver-points", solver_points)):
             if int(value) != value or value < 1:
                 raise SirenError(f"{flag} {value} must be a positive integer")
         for flag, value, ok in (("--ic-weight", ic_weight, ic_weight > 0), ("--pretrain", pretrain, pretrain >= 0),
@@ -173,7 +170,7 @@ class WaveTask(Task):
         require_memory(lambda v: run_bytes(8, v, len(times)), solver_points, f"an FDTD grid of {solver_points} x {solver_points}",
                        "solver_points")
         require_memory(lambda v: run_bytes(v, solver_points, len(times)), n, f"{len(times)} frames of {n} x {n}", "n")
-        require_points(points, "points")
+        require_points(points, "batch")
         require_points(ic_points, "ic_points")
         step = 2 / (solver_points - 1) if solver_points > 1 else 2.0         # the FDTD grid's step, at most
         if initial is None and sigma < step:                                 # the grid must resolve u(0)
@@ -195,18 +192,17 @@ class WaveTask(Task):
     @classmethod
     def from_config(cls, config: WaveConfig, steps: int | None = None) -> WaveTask:
         return cls(parse_speed(config.speed), parse_point(config.source), config.sigma, config.duration, config.n,
-                   parse_times(config.frames), config.points, config.ic_points, config.ic_weight, config.pretrain,
+                   parse_times(config.frames), config.batch, config.ic_points, config.ic_weight, config.pretrain,
                    config.ramp, config.cone, config.solver_points, steps=steps)
 
     @classmethod
     def example_args(cls, folder: Path) -> list[str]:
         np.save(folder / "speed.npy", np.array([[1.0, 1.0, 1.0], [1.0, 1.5, 1.0], [1.0, 1.0, 1.2]]))
-        return ["--speed", str(folder / "speed.npy"), "--n", "12", "--points", "64", "--ic-points", "32",
+        return ["--speed", str(folder / "speed.npy"), "--n", "12", "--batch", "64", "--ic-points", "32",
                 "--pretrain", "1", "--duration", "0.3", "--solver-points", "48"]
 
     def model_hints(self) -> dict:
-        """Networks 128 wide by default (--hidden-features overrides): at the defaults this width reaches the
-        issue's accuracy in the CPU budget, where the usual 256 costs 2.5x more per step."""
+        """Networks 128 wide by default (--hidden-features overrides; docs/wave.md: why not the usual 256)."""
         return {"hidden_features": self.width}
 
     # ---- units ----------------------------------------------------------------------------------------------
