@@ -99,7 +99,7 @@ def test_console_script_has_no_traceback(tmp_path):
 
 
 def test_stats_command(tmp_path):
-    assert main(["stats", "--out", str(tmp_path / "s"), "--width", "2048", "--layers", "3", "--points", "256"]) == 0
+    assert main(["stats", "--out", str(tmp_path / "s"), "--hidden-features", "2048", "--hidden-layers", "3", "--points", "256"]) == 0
     s = json.loads((tmp_path / "s" / "stats.json").read_text())
     assert len(s["siren"]["layers"]) == 4 and (tmp_path / "s" / "activations.png").stat().st_size > 10_000
     assert max(l["ks_preactivation"] for l in s["siren"]["layers"][1:]) < 0.05

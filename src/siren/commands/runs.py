@@ -27,8 +27,8 @@ def _report(c: ReportConfig) -> str:
 class StatsConfig:
     out: str = option(None, "output folder", required=True)
     overwrite: bool = option(False, "replace an existing output folder")
-    width: int = option(2048, "units of each sine layer")
-    layers: int = option(10, "hidden sine layers")
+    hidden_features: int = option(2048, "units of each sine layer", aliases=("--width",))
+    hidden_layers: int = option(10, "hidden sine layers", aliases=("--layers",))
     points: int = option(16384, "inputs in linspace(-1, 1)")
     seed: int = option(0, "random seed")
 
@@ -36,11 +36,12 @@ class StatsConfig:
 @command("stats", "activation statistics of the paper's init vs a naive init", StatsConfig)
 def _stats(c: StatsConfig) -> str:
     from ..stats import activation_report
-    for name, value, least in (("width", c.width, 1), ("layers", c.layers, 1), ("points", c.points, 2)):
+    for name, value, least in (("hidden-features", c.hidden_features, 1), ("hidden-layers", c.hidden_layers, 1),
+                               ("points", c.points, 2)):
         if value < least:
-            raise SirenError(f"{name} must be at least {least}, got {value}")
+            raise SirenError(f"--{name} must be at least {least}, got {value}")
     out = prepare_out_dir(c.out, overwrite=c.overwrite)
-    summary = activation_report(out, width=c.width, layers=c.layers, points=c.points, seed=c.seed)
+    summary = activation_report(out, width=c.hidden_features, layers=c.hidden_layers, points=c.points, seed=c.seed)
     worst = max(s["ks_preactivation"] for s in summary["siren"]["layers"][1:])
     return (f"wrote {out}/activations.png and stats.json (paper init, hidden layers: max KS distance to N(0,1) "
             f"{worst:.3f})")
