@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
 
-from siren.data.audio import audio_signal, load_audio, tones_and_chirp
+from siren.data.audio import audio_signal, load_audio
 from siren.data.video import load_video, moving_pattern, resize_video, samples_per_step, video_signal
 from siren.models import build_model
 from siren.tasks.fit import SignalFitTask
@@ -28,6 +30,9 @@ from siren.tasks.fit_audio import AudioFitTask
 from siren.tasks.fit_video import VideoFitTask
 from siren.train import TrainConfig, fit, resolve_device
 from machine import cpu_name
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from helpers import tones_and_chirp  # noqa: E402  (the synthetic test clip, tests/helpers.py)
 
 
 def bench(task: SignalFitTask, name: str, steps: int, at: list[int], lr: float, width: int, device, seed: int) -> dict:

@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from dataclasses import dataclass, fields
 from pathlib import Path
 
 import torch
 
-from siren.data.audio import audio_signal, tones_and_chirp
+from siren.data.audio import audio_signal
 from siren.data.image import demo_image, resize_image
 from siren.data.video import moving_pattern, video_signal
 from siren.models import build_model
@@ -35,6 +36,9 @@ from siren.tasks.fit_video import VideoConfig
 from siren.tasks.poisson import image_task
 from siren.train import TrainConfig, fit
 from machine import cpu_name
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from helpers import tones_and_chirp  # noqa: E402  (the synthetic test clip, tests/helpers.py)
 
 
 @dataclass

@@ -3,7 +3,8 @@ import pytest
 import trimesh
 
 from siren.errors import SirenError
-from siren.metrics import chamfer_distance, f_score, mesh_metrics, normal_consistency
+from helpers import chamfer_distance, f_score, normal_consistency
+from siren.metrics import mesh_metrics
 from siren.shapes import Sphere, sample_surface
 
 
@@ -49,8 +50,22 @@ def test_mesh_metrics_in_diagonal_units():
     assert bigger["f_score"] == 0.0  # 0.05 > 1% of the diagonal
 
 
+def test_mesh_metrics_equal_the_reference_definitions_on_the_same_samples():
+    """siren.metrics.mesh_metrics against brute KD-tree definitions (tests/helpers.py) on the mesh samples it
+    draws (area-uniform, seeded) with their face normals."""
+    mesh = trimesh.creation.icosphere(subdivisions=3, radius=0.5)
+    ref, normals = sample_surface(Sphere(0.52), 3000, seed=0)
+    m = mesh_metrics(mesh, ref, normals, samples=4000, seed=3, threshold=0.02)
+    points, face = trimesh.sample.sample_surface(mesh, 4000, seed=3)
+    diagonal = np.linalg.norm(ref.max(0) - ref.min(0))
+    assert m["chamfer"] == pytest.approx(chamfer_distance(points, ref) / diagonal, rel=1e-12)
+    assert m["normal_consistency"] == pytest.approx(normal_consistency(points, mesh.face_normals[face], ref, normals),
+                                                    rel=1e-12)
+    assert m["f_score"] == pytest.approx(f_score(points, ref, 0.02 * diagonal), rel=1e-12)
+
+
 def test_bad_input():
     with pytest.raises(SirenError, match=r"\(N, 3\) point array, got shape \(10, 2\)"):
-        chamfer_distance(np.zeros((10, 2)), np.zeros((10, 3)))
+        mesh_metrics(trimesh.creation.icosphere(subdivisions=1), np.zeros((10, 2)))
     with pytest.raises(SirenError, match="no faces"):
         mesh_metrics(trimesh.Trimesh(), np.zeros((10, 3)), None)

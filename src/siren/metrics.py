@@ -70,11 +70,6 @@ def unit_psnr(pred: torch.Tensor, truth: torch.Tensor) -> float:
     return psnr(to_unit(pred), to_unit(truth))
 
 
-def snr_db(pred, target) -> float:
-    """Signal-to-noise ratio 10 log10(sum target^2 / sum (pred - target)^2) in dB (`snr_metrics`)."""
-    return snr_metrics(pred, target)["snr"]
-
-
 def error_sums(pred, truth, chunk: int | None = None) -> tuple[float, float]:
     """(sum (pred - truth)^2, sum truth^2) over every entry of two (N, ...) arrays or tensors, in float64 `chunk`
     rows at a time (default 2^20 rows: no float64 copy of a whole long signal; one chunk gives exactly the sum of
@@ -98,26 +93,6 @@ def _np(a) -> np.ndarray:
     if isinstance(a, torch.Tensor):
         a = a.detach().cpu().numpy()
     return np.asarray(a, dtype=np.float64)
-
-
-def chamfer_distance(a, b) -> float:
-    """Symmetric Chamfer distance of point sets a (N, 3) and b (M, 3), in their units (not squared):
-    (mean_i min_j |a_i - b_j| + mean_j min_i |b_j - a_i|) / 2."""
-    return _Pairs(a, b).chamfer()
-
-
-def normal_consistency(a, na, b, nb) -> float:
-    """Normal consistency of oriented point sets (a (N, 3), normals na) and (b (M, 3), nb), in [0, 1]:
-    (mean_i |na_i . nb_nn(i)| + mean_j |nb_j . na_nn(j)|) / 2 with unit normals and nn the nearest point in the
-    other set; the sign of the normals is ignored, 1 = every normal parallel to its neighbour's."""
-    return _Pairs(a, b).normal_consistency(na, nb)
-
-
-def f_score(a, b, threshold: float) -> float:
-    """F-score of a prediction a (N, 3) against a reference b (M, 3) at a distance threshold (their units):
-    precision P = fraction of a within threshold of b, recall R = fraction of b within threshold of a,
-    F = 2 P R / (P + R) (0 when both are 0)."""
-    return _Pairs(a, b).f_score(threshold)
 
 
 class SurfaceReference:

@@ -5,8 +5,8 @@ import pytest
 import torch
 from scipy.io import wavfile
 
-from siren.data.audio import (audio_signal, demo_audio, load_audio, package_file, save_wav, to_float_audio,
-                              tones_and_chirp)
+from helpers import tones_and_chirp
+from siren.data.audio import audio_signal, demo_audio, load_audio, package_file, save_wav, to_float_audio
 from siren.data.grid import grid
 from siren.errors import SirenError
 

@@ -9,7 +9,8 @@ from scipy.io import wavfile
 from scipy.signal import spectrogram
 
 from siren import metrics
-from siren.data.audio import audio_signal, tones_and_chirp
+from helpers import snr_db, tones_and_chirp
+from siren.data.audio import audio_signal
 from siren.models import build_model
 from siren.rendering import render
 from siren.tasks.fit import EVAL_POINTS
@@ -65,10 +66,10 @@ def test_evaluate_scores_the_fixed_subset_of_a_long_clip():
     truth = task.values[task.eval_index]
     got = task.evaluate(model)
     assert got["mse"] == pytest.approx(metrics.mse(pred, truth), rel=1e-9)
-    assert got["snr"] == pytest.approx(metrics.snr_db(pred, truth), abs=1e-9)
+    assert got["snr"] == pytest.approx(snr_db(pred, truth), abs=1e-9)
     short = _task(1000)                                                # every sample, as metrics.mse computes it
     pred = render(model, (1000,))
-    assert short.evaluate(model) == {"mse": metrics.mse(pred, short.values), "snr": metrics.snr_db(pred, short.values)}
+    assert short.evaluate(model) == {"mse": metrics.mse(pred, short.values), "snr": snr_db(pred, short.values)}
 
 
 def test_final_metrics_are_exact_over_every_sample(tmp_path):
@@ -76,7 +77,7 @@ def test_final_metrics_are_exact_over_every_sample(tmp_path):
     result, outputs = task.write_outputs(model, tmp_path, [{"step": 1, "snr": 0.0}, {"step": 2, "snr": 1.0}])
     pred = render(model, task.signal.shape)
     assert result["mse"] == metrics.mse(pred, task.values)            # one chunk: the same sums, bit for bit
-    assert result["snr"] == metrics.snr_db(pred, task.values)
+    assert result["snr"] == snr_db(pred, task.values)
     assert result["samples"] == 5000
     assert {o.path for o in outputs} == {"reconstruction.wav", "audio.png", "snr.png"}
     assert all((tmp_path / o.path).is_file() for o in outputs)
@@ -87,7 +88,7 @@ def test_final_metrics_are_exact_over_every_sample(tmp_path):
     assert energy == pytest.approx(np.sum(b.astype(np.float64) ** 2), rel=1e-12)
     got = snr_metrics(a, b, chunk=999)
     assert got["mse"] == pytest.approx(metrics.mse(a, b), rel=1e-12)
-    assert got["snr"] == pytest.approx(metrics.snr_db(a, b), abs=1e-10)
+    assert got["snr"] == pytest.approx(snr_db(a, b), abs=1e-10)
     assert snr_metrics(b, b)["snr"] == float("inf")
 
 

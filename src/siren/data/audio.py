@@ -100,16 +100,6 @@ def demo_audio() -> Path:
     return path
 
 
-def tones_and_chirp(rate: int = 16_000, seconds: float = 1.0) -> np.ndarray:
-    """A synthetic test clip -> (N, 1) float64 in [-1, 1], N = round(rate * seconds): three tones (a C major chord,
-    262 / 330 / 392 Hz) plus a linear chirp sweeping 200 Hz -> rate / 8 (2 kHz at 16 kHz) over the clip."""
-    t = np.arange(round(rate * seconds)) / rate
-    tones = sum(a * np.sin(2.0 * np.pi * f * t) for a, f in ((0.25, 261.63), (0.2, 329.63), (0.15, 392.0)))
-    f0, f1 = 200.0, rate / 8.0
-    chirp = 0.3 * np.sin(2.0 * np.pi * (f0 * t + (f1 - f0) * t ** 2 / (2.0 * seconds)))
-    return (tones + chirp)[:, None]
-
-
 def audio_signal(samples: np.ndarray, rate: int, **meta) -> Signal:
     """(N, C) full-scale samples at `rate` Hz -> Signal of shape (N,), values samples / scale in [-1, 1] (float32).
 

@@ -14,7 +14,7 @@ download). Each photograph is resized so its shorter side is 2 S, 4 S and 8 S pi
 resized copy is cut into non-overlapping S x S tiles centred on the picture. At S = 32 this gives 1,644 crops
 (about 20 MB as float32): 1,204 for training from 14 photographs and 440 held out from 4 others (`DEMO_TEST`:
 chelsea, coffee, coins, moon); no held-out crop shares a photograph with training. Gray photographs (10 of 18)
-give gray RGB crops. Building it takes about 2 s (then cached per process). Smaller S keeps more scales of the
+give gray RGB crops. It is built once per process (then cached). Smaller S keeps more scales of the
 small photographs (page, text), e.g. 1,934 crops at S = 8.
 
 Batches for training come from `StepBatches`: the batch of step k is a pure function of (seed, k) (each epoch is

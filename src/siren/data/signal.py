@@ -12,7 +12,7 @@ from .grid import grid
 def fit_bytes(shape, channels: int) -> int:
     """About the peak bytes of fitting a signal on the grid `shape` with `channels` channels: its samples while
     loading (float64), values and coordinates (float32), the batch indices, and the final evaluation with gradient
-    and Laplacian. Measured: 170 bytes a pixel for a gray 2048 x 2048 image; this says 184."""
+    and Laplacian (checked against a measured run in docs/scale.md)."""
     d = len(shape)
     return math.prod(shape) * (16 * (d + 2) + 40 * channels * (d + 1))
 

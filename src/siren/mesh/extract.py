@@ -24,14 +24,13 @@ up to 4096):
                   what matters); marching cubes then runs per tile. Memory: one tile (TILE_POINTS float32 values
                   and a few masks), the coarse grid of block corners, the points evaluated in one x-slab of blocks
                   (int64 index and float32 value each), the network's activations on `chunk` points, the mesh.
-Stitching and the watertight check take memory in proportion to the mesh (about 500 MiB for 1.3M faces).
+Stitching and the watertight check take memory in proportion to the mesh (part of BYTES_PER_FACE).
 
 Memory budget: the mesh's own memory is not bounded by the method (a field that crosses the level almost
-everywhere, such as an untrained network, has a surface in nearly every cell: several faces per cell, tens of
-GB at 256^3), so before extracting, `estimate_mesh` predicts the faces from coarse grids (`MeshEstimate`), and
-`extract_mesh` refuses (`MeshTooLarge`, naming the resolution that fits) a mesh whose prediction times
-BYTES_PER_FACE exceeds `memory`; while extracting it also stops as soon as the faces built so far exceed it (a
-field with detail finer than the coarse grids).
+everywhere, such as an untrained network, has several faces in nearly every cell), so before extracting,
+`estimate_mesh` predicts the faces from coarse grids (`MeshEstimate`), and `extract_mesh` refuses (`MeshTooLarge`,
+naming the resolution that fits) a mesh whose prediction times BYTES_PER_FACE exceeds `memory`; while extracting it
+also stops as soon as the faces built so far exceed it (a field with detail finer than the coarse grids).
 """
 from __future__ import annotations
 
@@ -55,7 +54,7 @@ BYTES_PER_SQUARE = 700  # about, times resolution^2: the mesh of a closed surfac
 
 MEMORY = 1 << 30  # bytes: the default budget of a mesh (extraction, and what callers do with it after)
 BYTES_PER_FACE = 700  # about: a face through stitching, the watertight check, dropping pieces, scoring and the
-                      # picture (`siren sdf`'s outputs), measured on fields with 0.3-1.8 M faces
+                      # picture (`siren sdf`'s outputs; docs/shapes.md)
 PILOT_CELLS = 32  # cells per axis of the finest grid `estimate_mesh` evaluates (33^3 points)
 
 
@@ -132,11 +131,14 @@ def extract_mesh(fn, resolution: int = 256, bounds: tuple[float, float] = (-1.0,
 
     coarse_to_fine assumes |grad f| <= lipschitz (times the safety factor `margin`); `block` (a power of two) is the
     coarsest cell side in grid steps. chunk: points per call of fn; a network's activations take memory in
-    proportion (about 200 MiB for 32768 points through a 256-wide SIREN); fewer calls matter most when other
-    processes share the CPU. device: where points are sent (default: the device of fn's parameters when fn is a
-    torch module, else CPU). mesh.metadata["evaluations"] counts the points fn was evaluated at.
-    Raises SirenError when the level set does not cross the grid; warns when the mesh is not watertight (unless
-    check_watertight is False: callers that drop pieces first check what they keep)."""
+    proportion (docs/shapes.md); fewer calls matter most when other processes share the CPU. device: where points
+    are sent (default: the device of fn's parameters when fn is a torch module, else CPU).
+    mesh.metadata["evaluations"] counts the points fn was evaluated at (`estimate_mesh`'s not included).
+    memory: the budget in bytes of the mesh (BYTES_PER_FACE a face; None: no budget and no estimate): raises
+    `MeshTooLarge` (a SirenError naming the resolution that fits) before extracting when `estimate_mesh` predicts
+    more, or as soon as the faces built exceed it. Raises SirenError when the level set does not cross the grid;
+    warns when the mesh is not watertight (unless check_watertight is False: callers that drop pieces first check
+    what they keep)."""
     if method not in METHODS:
         raise SirenError(f"unknown meshing method {method!r} (use one of {', '.join(METHODS)})")
     if resolution < 3 or bounds[1] <= bounds[0]:

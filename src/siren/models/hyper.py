@@ -23,10 +23,7 @@ by z_scale. The generated SIRENs therefore start with the SIREN init's spread pe
 U(+-sqrt(6/n)/omega), biases U(+-1/sqrt(n))), tests/models/test_hyper.py checks each tensor to 10%, and a share
 z_scale^2 / (1 + z_scale^2) of that variance comes from z (less the part of W h(z) that ReLU means make constant).
 z_scale = 1 (half): with 0.1 the generated weights hardly depend on z at the start and the 0.1 mean(z^2) penalty
-keeps z small. Measured on a CNN prior (an earlier input: the masked image and mask as extra channels; benchmark
-models, 400 steps, held-out MSE at 10 / 100 / 1,000 context pixels): theta emitted directly with z_scale 0.1, 0.0229
-/ 0.0190 / 0.0328; in units of s_i, 0.0193 / 0.0159 / 0.0229; and z_scale 1, 0.0176 / 0.0140 / 0.0185 (the set
-encoder's prior: 0.0189 / 0.0145 / 0.0139, 0.0184 / 0.0137 / 0.0133, 0.0185 / 0.0141 / 0.0135).
+keeps z small (docs/priors.md, "Design choices, measured", has the held-out MSE of each choice).
 The generated SIREN is evaluated by `siren.models.batched.siren_forward`: one batched product per layer, the same
 function as a `Siren` with those weights loaded (`HyperNetwork.siren` builds that module).
 
@@ -153,10 +150,8 @@ class CNNEncoder(nn.Module):
     residual convs 3x3 (ReLU, hidden channels); then average pooling to a 4 x 4 grid, flattened (16 x hidden
     features, each from one region of the image), and a linear map to latent_dim. The receptive field covers the
     image, and the fixed output grid lets it take any side (`resolution` sets the stages and the bandwidths).
-    Init: Kaiming-normal weights, zero biases (z depends on the image from the first step).
-    Measured (benchmark models, 400 steps, held-out MSE at 10 / 100 / 1,000 context pixels): 0.0172 / 0.0129 /
-    0.0148; with the masked image and the mask as extra input channels 0.0176 / 0.0132 / 0.0189 (they change
-    character past the training densities, 10..200 pixels); CNP 0.0189 / 0.0158 / 0.0155.
+    Init: Kaiming-normal weights, zero biases (z depends on the image from the first step). Why normalized
+    convolution rather than the masked image and mask as input channels: docs/priors.md, "Design choices, measured".
     """
 
     def __init__(self, channels: int = 3, resolution: int = 32, latent_dim: int = 256, hidden: int = 256,

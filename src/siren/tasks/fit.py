@@ -7,9 +7,8 @@ inputs, metrics and files.
 
 Cheap evaluation (`eval_prediction`, used by `fit image`; audio and video score their own way): the metrics logged
 while training (and --target) are computed on all samples of a signal of at most EVAL_POINTS samples, else on a
-fixed random subset of EVAL_POINTS of them (seed 0: the same subset at every
-log step and in every run; a PSNR estimated from 65,536 pixels is within ~0.05 dB of the whole image's). The final
-metrics (`write_outputs`) use every sample.
+fixed random subset of EVAL_POINTS of them (seed 0: the same subset at every log step and in every run; docs/images.md
+says how close it comes). The final metrics (`write_outputs`) use every sample.
 
 Data-parallel under torchrun (`data_parallel`; `torchrun --nproc-per-node 2 -m siren.cli fit image ...`): every
 process holds the signal and draws the same step's batch (same seed), takes its block `distributed.shard(B, r, W)`

@@ -38,9 +38,8 @@ FIGURE_PIXELS = 512         # longer side of the panels of derivatives.png (the 
 
 
 def default_batch(pixels: int) -> int:
-    """Pixels per step of the defaults: pixels / 8 within [8192, 16384]. Measured (README, Time to quality): on
-    256 px images 8,192 pixels a step at lr 5e-4 reach 30 dB in about half the time of 16,384 at 1e-3 on a texture
-    and on text, and about as soon on a photo; on a 1 M pixel image 16,384 reach it at step 75."""
+    """Pixels per step of the defaults: pixels / 8 within [8192, 16384] (chosen by the runs in docs/images.md, Time
+    to quality)."""
     return min(16_384, max(8_192, pixels // 8))
 
 
@@ -58,7 +57,7 @@ class ImageFitTask(SignalFitTask):
     help = "fit an image file, a bundled demo image, or a folder of images"
     Config = ImageConfig
     Render = ImageRender
-    train_defaults = {"steps": 800, "lr": 5e-4, "schedule": "cosine"}    # measured: README, Time to quality
+    train_defaults = {"steps": 800, "lr": 5e-4, "schedule": "cosine"}    # docs/images.md, Time to quality
     presets = {"paper": {"batch": 0, "lr": 1e-4, "schedule": None, "steps": 500}}
 
     @classmethod

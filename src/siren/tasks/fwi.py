@@ -31,12 +31,9 @@ the equation there); all receivers every step. Derivatives: `siren.diff.derivati
 diagonal, forward mode).
 
 Defaults, chosen by CPU probes on the circle model (1 thread): networks 128 wide with 3 hidden layers, SIREN first
-omega_0 10, 1,024 points a step, data weight 10, Adam 3e-4 with cosine decay over 14,000 steps (0.05 s a step).
+omega_0 10, 1,024 points a step, data weight 10, Adam 3e-4 with cosine decay over 14,000 steps.
 The data are fitted within a few hundred steps; the velocity then follows slowly, as the fields become solutions
-of the equation. Velocity MSE after 1,500-step probes (start 0.0315): omega_0 30 with data weight 1 0.0314,
-omega_0 15 0.0309, omega_0 10 0.0308, and 0.0301 once half the pool sits in the non-PML square; with a uniform pool
-and data weight 100 the MSE grew (0.0324 after 3,000 steps). The full default run: 0.0119 in 12 minutes, against
-0.0105 for the baseline (benchmarks/fwi.py).
+of the equation (docs/fwi.md has the probes and the full run against the baseline).
 
 Scores: velocity MSE of c over the non-PML square [-0.5, 0.5]^2 against the true c (at log steps on every 4th
 grid point, at the end on all), relative data misfit sum |u(r) - d|^2 / sum |d|^2 of the SIREN and of the baseline,

@@ -124,8 +124,7 @@ class HelmholtzTask(Task):
                    config.velocity)
 
     def model_hints(self) -> dict:
-        """Networks 128 wide by default (--hidden-features overrides): at k = 20 this width reaches 10% relative L2
-        in about 1,500 steps, at a third of the usual 256's cost a step."""
+        """Networks 128 wide by default (--hidden-features overrides; docs/helmholtz.md: the runs at this width)."""
         return {"hidden_features": self.width}
 
     def m_at(self, xy: torch.Tensor) -> torch.Tensor:

@@ -23,11 +23,8 @@ the B uniform points (B must split evenly), so the averaged gradients are those 
 
 SIREN's first layer: omega_0 = FIRST_FREQUENCY = 5 (the `first_omega_0` hint; --first-omega-0 overrides). With the
 paper's 30 the field far from the points is noisy, high-frequency and within +-0.2 of zero, and its sign flips leave
-more spurious pieces in the mesh (pockets in the box's corners, bubbles inside). Measured on the bunny demo at 500 steps
-with every piece kept (README table): first omega_0 30 / 10 / 5 gives Chamfer 0.029 / 0.0085 / 0.0063 and normal
-consistency 0.892 / 0.971 / 0.980 (relu 0.0040 / 0.919). Even at 5 such pieces remain (7% to 37% of the area over
-three seeds), hence the dropping below; then SIREN's bunny scores 0.0026 / 0.991 with each seed. The torus keeps its
-Chamfer (0.0033) and gains normal consistency (0.989 -> 0.998).
+more spurious pieces in the mesh (pockets in the box's corners, bubbles inside). Even at 5 such pieces remain, hence
+the dropping below (docs/shapes.md has the scores of each first omega_0, with and without dropping).
 
 Metrics at log steps: mean |f| on 2,000 fixed surface points and the mean Eikonal error at 2,000 fixed uniform
 points. At the end: a mesh by coarse-to-fine marching cubes (`siren.mesh`, bounded memory), scored against the
@@ -109,7 +106,7 @@ class SDFTask(Task):
     help = "a signed distance function from a point cloud with normals (Eikonal), and its mesh"
     Config = SDFConfig
     Render = SDFRender
-    train_defaults = {"steps": 500, "lr": 5e-4, "schedule": "cosine"}   # the reference: 1e-4 constant (README)
+    train_defaults = {"steps": 500, "lr": 5e-4, "schedule": "cosine"}   # the reference: 1e-4 constant (docs/shapes.md)
     metric_name = "surface"
     goals = {"surface": "min", "chamfer": "min", "normal_consistency": "max", "f_score": "max"}
     in_features, out_features = 3, 1
