@@ -26,14 +26,16 @@ ru_maxrss of the child) for dense and coarse-to-fine marching cubes of the same 
 Untrained table (--untrained): `siren sdf --demo sphere --model M --steps 10` with every other option at its default
 (the mesh at 256^3 under the default --mesh-memory), one fresh process per model family under `/usr/bin/time -v`:
 its exit code, wall time, peak RSS, the resolution the mesh was made at and its faces, and whether the checkpoint
-was written. A field this far from trained crosses zero almost everywhere; the mesh memory budget must keep every
-row far below the memory of a full-resolution mesh of it (tens of GB).
+was written (a row that runs past --row-timeout is stopped and says so). A field this far from trained may cross
+zero almost everywhere; the mesh memory budget must keep every row far below the memory of a full-resolution mesh
+of such a field (tens of GB).
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -169,17 +171,26 @@ def untrained_table(args) -> None:
     for name in models:
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "run"
-            run = subprocess.run(["/usr/bin/time", "-v", sys.executable, "-m", "siren.cli", "sdf", "--demo", "sphere",
-                                  "--model", name, "--steps", str(args.untrained_steps), "--no-progress", "--out",
-                                  str(out)], capture_output=True, text=True)
-            time_v = dict(line.strip().rsplit(": ", 1) for line in run.stderr.splitlines()
+            child = subprocess.Popen(["/usr/bin/time", "-v", sys.executable, "-m", "siren.cli", "sdf", "--demo",
+                                      "sphere", "--model", name, "--steps", str(args.untrained_steps), "--no-progress",
+                                      "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                     start_new_session=True)
+            try:
+                stderr = child.communicate(timeout=args.row_timeout)[1]
+            except subprocess.TimeoutExpired:
+                os.killpg(child.pid, signal.SIGKILL)
+                child.communicate()
+                print(f"| {name} | killed after {args.row_timeout} s | | | | | {(out / 'checkpoint.pt').is_file()} |",
+                      flush=True)
+                continue
+            time_v = dict(line.strip().rsplit(": ", 1) for line in stderr.splitlines()
                           if line.startswith("\t") and ": " in line)
             wall = time_v["Elapsed (wall clock) time (h:mm:ss or m:ss)"].split(":")
             seconds = sum(float(v) * 60 ** i for i, v in enumerate(reversed(wall)))
             m = json.loads((out / "metrics.json").read_text())["metrics"] if (out / "metrics.json").is_file() else {}
             rss = int(time_v["Maximum resident set size (kbytes)"]) / 1024
-            print(f"| {name} | {run.returncode} | {seconds:.0f} | {rss:.0f} | {m.get('resolution', 'none')} | "
-                  f"{m.get('faces', 0)} | {(out / 'checkpoint.pt').is_file()} |")
+            print(f"| {name} | {child.returncode} | {seconds:.0f} | {rss:.0f} | {m.get('resolution', 'none')} | "
+                  f"{m.get('faces', 0)} | {(out / 'checkpoint.pt').is_file()} |", flush=True)
 
 
 def main() -> None:
@@ -200,6 +211,7 @@ def main() -> None:
                    "(512 dense is 134 M network evaluations: about 10 minutes on 2 cores)")
     p.add_argument("--untrained", action="store_true", help="every family after a few steps: the mesh memory budget")
     p.add_argument("--untrained-steps", type=int, default=10)
+    p.add_argument("--row-timeout", type=float, default=600, help="--untrained: stop a row after this many seconds")
     args = p.parse_args()
     tune_allocator()
     torch.set_num_threads(int(os.environ.get("SIREN_THREADS", os.cpu_count() or 1)))
