@@ -224,6 +224,7 @@ def main(argv=None):
     ap.add_argument("--model", default="siren", help="network family of siren.models (default siren)")
     ap.add_argument("--families", action="store_true",
                     help="instead: every family x request kind, forward against autograd and the default path")
+    ap.add_argument("--only", help="with --families: comma-separated families (default every one)")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
 
@@ -299,7 +300,7 @@ def family_table(args, points=8192, width=100, layers=4):
     print("| family | request | forward s/step | autograd s/step | forward speed-up | default path |")
     print("|---|---|---|---|---|---|")
     x = torch.rand(points, 2, generator=torch.Generator().manual_seed(0)) * 2 - 1
-    for family in MODEL_NAMES:
+    for family in (args.only.split(",") if args.only else MODEL_NAMES):
         torch.manual_seed(0)
         model = build_model(family, 2, 1, hidden_features=width, hidden_layers=layers)
         for title, asked in REQUESTS.items():

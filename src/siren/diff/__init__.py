@@ -74,7 +74,7 @@ def prefers_autograd(model: nn.Module, request: Request) -> bool:
     """Whether autograd is the faster path for this model and request (benchmarks/speed.py measures every family
     and request kind both ways): a network whose activations are modules of their own beside nn.Linear (the
     baselines' layout) runs its jet on plain torch ops, which pays only for second derivatives."""
-    layers = forward_layers(model)
+    layers = forward_layers(model) or []
     split = any(callable(getattr(m, "taylor", None)) for m in layers)
     return split and not request.second_order
 

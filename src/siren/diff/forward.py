@@ -123,7 +123,7 @@ class _LinearStack(torch.autograd.Function):
 
 
 class _SineStack(torch.autograd.Function):
-    """SineLayer on the stacked layout: z = omega (W h + b); h' = sin z, J' = cos z * Z_J,
+    """A sine layer on the stacked layout: z = omega (W h + b); h' = sin z, J' = cos z * Z_J,
     B'_k = cos z * Z_Bk - sin z * q_k with Z = omega S W^T and q_k = quad(Z_J, pairs_k).  S (K, N, w_in) ->
     (K, N, w_out).
 
@@ -195,7 +195,7 @@ class _SineStack(torch.autograd.Function):
 
 
 class _ActStack(torch.autograd.Function):
-    """An activated linear layer h -> f(W h + b) (FINER, Gauss, Gabor) on the stacked layout: Z = S W^T (+ b on
+    """An activated linear layer h -> f(W h + b) on the stacked layout: Z = S W^T (+ b on
     block 0), h' = f(z), J' = f'(z) Z_J, B'_k = f'(z) Z_Bk + f''(z) q_k with q_k = quad(Z_J, pairs_k).
     S (K, N, w_in) -> (K, N, w_out); act(z, order): the layer's (f, f', f'', f^(3)) up to order
     (`Activation.taylor`; None for an identically zero term). Saved for backward: S and Z; f and its derivatives (f^(3) for the
@@ -250,7 +250,7 @@ class _ActStack(torch.autograd.Function):
 
 
 class _SineInputStack(torch.autograd.Function):
-    """A first SineLayer fed the coordinates themselves, whose Jacobian is the identity and second derivatives zero:
+    """A first sine layer fed the coordinates themselves, whose Jacobian is the identity and second derivatives zero:
     with W' = omega W, z = x W'^T + omega b:  h = sin z,  J_j = cos z * W'[:, j],  B_k = -sin z * q_k with
     q_k = sum over the pairs (i, j) of W'[:, i] W'[:, j].  x (N, d) -> (K, N, w); no (N, d) x (d, w) products for
     the J and B blocks."""
@@ -314,11 +314,11 @@ class _SineInputStack(torch.autograd.Function):
 
 
 class _ChainGrad(torch.autograd.Function):
-    """Value and input gradient of a chain of SineLayer / activated-linear (FINER, Gauss, Gabor) / nn.Linear layers
+    """Value and input gradient of a chain of sine layers, other activated layers and nn.Linear layers
     by a hand-written reverse sweep, with a hand-written backward (the "double backward" of the autograd reference,
     without its graph).
 
-    With W_k, b_k already scaled by omega_k (1 but for a SineLayer) and act_k = sin, the layer's f, or identity:
+    With W_k, b_k already scaled by omega_k (1 but for a sine layer) and act_k = sin, the layer's f, or identity:
       forward sweep   z_k = h_{k-1} W_k^T + b_k,  h_k = act_k(z_k),  y = h_n;
       gradient sweep  a_n = e_c (one block per output channel c),  delta_k = a_k * act_k'(z_k),
                       a_{k-1} = delta_k W_k,  so a_0[c] = dy_c/dx.
