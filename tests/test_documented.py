@@ -132,11 +132,11 @@ def test_page_commands_run_as_written(page, tmp_path):
             continue
         _run(_tiny(shlex.split(cmd)), tmp_path)
     for script in scripts:
-        script = re.sub(r"steps=\d+", "steps=2", script)
-        (tmp_path / "snippet.py").write_text(script)
         if (module := _missing(script)):
             skipped.append(f"a Python block (needs {module})")
             continue
+        script = re.sub(r"steps=\d+", "steps=2", script)
+        (tmp_path / "snippet.py").write_text(script)
         _run(["python", "snippet.py"], tmp_path)
     if skipped:
         print("skipped:", *skipped, sep="\n  ")
