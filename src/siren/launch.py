@@ -163,10 +163,11 @@ def init_defaults(path: str | os.PathLike, lr_given: bool = False) -> dict:
     """The flags `--init RUN` defaults (flags given explicitly win): the init's architecture (model,
     hidden_features, hidden_layers, first_omega_0, hidden_omega_0), its test-time learning rate and the inner loop's
     constant schedule (a task's default schedule, e.g. fit image's cosine, would change the first steps). An init
-    meta-trained for another test-time optimizer than fit's Adam is an error unless the learning rate is given."""
+    meta-trained for another test-time optimizer than fit's Adam is an error unless the learning rate is given;
+    a functa init (its test time: SGD on the latent at learned rates) sets lr 1, the factor on those rates."""
     source, record = load_init(path)
     tt = record["test_time"]
-    if tt["optimizer"] != "adam" and not lr_given:
+    if tt["optimizer"] != "adam" and "rates" not in tt and not lr_given:
         raise SirenError(f"{path} was meta-trained for {tt['optimizer']} test-time steps, but fitting uses Adam (pass "
                          f"--lr to fit from it with Adam anyway, or meta-train with --inner-optimizer adam)")
     arch = architecture(source)
@@ -185,7 +186,8 @@ def _build(task, model_name: str, cfg: TrainConfig, model_options: dict | None, 
         raise SirenError(str(e))
     if init is not None:
         source, record = load_init(init)
-        apply_init(model, source, f"--init {init}")
+        rates = record["test_time"].get("rates")    # a functa init: its latent's learned SGD rates, scaled by --lr
+        model = apply_init(model, source, f"--init {init}", None if rates is None else [cfg.lr * r for r in rates])
         model.spec["init"] = record
     return model
 

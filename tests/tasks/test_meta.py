@@ -110,15 +110,19 @@ def test_init_sets_defaults_and_flags_win(meta_run, tmp_path):
     assert args.lr == 2e-4
 
 
-def test_resume_continues_exactly(tmp_path):
+@pytest.mark.parametrize("method", [[], ["--method", "functa", "--latent-features", "4"]], ids=["reptile", "functa"])
+def test_resume_continues_exactly(tmp_path, method):
     full, part = tmp_path / "full", tmp_path / "part"
-    assert main(["meta", "train", *TINY, "--steps", "4", "--out", str(full)]) == 0
-    assert main(["meta", "train", *TINY, "--steps", "2", "--out", str(part)]) == 0
-    assert main(["meta", "train", *TINY, "--steps", "4", "--out", str(part), "--resume"]) == 0
+    assert main(["meta", "train", *TINY, *method, "--steps", "4", "--out", str(full)]) == 0
+    assert main(["meta", "train", *TINY, *method, "--steps", "2", "--out", str(part)]) == 0
+    assert main(["meta", "train", *TINY, *method, "--steps", "4", "--out", str(part), "--resume"]) == 0
     a, b = load_checkpoint(full), load_checkpoint(part)
     assert b["step"] == 4
     for key, value in a["model"].items():
         torch.testing.assert_close(b["model"][key], value, rtol=0, atol=0)
+    if method:                                      # functa: the learned rates too
+        torch.testing.assert_close(b["task_state"]["rates"], a["task_state"]["rates"], rtol=0, atol=0)
+        assert b["task"]["test_time"]["rates"] == a["task"]["test_time"]["rates"]
 
 
 def test_bad_input_is_one_line_error(meta_run, tmp_path, cli_error):

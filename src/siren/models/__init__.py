@@ -5,6 +5,8 @@ Kinds (the interface a task's `model_kind` asks for):
     "coordinates"  coords (N, d) -> (N, C): siren, the paper's baselines and later families (MODEL_NAMES): finer
                    (`finer.Finer`), gauss and wire (`wavelets`), hashgrid (`hashgrid.HashEncoding` + ReLU MLP)
     "batched"      B signals at once, (B, N, d) -> (B, N, C): "siren" (`batched.BatchedSiren`)
+    "latent"       a modulated network with its own fitted latent, coords (N, d) -> (N, C): "siren"
+                   (`latent.LatentSiren`: what a fit from a functa init trains; no task asks for it)
     "prior"        image context (B, H, W, C) + mask (B, H, W) -> `hyper.PriorOutput`: "set", "cnn", "cnp"
 
 Hints: a task never names a model; it publishes facts about its problem (`Task.model_hints`), and each family takes
@@ -39,6 +41,7 @@ from .batched import BatchedSiren
 from .finer import Finer
 from .hashgrid import HashEncoding
 from .hyper import PRIOR_BUILDERS
+from .latent import LatentSiren
 from .layers import ActivatedLinear, FinerLayer, GaborLayer, GaussLayer, SineLayer
 from .mlp import MLP, CoordinateMLP
 from .sine import Siren
@@ -144,9 +147,10 @@ COORDINATES = {"siren": _module_family(Siren),
                "finer": _module_family(Finer), "gauss": _module_family(Gauss),
                "wire": _module_family(Wire), "hashgrid": _mlp_family(_hashgrid)}
 BATCHED = {"siren": _module_family(BatchedSiren, _batched_reads)}
+LATENT = {"siren": _module_family(LatentSiren)}
 PRIOR = {name: Family(build, _prior_reads, frozenset(_keywords(build) - {"encoder"}))
          for name, build in PRIOR_BUILDERS.items()}
-REGISTRIES = {"coordinates": COORDINATES, "batched": BATCHED, "prior": PRIOR}
+REGISTRIES = {"coordinates": COORDINATES, "batched": BATCHED, "prior": PRIOR, "latent": LATENT}
 KINDS = tuple(REGISTRIES)
 MODEL_NAMES = tuple(COORDINATES)          # the built-in coordinate families; `model_names()` includes registered ones
 
@@ -237,23 +241,31 @@ def _described(arch: dict) -> str:
 
 
 @torch.no_grad()
-def apply_init(model: nn.Module, source: nn.Module, where: str) -> None:
+def apply_init(model: nn.Module, source: nn.Module, where: str, rates=None) -> nn.Module:
     """Copy the learned initialization `source` (a one-member `BatchedSiren`: the theta of `siren meta train`)
     into `model`: a `Siren` gets member 0, a `BatchedSiren` gets it in every member. A different architecture
-    (`architecture`) is a one-line SirenError naming both; `where` names the init in it (e.g. its path)."""
+    (`architecture`) is a one-line SirenError naming both; `where` names the init in it (e.g. its path).
+    Returns the model to train: `model`, or for a functa init (`source` a modulated Siren, the base of `siren meta
+    train --method functa`) a `LatentSiren` of that base whose latent alone is fitted, by SGD at `rates` (L,)
+    (`latent.latent_fit`)."""
     have, want = architecture(source), architecture(model)
-    if not isinstance(source, BatchedSiren) or source.num_signals != 1:
+    functa = isinstance(source, Siren) and source.modulation is not None
+    if not functa and (not isinstance(source, BatchedSiren) or source.num_signals != 1):
         raise SirenError(f"{where} holds {_described(have)} that is not a learned initialization (pass the run "
                          f"folder of `siren meta train`)")
     if have != want:
         raise SirenError(f"{where} holds {_described(have)} but this run builds {_described(want)} (pass the "
                          f"init's --model/--hidden-features/--hidden-layers/--first-omega-0/--hidden-omega-0, or another "
                          f"--init)")
+    if functa:
+        from .latent import latent_fit
+        return latent_fit(model, source, where, rates)
     single = source.member(0)
     if isinstance(model, BatchedSiren):
         model.load_members([single] * model.num_signals)
     else:
         model.load_state_dict(single.state_dict())
+    return model
 
 
 def _given(config, names) -> dict:

@@ -39,10 +39,11 @@ from ..metrics import mse_to_psnr, to_unit
 from ..options import option
 from .base import Output, Task, register
 
-__all__ = ["MetaConfig", "MetaTask", "adapt", "predict", "unit_psnrs", "INNER_OPTIMIZERS", "METHODS"]
+__all__ = ["MetaConfig", "MetaTask", "FunctaTask", "adapt", "adapt_latent", "latent_predict", "predict", "unit_psnrs",
+           "INNER_OPTIMIZERS", "METHODS"]
 
 INNER_OPTIMIZERS = ("adam", "sgd")
-METHODS = ("reptile", "maml")
+METHODS = ("reptile", "maml", "functa")
 BETAS, EPS = (0.9, 0.999), 1e-8     # torch.optim.Adam's defaults, the test-time optimizer of `siren fit`
 LOG_EVAL_IMAGES = 16
 FINAL_EVAL_IMAGES = 64
@@ -97,6 +98,45 @@ def unit_psnrs(model, params: dict, coords: torch.Tensor, values: torch.Tensor) 
     return [mse_to_psnr(float(e)) for e in err]
 
 
+def latent_predict(model, latents: torch.Tensor, coords: torch.Tensor) -> torch.Tensor:
+    """The modulated `model` (a `CoordinateMLP` with latent_features L) at B latents (B, L) on coords (N, d) ->
+    (B, N, C): the plain model call (autograd all the way, differentiable twice)."""
+    return model(coords.expand(latents.shape[0], *coords.shape), latents)
+
+
+def _latent_loss(model, latents, coords, values, weight):
+    """(B,) per-image MSE at the latents (B, L); weight as `_loss`."""
+    sq = (latent_predict(model, latents, coords) - values).pow(2).mean(-1)                # (B, N)
+    return sq.mean(-1) if weight is None else (sq * weight).sum(-1)
+
+
+def adapt_latent(model, rates: torch.Tensor, coords: torch.Tensor, values: torch.Tensor, steps: int,
+                 observed: torch.Tensor | None = None, second_order: bool = False) -> list:
+    """K = `steps` meta-SGD steps on the latent of each of B images from z = 0 -> [z^0, ..., z^K], each (B, L):
+
+        z^{k+1} = z^k - rates * grad_z L_b(z^k)        (rates: (L,), one learning rate per latent dimension)
+
+    with L_b as `adapt`'s, by autograd on the plain model call. second_order: each gradient is taken with
+    create_graph=True, so the z^k stay functions of the base weights and the rates and a loss on z^K
+    backpropagates through every inner step (second-order MAML; `siren.diff`'s fused path is not used: its
+    hand-written backward passes are once-differentiable). Else every z^k is detached."""
+    batch = values.shape[0]
+    weight = None if observed is None else observed.float() / observed.float().sum(-1, keepdim=True).clamp_min(1)
+    z = values.new_zeros(batch, rates.shape[0]).requires_grad_()
+    out = [z if second_order else z.detach()]
+    for _ in range(steps):
+        with torch.enable_grad():
+            if not z.requires_grad:
+                z = z.detach().requires_grad_()
+            loss = _latent_loss(model, z, coords, values, weight).sum()     # image b's gradient is its own L_b's
+            grad, = torch.autograd.grad(loss, z, create_graph=second_order)
+        z = z - rates * grad
+        if not second_order:
+            z = z.detach()
+        out.append(z)
+    return out
+
+
 @dataclass
 class MetaConfig:
     data: str | None = option(None, "folder of images of one class (every 10th file is held out, or CelebA's "
@@ -105,12 +145,16 @@ class MetaConfig:
                         "photograph (no download)")
     size: int = option(32, "images are centre-cropped and resized to size x size pixels")
     batch_size: int = option(8, "images per meta step (under torchrun: split across the processes)")
-    method: str = option("reptile", "outer update: reptile (first order) or maml (through the inner steps)",
-                         choices=list(METHODS))
-    inner_steps: int = option(5, "inner steps per image; also the test-time steps the init is trained for")
-    inner_optimizer: str = option("adam", "inner (and test-time) optimizer: adam (what `siren fit` uses) or sgd",
-                                  choices=list(INNER_OPTIMIZERS))
-    inner_lr: float = option(1e-3, "inner (and test-time) learning rate")
+    method: str = option("reptile", "outer update: reptile (first order) or maml (through the inner steps) on all "
+                         "weights, or functa (a modulated base; only a latent is fitted per image, by SGD at learned "
+                         "per-dimension rates, second order)", choices=list(METHODS))
+    inner_steps: int | None = option(None, "inner steps per image; also the test-time steps the init is trained for "
+                                     "(default 5; functa 3)")
+    inner_optimizer: str | None = option(None, "inner (and test-time) optimizer: adam (what `siren fit` uses) or sgd "
+                                         "(default adam; functa: sgd, the only choice)", choices=list(INNER_OPTIMIZERS))
+    inner_lr: float | None = option(None, "inner (and test-time) learning rate (default 1e-3); functa: the learned "
+                                    "rates' starting value (default 1)")
+    latent_features: int = option(64, "functa: numbers in the latent fitted per image")
     workers: int = option(0, "processes reading a folder's images (0: read them in the training process)")
 
 
@@ -148,10 +192,15 @@ class MetaTask(Task):
         self._eval = None
 
     @classmethod
+    def resolve(cls, config: MetaConfig):
+        """--method functa is the modulated meta-learning (`FunctaTask`)."""
+        return FunctaTask if config.method == "functa" else cls
+
+    @classmethod
     def from_config(cls, config: MetaConfig, shard: tuple[int, int] = (0, 1)) -> MetaTask:
         split = training_split(config.data, config.demo, config.size)
-        return cls(split, config.batch_size, config.method, config.inner_steps, config.inner_optimizer,
-                   config.inner_lr, config.workers, shard)
+        return cls(split, config.batch_size, config.method, _given(config.inner_steps, 5),
+                   _given(config.inner_optimizer, "adam"), _given(config.inner_lr, 1e-3), config.workers, shard)
 
     def model_hints(self) -> dict:
         return {"num_signals": 1}
@@ -194,10 +243,21 @@ class MetaTask(Task):
         images = spread(self.split.test, count)
         return images.reshape(images.shape[0], -1, 3).to(self.device)
 
+    def _predict(self, model, state) -> torch.Tensor:
+        """The network at an adapted state (a weight set {name: (B, ...)}) -> (B, N, 3)."""
+        return predict(model, state, self.coords)
+
+    def _steps_label(self) -> str:
+        return f"{self.inner_optimizer}, lr {self.inner_lr:g}"
+
     def curve(self, model, values: torch.Tensor, steps: int) -> list[float]:
         """Mean held-out PSNR after 0..steps test-time steps from theta (values (M, N, 3))."""
-        return [float(np.mean(unit_psnrs(model, phi, self.coords, values)))
-                for phi in self._adapt(model, values, steps)]
+        out = []
+        for state in self._adapt(model, values, steps):
+            with torch.no_grad():
+                err = (to_unit(self._predict(model, state)) - to_unit(values)).pow(2).mean((1, 2))
+            out.append(float(np.mean([mse_to_psnr(float(e)) for e in err])))
+        return out
 
     def evaluate(self, model) -> dict:
         if self._eval is None:
@@ -231,15 +291,15 @@ class MetaTask(Task):
         fig, ax = plt.subplots(figsize=(5, 3.4))
         ax.plot(range(most + 1), curve, marker=".")
         ax.axvline(self.inner_steps, color="gray", ls=":")
-        ax.set(xlabel=f"test-time steps ({self.inner_optimizer}, lr {self.inner_lr:g})",
+        ax.set(xlabel=f"test-time steps ({self._steps_label()})",
                ylabel="held-out PSNR (dB)", xscale="symlog")
         fig.tight_layout()
         fig.savefig(out_dir / "steps.png", dpi=100)
         plt.close(fig)
         show = values[:6]
         phis = self._adapt(model, show, self.inner_steps)
-        rows = [("truth", show), ("theta", predict(model, phis[0], self.coords)),
-                (f"{self.inner_steps} steps", predict(model, phis[-1], self.coords))]
+        rows = [("truth", show), ("theta", self._predict(model, phis[0])),
+                (f"{self.inner_steps} steps", self._predict(model, phis[-1]))]
         fig, axes = plt.subplots(3, show.shape[0], figsize=(1.6 * show.shape[0], 5), squeeze=False)
         for r, (label, imgs) in enumerate(rows):
             for c in range(show.shape[0]):
@@ -262,3 +322,89 @@ class MetaTask(Task):
     def example_args(cls, folder: Path) -> list[str]:
         return ["--demo", "--size", "8", "--batch-size", "2", "--inner-steps", "2", "--hidden-features", "8",
                 "--hidden-layers", "1"]
+
+
+def _given(value, default):
+    return default if value is None else value
+
+
+class FunctaTask(MetaTask):
+    """`siren meta train --method functa` (functa, Dupont et al. 2022; COIN++; CAVIA): the meta-parameters are the base
+    weights of a modulated SIREN (`latent_features` L: FiLM shifts M z + m on every hidden layer, M and m included)
+    and the per-dimension learning rates `rates` (L,) of the latent (meta-SGD). A step takes B training images, fits
+    a latent per image from z = 0 by K SGD steps at the rates (`adapt_latent`, second order) and minimises
+    "mse" = mean_b L_b(z_b^K) over the base and the rates by the training loop's Adam (the rates are the task's
+    `parameters()`, in its state_dict and in `meta()["test_time"]["rates"]`). `siren fit image --init RUN` then fits
+    only the latent of that base, by the same SGD steps (`siren.models.LatentSiren`). One process only."""
+
+    model_kind = "coordinates"
+    goals = {"psnr": "max", "mse": "min"}
+
+    def __init__(self, split: Split, batch_size: int = 8, latent_features: int = 64, inner_steps: int = 3,
+                 inner_lr: float = 1.0, workers: int = 0, shard: tuple[int, int] = (0, 1)):
+        if latent_features < 1:
+            raise SirenError(f"must be at least 1, got {latent_features}", field="latent_features")
+        if shard[1] > 1:
+            raise SirenError("--method functa runs in one process (its learned rates are not averaged across "
+                             "torchrun's processes: run it without torchrun)")
+        super().__init__(split, batch_size, "maml", inner_steps, "sgd", inner_lr, workers, shard)
+        self.method, self.latent_features = "functa", latent_features
+        self.rates = torch.nn.Parameter(torch.full((latent_features,), float(inner_lr)))
+
+    @classmethod
+    def from_config(cls, config: MetaConfig, shard: tuple[int, int] = (0, 1)) -> FunctaTask:
+        if config.inner_optimizer not in (None, "sgd"):
+            raise SirenError(f"--method functa fits the latent by SGD at learned rates, not {config.inner_optimizer} "
+                             f"(leave --inner-optimizer out)")
+        split = training_split(config.data, config.demo, config.size)
+        return cls(split, config.batch_size, config.latent_features, _given(config.inner_steps, 3),
+                   _given(config.inner_lr, 1.0), config.workers, shard)
+
+    def model_hints(self) -> dict:
+        return {"latent_features": self.latent_features}
+
+    def parameters(self) -> list:
+        """The learned rates, an Adam parameter group trained with the base (`siren.train.fit`)."""
+        return [{"params": [self.rates]}]
+
+    def to(self, device) -> FunctaTask:
+        super().to(device)
+        self.rates.data = self.rates.data.to(self.device)
+        return self
+
+    def _check(self, model) -> None:
+        size = getattr(model, "latent_features", 0)
+        if size != self.latent_features:
+            raise SirenError(f"--method functa needs a network with a latent of {self.latent_features} numbers, got "
+                             f"{type(model).__name__} with latent_features {size} (use a modulated family, e.g. the "
+                             f"default --model)")
+
+    def _adapt(self, model, values: torch.Tensor, steps: int, observed=None, second_order: bool = False) -> list:
+        self._check(model)
+        return adapt_latent(model, self.rates if second_order else self.rates.detach(), self.coords, values, steps,
+                            observed, second_order)
+
+    def _predict(self, model, state) -> torch.Tensor:
+        return latent_predict(model, state, self.coords)
+
+    def _steps_label(self) -> str:
+        return "sgd on the latent, learned rates"
+
+    def loss(self, model, step: int, generator: torch.Generator) -> dict:
+        values = self._batch(step, generator)
+        z = self._adapt(model, values, self.inner_steps, second_order=True)[-1]
+        return {"mse": (_latent_loss(model, z, self.coords, values, None).mean(), 1.0)}
+
+    def meta(self) -> dict:
+        rates = self.rates.detach().cpu().tolist()
+        return {**super().meta(), "latent_features": self.latent_features,
+                "test_time": {"optimizer": "sgd", "lr": 1.0, "steps": self.inner_steps, "rates": rates,
+                              "latent_features": self.latent_features}}
+
+    def state_dict(self) -> dict:
+        return {**super().state_dict(), "rates": self.rates.detach().cpu().clone()}
+
+    def load_state_dict(self, state: dict) -> None:
+        super().load_state_dict(state)
+        if "rates" in state:
+            self.rates.data.copy_(state["rates"])
