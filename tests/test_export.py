@@ -198,6 +198,11 @@ def test_bad_export_requests_are_one_line(fitted, tmp_path, cli_error):
     assert "no forward-mode derivative rule" in cli_error(["export", str(tmp_path / "hash"), "--format", "onnx",
                                                            "--derivatives", "gradient", "--out",
                                                            str(tmp_path / "h.onnx")])
+    assert main(["export", str(tmp_path / "hash"), "--format", "onnx", "--out", str(tmp_path / "h.onnx")]) == 0
+    ort = pytest.importorskip("onnxruntime")                 # its value alone exports
+    x = torch.rand(9, 2) * 2 - 1
+    got = ort.InferenceSession(str(tmp_path / "h.onnx")).run(None, {"coords": x.numpy()})[0]
+    assert relative(got, hashgrid(x).detach().numpy()) < TOLERANCE
     assert "unknown derivative" in cli_error(["export", str(fitted), "--format", "onnx", "--derivatives", "curl",
                                               "--out", str(tmp_path / "c.onnx")])
     assert "do not fit" in cli_error(["export", str(fitted), "--format", "onnx", "--derivatives", "laplacian:5",

@@ -153,7 +153,7 @@ def load(run: str | os.PathLike, device: str = "auto") -> Fitted:
         return load_solution(run, ckpt, device)
     if meta.get("task") not in ("fit image", "fit audio", "fit video") or meta.get("batched"):
         raise SirenError(f"{run} is a run of {meta.get('task', 'an unknown task')!r}, not of one signal fit "
-                         "(siren fit image, audio or video)")
+                         "(siren fit image, audio or video); siren.load_model gives its network")
     net = model_from_checkpoint(ckpt).to(resolve_device(device)).eval()
     folder = Path(run) if Path(run).is_dir() else Path(run).parent
     scores = folder / "metrics.json"

@@ -44,7 +44,8 @@ _CONVENTIONS = {          # task -> (input, output), what its runs store (docs/e
     "helmholtz": ("(x, y) in [-1, 1]^2", "(Re u, Im u) of the field (task: k, source)"),
     "fwi": ("(x, y) in [-1, 1]^2", "(Re, Im) of each source's scattered field, interleaved, then q (task)"),
     "wave": ("(tau, x, y): (x, y) in [-1, 1]^2, tau = c_max t - 1 (task: network_time)", "the wavefield u"),
-    "solve": ("the problem's inputs (task: problem)", "the problem's outputs (task: problem)"),
+    "solve": ("2 (x - lo) / (hi - lo) - 1 for the problem's inputs x in their box (task: problem: inputs, lo, hi)",
+              "the problem's outputs (task: problem: outputs), before its hard constraints (task: problem: hard)"),
 }
 
 

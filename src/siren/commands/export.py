@@ -59,4 +59,6 @@ def _export(c: ExportConfig) -> str:
         write(model, out, request, model.meta)
     except OSError as e:
         raise SirenError(f"cannot write {out}: {e.strerror or e} (choose another --out)") from None
-    return f"wrote {out}: coords (N, {model.spec['in_features']}) -> {', '.join(output_names(request))}"
+    hard = ((ckpt.get("task") or {}).get("problem") or {}).get("hard")
+    note = " (the network alone: the problem's hard constraints apply on top of it)" if hard else ""
+    return f"wrote {out}: coords (N, {model.spec['in_features']}) -> {', '.join(output_names(request))}{note}"
