@@ -93,6 +93,8 @@ def _fixtures(folder: Path) -> None:
     np.save(folder / "c.npy", c)
     (folder / "tests").mkdir()
     (folder / "tests" / "data").symlink_to(ROOT / "tests" / "data")
+    (folder / "examples").mkdir()
+    (folder / "examples" / "problems").symlink_to(ROOT / "examples" / "problems")
     if importlib.util.find_spec("imageio_ffmpeg"):
         from siren.data.video import moving_pattern, save_video
         save_video(folder / "clip.mp4", moving_pattern(4, 16), fps=8)

@@ -12,6 +12,8 @@ once on a recording view: what it reads becomes the `siren.diff.Request` of each
 bad input with one line naming the constraint: an unknown name, a wrong shape, an unknown no constraint reads.
 `terms(models, gen)` -> {constraint: (mean of residual^2, weight)}.
 
+hints: facts for the model families (`siren.models` hints), e.g. {"first_frequency": 3.0}: a smooth solution wants
+a lower omega_0 than an image; flags and keyword options still win.
 balance: None (fixed weights) or "gradnorm": every `balance_every` steps each term's weight becomes
 w_i = mean_j |grad_theta L_j| / |grad_theta L_i| (norms over the solution network's parameters, times the
 constraint's own weight), smoothed by an exponential average (0.9 old, 0.1 new), as in Wang, Teng and Perdikaris
@@ -42,7 +44,7 @@ class Problem(Frame):
 
     def __init__(self, domain, outputs=("u",), constraints: dict | None = None, inputs=None,
                  unknowns: dict | None = None, hard: dict | None = None, balance: str | None = None,
-                 balance_every: int = 100):
+                 balance_every: int = 100, hints: dict | None = None):
         domain.check("the domain")
         self.domain = domain
         space_dim = domain.dim - 1 if isinstance(domain, SpaceTime) else domain.dim
@@ -81,6 +83,7 @@ class Problem(Frame):
         if balance not in BALANCE:
             raise SirenError(f"unknown balance {balance!r} (choose None or 'gradnorm')")
         self.balance, self.balance_every = balance, balance_every
+        self.hints = dict(hints or {})       # model hints (siren.models), e.g. {"first_frequency": 3.0}
         self.requests, self.fixed_points, self.weights = {}, {}, {k: 1.0 for k in self.constraints}
 
     def to_dict(self) -> dict:

@@ -106,7 +106,8 @@ def solve(problem, *, model: str = "siren", steps: int | None = None, lr: float 
     from ..train import TrainConfig
     source = _source_file(problem)
     task = SolveTask(problem, reference, source)
-    settings = {**SolveTask.train_defaults, **{k: v for k, v in (("steps", steps), ("lr", lr)) if v is not None}}
+    given = {k: v for k, v in (("steps", steps), ("lr", lr)) if v is not None}
+    settings = {**SolveTask.train_defaults, **given}
     cfg = TrainConfig(seed=seed, device=device, progress=progress, **settings)
     out = Path(tempfile.mkdtemp(prefix="siren-")) if out is None else Path(out)
     net, result, summary = run(task, model, cfg, out, model_options=model_options, overwrite=overwrite,

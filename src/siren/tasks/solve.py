@@ -72,7 +72,7 @@ def reference_points(problem, reference, n: int = EVAL_POINTS):
 @dataclass
 class SolveConfig:
     problem: str = option(None, "problem.py: defines `problem` (a siren.problem.Problem), may define `reference`",
-                          positional=True, required=True)
+                          positional=True)
 
 
 @register
@@ -82,7 +82,7 @@ class SolveTask(Task):
     name = "solve"
     help = "your own problem: problem.py defines `problem` (domains, constraints, unknowns) and maybe `reference`"
     Config = SolveConfig
-    train_defaults = {"steps": 2000, "lr": 1e-4}
+    train_defaults = {"steps": 2000, "lr": 5e-4, "schedule": "cosine"}
     metric_name = "rel_l2"
     goals = {"rel_l2": "min", "max_error": "min", "error": "min", "chi2": None, "value": None}
     width = 64
@@ -98,12 +98,14 @@ class SolveTask(Task):
 
     @classmethod
     def from_config(cls, config: SolveConfig):
+        if not config.problem:
+            raise SirenError("no problem file given (siren solve problem.py --out runs/x)")
         problem, reference = load_problem_file(config.problem)
         return cls(problem, reference, str(Path(config.problem).resolve()))
 
     def model_hints(self) -> dict:
-        """64 wide by default (--hidden-features overrides): PINN problems are smooth at the box's scale."""
-        return {"width": self.width}
+        """64 wide by default, and the problem's own hints (`Problem(hints=...)`); flags override both."""
+        return {"width": self.width, **self.problem.hints}
 
     def parameters(self) -> list:
         """The unknowns as Adam parameter groups, trained with the model (`siren.train.fit` adds them to its
