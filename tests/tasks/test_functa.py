@@ -12,6 +12,7 @@ from torch.func import functional_call
 
 import siren
 from siren.cli import main
+from siren.commands.meta import encode
 from siren.data.grid import grid
 from siren.data.imagefolder import demo_split
 from siren.errors import SirenError
@@ -121,6 +122,29 @@ def test_functa_fit_renders_and_loads(functa_run, tmp_path):
     assert (tmp_path / "big.png").stat().st_size > 0
 
 
+def test_meta_encode_and_decode(functa_run, tmp_path):
+    """encode: each image's latent is the fit's K-step latent (adapt_latent, batched); decode renders them at any size."""
+    from siren.data.image import load_image, save_image
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    crops = [demo_split(S).test[i][0] for i in (0, 5, 9)]
+    for i, c in enumerate(crops):
+        save_image(folder / f"c{i}.png", ((c + 1) / 2).numpy())
+    assert main(["meta", "encode", str(folder), "--init", str(functa_run), "--out", str(tmp_path / "z.npz"),
+                 "--batch", "2"]) == 0
+    data = np.load(tmp_path / "z.npz")
+    assert list(data["names"]) == ["c0.png", "c1.png", "c2.png"] and data["latents"].shape == (3, L)
+    base = load_checkpoint(functa_run)
+    values = torch.stack([torch.from_numpy(2 * load_image(folder / f"c{i}.png") - 1).float() for i in range(3)])
+    z = adapt_latent(_base(base), torch.tensor(base["task"]["test_time"]["rates"]), grid((S, S)),
+                     values.reshape(3, -1, 3), 3)[-1]
+    np.testing.assert_allclose(data["latents"], z.numpy(), rtol=1e-4, atol=1e-6)
+    assert main(["meta", "decode", str(tmp_path / "z.npz"), "--init", str(functa_run), "--out", str(tmp_path / "dec"),
+                 "--size", "12"]) == 0
+    assert sorted(p.name for p in (tmp_path / "dec").iterdir()) == ["c0.png", "c1.png", "c2.png"]
+    assert load_image(tmp_path / "dec" / "c1.png").shape == (12, 12, 3)
+
+
 def test_functa_bad_input_is_one_line_error(functa_run, tmp_path, cli_error):
     img = np.random.default_rng(0).random((S, S, 3))
     with pytest.raises(SirenError, match="latent of 4 numbers"):
@@ -140,3 +164,15 @@ def test_functa_bad_input_is_one_line_error(functa_run, tmp_path, cli_error):
                       "--out", str(tmp_path / "o")])
     assert "one image at a time" in line
     assert not (tmp_path / "o").exists()
+    np.savez(tmp_path / "z.npz", latents=np.zeros((2, L + 1), np.float32), names=np.array(["a.png", "b.png"]))
+    line = cli_error(["meta", "decode", str(tmp_path / "z.npz"), "--init", str(functa_run), "--out", str(tmp_path / "d")])
+    assert f"latents of {L} numbers" in line
+    (tmp_path / "empty").mkdir()
+    assert "no images in" in cli_error(["meta", "encode", str(tmp_path / "empty"), "--init", str(functa_run),
+                                        "--out", str(tmp_path / "z2.npz")])
+    siren.fit(img, steps=1, hidden_features=8, out=tmp_path / "plain", device="cpu", progress=False, report=False)
+    line = cli_error(["meta", "encode", str(tmp_path), "--init", str(tmp_path / "plain"), "--out",
+                      str(tmp_path / "z3.npz")])
+    assert "plain" in line and "not a" in line and "initialization" in line
+    with pytest.raises(SirenError, match="not a functa init"):
+        encode(tmp_path, tmp_path / "plain", tmp_path / "z3.npz")

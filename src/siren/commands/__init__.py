@@ -6,7 +6,7 @@ function run(config) -> the line to print. `@command(name, help, Config)` regist
 command also receives the arguments its Config does not declare, in the field `extra` (`siren render`: the options
 of the checkpoint's task). Importing this package
 registers every command: render, mesh, report, stats, prior inpaint, prior interpolate, compress,
-decompress, export.
+decompress, export, meta encode, meta decode.
 """
 from __future__ import annotations
 
@@ -43,4 +43,4 @@ def command(name: str, help: str, Config: type, extra: bool = False):
     return register
 
 
-from . import checkpoints, codec, export, prior, runs  # noqa: E402, F401  (importing them registers the commands)
+from . import checkpoints, codec, export, meta, prior, runs  # noqa: E402, F401  (importing them registers the commands)

@@ -155,6 +155,7 @@ class MetaConfig:
     inner_lr: float | None = option(None, "inner (and test-time) learning rate (default 1e-3); functa: the learned "
                                     "rates' starting value (default 1)")
     latent_features: int = option(64, "functa: numbers in the latent fitted per image")
+    rates_lr: float = option(1e-2, "functa: Adam learning rate of the learned rates (the base weights': --lr)")
     workers: int = option(0, "processes reading a folder's images (0: read them in the training process)")
 
 
@@ -163,7 +164,8 @@ class MetaTask(Task):
     """Meta-learn a SIREN initialization over a Split of images; see the module docstring."""
 
     name = "meta train"
-    help = "meta-learn a SIREN initialization for a class of images (Reptile or MAML); fit with --init RUN"
+    help = ("meta-learn a SIREN initialization for a class of images (Reptile or MAML on all weights, or functa: a "
+            "modulated base and a latent per image); fit with --init RUN")
     Config = MetaConfig
     train_defaults = {"steps": 2000, "lr": 1e-4, "log_every": 100, "checkpoint_every": 500}
     model_kind = "batched"
@@ -341,14 +343,16 @@ class FunctaTask(MetaTask):
     goals = {"psnr": "max", "mse": "min"}
 
     def __init__(self, split: Split, batch_size: int = 8, latent_features: int = 64, inner_steps: int = 3,
-                 inner_lr: float = 1.0, workers: int = 0, shard: tuple[int, int] = (0, 1)):
+                 inner_lr: float = 1.0, workers: int = 0, shard: tuple[int, int] = (0, 1), rates_lr: float = 1e-2):
         if latent_features < 1:
             raise SirenError(f"must be at least 1, got {latent_features}", field="latent_features")
+        if not rates_lr > 0:
+            raise SirenError(f"must be positive, got {rates_lr}", field="rates_lr")
         if shard[1] > 1:
             raise SirenError("--method functa runs in one process (its learned rates are not averaged across "
                              "torchrun's processes: run it without torchrun)")
         super().__init__(split, batch_size, "maml", inner_steps, "sgd", inner_lr, workers, shard)
-        self.method, self.latent_features = "functa", latent_features
+        self.method, self.latent_features, self.rates_lr = "functa", latent_features, rates_lr
         self.rates = torch.nn.Parameter(torch.full((latent_features,), float(inner_lr)))
 
     @classmethod
@@ -358,14 +362,14 @@ class FunctaTask(MetaTask):
                              f"(leave --inner-optimizer out)")
         split = training_split(config.data, config.demo, config.size)
         return cls(split, config.batch_size, config.latent_features, _given(config.inner_steps, 3),
-                   _given(config.inner_lr, 1.0), config.workers, shard)
+                   _given(config.inner_lr, 1.0), config.workers, shard, config.rates_lr)
 
     def model_hints(self) -> dict:
         return {"latent_features": self.latent_features}
 
     def parameters(self) -> list:
-        """The learned rates, an Adam parameter group trained with the base (`siren.train.fit`)."""
-        return [{"params": [self.rates]}]
+        """The learned rates, an Adam parameter group (at rates_lr) trained with the base (`siren.train.fit`)."""
+        return [{"params": [self.rates], "lr": self.rates_lr}]
 
     def to(self, device) -> FunctaTask:
         super().to(device)
@@ -397,7 +401,7 @@ class FunctaTask(MetaTask):
 
     def meta(self) -> dict:
         rates = self.rates.detach().cpu().tolist()
-        return {**super().meta(), "latent_features": self.latent_features,
+        return {**super().meta(), "latent_features": self.latent_features, "rates_lr": self.rates_lr,
                 "test_time": {"optimizer": "sgd", "lr": 1.0, "steps": self.inner_steps, "rates": rates,
                               "latent_features": self.latent_features}}
 
