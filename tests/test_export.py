@@ -176,6 +176,13 @@ def test_a_checkpoint_with_a_pickled_foreign_object_is_refused_without_running_i
         load_checkpoint(tmp_path / "foreign.pt")
 
 
+def test_a_checkpoint_is_written_as_plain_data_only(tmp_path):
+    model = build_model("siren", 2, 1, hidden_features=8, hidden_layers=1)
+    with pytest.raises(TypeError, match=r"checkpoint\['task'\]\['scale'\] is a numpy.float64"):
+        _checkpoint(tmp_path, model, {"task": "fit audio", "scale": np.float64(0.5)})
+    assert not (tmp_path / "checkpoint.pt").exists()
+
+
 def test_checkpoints_of_the_previous_release_load_as_plain_data():
     from pathlib import Path
     old = Path(__file__).parent / "data" / "v0_2_0"

@@ -21,6 +21,7 @@ import os
 import pickle
 import re
 import shutil
+from collections import Counter, OrderedDict
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -119,8 +120,26 @@ def cut_log(path: Path, step: int) -> None:
     os.replace(tmp, path)
 
 
+_CONTAINERS = (dict, OrderedDict, Counter, list, tuple, set)
+_LEAVES = (str, int, float, bool, complex, bytes, type(None), torch.Size, torch.dtype, torch.device)
+
+
+def _check_plain(value, where: str) -> None:
+    """TypeError unless `value` is what `load_checkpoint` reads back (plain data: tensors, numbers, strings, and
+    dicts, lists, tuples of them), naming where the first other object sits (e.g. a numpy scalar in a task's meta)."""
+    if type(value) in _CONTAINERS:
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        for k, v in items:
+            _check_plain(v, f"{where}[{k!r}]")
+    elif not (type(value) in _LEAVES or isinstance(value, torch.Tensor)):
+        raise TypeError(f"{where} is a {type(value).__module__}.{type(value).__qualname__}: a checkpoint holds plain "
+                        "data only (convert it, e.g. float(x), x.tolist(), torch.as_tensor(x))")
+
+
 def save_checkpoint(path: Path, payload: dict) -> None:
-    """Atomic write: a crash mid-save never destroys the previous checkpoint."""
+    """Atomic write: a crash mid-save never destroys the previous checkpoint. `payload` must be plain data (what
+    `load_checkpoint` reads without running code; else TypeError naming the offending entry)."""
+    _check_plain(payload, "checkpoint")
     tmp = path.with_suffix(".tmp")
     torch.save(payload, tmp)
     os.replace(tmp, path)
