@@ -124,16 +124,15 @@ class Observation(Constraint):
     default_on = "interior"
 
     def __init__(self, points, values, outputs="u", noise: float | None = None, weight: float = 1.0):
-        self.data = Points.__new__(Points)
-        self.data.x, self.data.normals = read_points(points), None
         vals = read_points(values, "values")
+        if not np.isfinite(vals).all():
+            raise SirenError("observations contain NaN or infinity (drop those rows)")
+        self.data = Points(points)
         self.outputs = (outputs,) if isinstance(outputs, str) else tuple(outputs)
         super().__init__(self.data, len(self.data.x), "random", weight)
         if vals.shape != (len(self.data.x), len(self.outputs)):
             raise SirenError(f"observations: {len(self.data.x)} points but values of shape {vals.shape} for "
                              f"outputs {self.outputs} (give one value per point and output)")
-        if not np.isfinite(self.data.x).all() or not np.isfinite(vals).all():
-            raise SirenError("observations contain NaN or infinity (drop those rows)")
         if noise is not None and not noise > 0:
             raise SirenError(f"observation noise must be a positive standard deviation, got {noise}")
         self.values, self.noise = torch.as_tensor(vals), noise

@@ -129,9 +129,9 @@ class Problem(Frame):
             views = [self.view_of(r, normal, name) for r, (_, normal) in zip(recorders, sets)]
             try:
                 result = c.compute(views)
-            except SirenError:
+            except SirenError:                    # already one line naming the constraint
                 raise
-            except Exception as e:
+            except Exception as e:                # the user's code failed: name the constraint
                 raise SirenError(f"constraint {name!r} failed on a dry run: {type(e).__name__}: {e}") from None
             n = len(sets[0][0])
             if not torch.is_tensor(result) or result.dim() not in (1, 2) or result.shape[0] != n:

@@ -46,7 +46,7 @@ class Points:
         self.x = read_points(source)
         self.normals = None if normals is None else read_points(normals, "normals")
         if not np.isfinite(self.x).all():
-            raise SirenError("points contain NaN or infinity (drop those rows)")
+            raise SirenError("points (or observations) contain NaN or infinity (drop those rows)")
 
 
 def _quasi(method: str, n: int, dim: int, seed: int) -> np.ndarray:
