@@ -2,7 +2,7 @@
 settings, scored against its independent reference: relative L2 (the cavity: max |u - Ghia| / max |Ghia| on the
 centre lines; the inverse problem: relative L2 of k(x)), seconds per step, on this CPU with one thread.
 
-    python benchmarks/problems.py [--steps 3000] [--only burgers,wave] [--balance]
+    python benchmarks/problems.py [--steps 3000] [--only burgers,wave] [--balance] [--figures DIR]
 
 --balance also runs each example with gradient-norm weights (`Problem(balance="gradnorm")`) to measure them against
 the fixed weights. Writes benchmarks/results/problems.json and prints a Markdown table (docs/problem.md).
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import tempfile
 import time
@@ -32,7 +33,7 @@ EXAMPLES = {            # example: (steps, the score and what it is)
 }
 
 
-def solve_example(name: str, steps: int, balance: bool) -> dict:
+def solve_example(name: str, steps: int, balance: bool, figures: Path | None = None) -> dict:
     import siren
     from siren.tasks.solve import load_problem_file
     problem, reference = load_problem_file(ROOT / "examples" / "problems" / f"{name}.py")
@@ -43,6 +44,9 @@ def solve_example(name: str, steps: int, balance: bool) -> dict:
         sol = siren.solve(problem, steps=steps, reference=reference, out=Path(tmp) / "run", progress=False,
                           report=False)
         seconds = time.perf_counter() - start
+        if figures is not None:
+            figures.mkdir(parents=True, exist_ok=True)
+            shutil.copy(Path(tmp) / "run" / "solution.png", figures / f"{name}_{'gradnorm' if balance else 'fixed'}.png")
     m = sol.metrics
     key = EXAMPLES[name][0]
     score = max(m["max_error_u"], m["max_error_v"]) if name == "cavity" else m[key]
@@ -57,12 +61,13 @@ def main() -> None:
     parser.add_argument("--only", default=",".join(EXAMPLES))
     parser.add_argument("--balance", action="store_true")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "problems.json"))
+    parser.add_argument("--figures", default=None, help="copy each run's solution.png into this folder")
     args = parser.parse_args()
     torch.set_num_threads(1)
     rows = []
     for name in args.only.split(","):
         for balance in (False, True) if args.balance else (False,):
-            rows.append(solve_example(name, args.steps, balance))
+            rows.append(solve_example(name, args.steps, balance, args.figures and Path(args.figures)))
             r = rows[-1]
             print(f"{name:13s} {r['balance']:8s} {r['score']:.3g} ({r['what']})  {r['seconds_per_step']:.3f} s/step",
                   flush=True)

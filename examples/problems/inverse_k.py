@@ -20,7 +20,7 @@ u_true = reaction_diffusion_fd(0.01, lambda x: k_true(x[:, None]), lambda x: np.
 sensors = np.linspace(0, 1, 50)[:, None]
 data = u_true(sensors[:, 0]) + 0.01 * np.abs(u_true(sensors[:, 0])).max() * np.random.default_rng(0).standard_normal(50)
 
-problem = Problem(Interval(0, 1), outputs="u", hints={"first_frequency": 3.0},
+problem = Problem(Interval(0, 1), outputs="u", hints={"first_omega_0": 3.0},
                   unknowns={"k": Field("x", truth=k_true, first_omega_0=1.0)}, constraints={
     "pde": Residual(lambda v: 0.01 * v.d("u", "x", "x") - v.k * v.u - torch.sin(2 * math.pi * v.x), points=500),
     "ends": Dirichlet("u", 0.0, points=20),

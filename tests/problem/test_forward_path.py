@@ -1,5 +1,6 @@
 """Every constraint of a problem takes `siren.diff`'s forward mode for every family that has it: the dry run's
-requests are what each step asks, and autograd's derivatives are never called."""
+requests are what each step asks, and autograd's derivatives are called only where `siren.diff` itself prefers
+them (`prefers_autograd`: gradient-only requests on the baselines, where autograd is the faster path)."""
 import numpy as np
 import pytest
 import torch
@@ -37,9 +38,16 @@ def test_every_constraint_takes_forward_mode(family, monkeypatch):
     assert problem.requests["pde"]["solution"].hessian                  # u_xy: a mixed entry
     assert problem.requests["wall"]["solution"].first_order is False     # values only
 
-    def refuse(*args, **kwargs):
-        raise AssertionError("autograd_derivatives was called")
-    monkeypatch.setattr(siren.diff, "autograd_derivatives", refuse)
+    prefers = getattr(siren.diff, "prefers_autograd", lambda model, request: False)
+    taken = []
+    real = siren.diff.autograd_derivatives
+
+    def spy(net, x, request):
+        assert prefers(net, request), f"autograd taken for {request}"
+        taken.append(request)
+        return real(net, x, request)
+    monkeypatch.setattr(siren.diff, "autograd_derivatives", spy)
     terms = problem.terms({"solution": model, "k": problem.fields["k"].model}, torch.Generator().manual_seed(0))
     assert set(terms) == set(problem.constraints)
     assert all(torch.isfinite(t) for t, _ in terms.values())
+    assert not any(r.second_order for r in taken)                     # second derivatives always forward

@@ -44,8 +44,8 @@ def test_solve_a_bar_in_the_users_units(tmp_path):
 
 def test_cli_run_resume_and_load_with_a_hard_constraint(tmp_path):
     path = _bar(tmp_path)
-    args = ["solve", str(path), "--hidden-features", "16", "--hidden-layers", "2", "--first-omega", "3", "--lr", "1e-3",
-            "--no-progress",
+    args = ["solve", str(path), "--hidden-features", "16", "--hidden-layers", "2", "--first-omega-0", "3",
+            "--lr", "1e-3", "--schedule", "constant", "--no-progress",
             "--checkpoint-every", "20", "--log-every", "20"]
     assert main([*args, "--steps", "60", "--out", str(tmp_path / "whole")]) == 0
     assert main([*args, "--steps", "40", "--out", str(tmp_path / "part")]) == 0

@@ -12,7 +12,7 @@ once on a recording view: what it reads becomes the `siren.diff.Request` of each
 bad input with one line naming the constraint: an unknown name, a wrong shape, an unknown no constraint reads.
 `terms(models, gen)` -> {constraint: (mean of residual^2, weight)}.
 
-hints: facts for the model families (`siren.models` hints), e.g. {"first_frequency": 3.0}: a smooth solution wants
+hints: facts for the model families (`siren.models` hints), e.g. {"first_omega_0": 3.0}: a smooth solution wants
 a lower omega_0 than an image; flags and keyword options still win.
 balance: None (fixed weights) or "gradnorm": every `balance_every` steps each term's weight becomes
 w_i = mean_j |grad_theta L_j| / |grad_theta L_i| (norms over the solution network's parameters, times the
@@ -83,7 +83,7 @@ class Problem(Frame):
         if balance not in BALANCE:
             raise SirenError(f"unknown balance {balance!r} (choose None or 'gradnorm')")
         self.balance, self.balance_every = balance, balance_every
-        self.hints = dict(hints or {})       # model hints (siren.models), e.g. {"first_frequency": 3.0}
+        self.hints = dict(hints or {})       # model hints (siren.models), e.g. {"first_omega_0": 3.0}
         self.requests, self.fixed_points, self.weights = {}, {}, {k: 1.0 for k in self.constraints}
 
     def to_dict(self) -> dict:

@@ -105,7 +105,7 @@ class SolveTask(Task):
 
     def model_hints(self) -> dict:
         """64 wide by default, and the problem's own hints (`Problem(hints=...)`); flags override both."""
-        return {"width": self.width, **self.problem.hints}
+        return {"hidden_features": self.width, **self.problem.hints}
 
     def parameters(self) -> list:
         """The unknowns as Adam parameter groups, trained with the model (`siren.train.fit` adds them to its
