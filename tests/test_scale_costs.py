@@ -6,7 +6,8 @@ import torch
 from skimage.metrics import structural_similarity
 
 from siren.data.grid import SPARSE_DRAW, grid, random_indices
-from siren.metrics import SurfaceReference, chamfer_distance, f_score, mesh_metrics, normal_consistency, ssim
+from helpers import chamfer_distance, f_score, normal_consistency
+from siren.metrics import SurfaceReference, mesh_metrics, ssim
 from siren.models import build_model
 from siren.rendering import render_derivatives
 
