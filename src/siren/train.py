@@ -7,7 +7,9 @@ line per log step: the loss, each raw term, their weights, the task's metrics; N
 first cuts metrics.jsonl back to the checkpoint's step. Progress: a bar on a terminal, else one line per log step.
 `siren.launch` builds the task and the model and calls it. A task with a `parameters()` method (the unknowns of
 `siren.tasks.solve`: Adam parameter groups, {"params": [...]} with an optional "lr") has those tensors trained with
-the model by the same Adam; they live in the task's state_dict.
+the model by the same Adam; they live in the task's state_dict. A task with `lbfgs_steps` = K > 0 takes its last K
+steps with L-BFGS (one iteration each, strong-Wolfe line search), all on the points of the first of them (L-BFGS's
+curvature pairs need one fixed objective); the checkpoint keeps them.
 """
 from __future__ import annotations
 
@@ -122,14 +124,17 @@ def fit(model: nn.Module, task, cfg: TrainConfig, out_dir: str | os.PathLike | N
     extra = list(task.parameters()) if hasattr(task, "parameters") else []   # a problem's unknowns: param groups
     opt = torch.optim.Adam([{"params": list(model.parameters())}, *extra] if extra else model.parameters(), lr=cfg.lr)
     sched = _scheduler(opt, cfg)
+    lbfgs_from = cfg.steps - int(getattr(task, "lbfgs_steps", 0) or 0)   # a task may end with L-BFGS steps
     gen = torch.Generator().manual_seed(cfg.seed)
     out = Path(out_dir) if out_dir is not None else None
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
-    start, history, before = 0, [], 0.0
+    start, history, before, fixed = 0, [], 0.0, None
     if resume:
         ckpt = load_checkpoint(out / CHECKPOINT, map_location=device)
         model.load_state_dict(ckpt["model"])
+        if lbfgs_from < cfg.steps and ckpt["step"] >= lbfgs_from:
+            opt, fixed = _lbfgs(opt), ckpt["lbfgs_points"]
         opt.load_state_dict(ckpt["optimizer"])
         if sched is not None and ckpt.get("scheduler"):
             sched.load_state_dict(ckpt["scheduler"])
@@ -148,7 +153,8 @@ def fit(model: nn.Module, task, cfg: TrainConfig, out_dir: str | os.PathLike | N
                                  "optimizer": opt.state_dict(), "scheduler": sched.state_dict() if sched else None,
                                  "generator": gen.get_state(), "torch_rng": torch.get_rng_state(),
                                  "task": task.meta(), "task_state": task.state_dict(), "config": asdict(cfg),
-                                 "history": history, "seconds": elapsed()})
+                                 "history": history, "seconds": elapsed(),
+                                 **({"lbfgs_points": fixed} if fixed is not None else {})})
 
     log = open(out / LOG, "a") if out is not None else None
     bar = Progress(cfg.steps, start, task.metric_name) if cfg.progress else None
@@ -161,6 +167,10 @@ def fit(model: nn.Module, task, cfg: TrainConfig, out_dir: str | os.PathLike | N
     torch.set_float32_matmul_precision(effective_precision(cfg.matmul_precision, device))
     try:
         while step < cfg.steps:
+            if step == lbfgs_from and not isinstance(opt, torch.optim.LBFGS):
+                opt, fixed = _lbfgs(opt), gen.get_state()    # L-BFGS on fixed points: the first phase step's
+            if fixed is not None:
+                gen.set_state(fixed)
             terms = task.loss(model, step, gen)
             loss = sum(weight * raw for raw, weight in terms.values())
             loss_value = float(loss.detach())
@@ -172,8 +182,11 @@ def fit(model: nn.Module, task, cfg: TrainConfig, out_dir: str | os.PathLike | N
             loss.backward()
             if cfg.clip_grad:
                 nn.utils.clip_grad_norm_(model.parameters(), cfg.clip_grad)
-            opt.step()
-            if sched is not None:
+            if fixed is not None:                         # L-BFGS: its line search re-evaluates the same points
+                opt.step(lambda: _reevaluate(task, model, step, gen, fixed, opt))
+            else:
+                opt.step()
+            if sched is not None and fixed is None:
                 sched.step()
             step += 1
             if step % cfg.log_every == 0 or step == cfg.steps:
@@ -206,6 +219,22 @@ def fit(model: nn.Module, task, cfg: TrainConfig, out_dir: str | os.PathLike | N
         if log is not None:
             log.close()
     return TrainResult(step, loss_value, history)
+
+
+def _lbfgs(adam) -> torch.optim.LBFGS:
+    """The L-BFGS phase's optimizer over Adam's parameters: one iteration a step, a strong-Wolfe line search of
+    up to 24 trial points (max_eval: with max_iter=1 its default would allow none)."""
+    params = [p for group in adam.param_groups for p in group["params"]]
+    return torch.optim.LBFGS(params, lr=1.0, max_iter=1, max_eval=25, history_size=50, line_search_fn="strong_wolfe")
+
+
+def _reevaluate(task, model, step: int, gen: torch.Generator, drawn, opt) -> torch.Tensor:
+    """The loss at this step's points again (the generator back at `drawn`), with its gradient."""
+    gen.set_state(drawn)
+    opt.zero_grad(set_to_none=True)
+    loss = sum(weight * raw for raw, weight in task.loss(model, step, gen).values())
+    loss.backward()
+    return loss
 
 
 def reached(task, record: dict, target: float | None) -> bool:

@@ -91,3 +91,28 @@ def test_fixed_samplers_train(tmp_path, sampler):
                                                    "ends": Dirichlet("u", 0.0, on="left", points=1)})
     sol = siren.solve(problem, steps=20, out=tmp_path / sampler, progress=False, report=False, **TINY)
     assert math.isfinite(sol.history[-1]["loss"])
+
+
+def test_adam_then_lbfgs_resumes_exactly(tmp_path):
+    from siren.models import build_model
+    from siren.tasks.solve import SolveTask, load_problem_file
+    from siren.train import TrainConfig, fit
+
+    def train(out, stop=None):
+        problem, reference = load_problem_file(_bar(tmp_path))
+        task = SolveTask(problem, reference, lbfgs=20)
+        torch.manual_seed(0)
+        model = build_model("siren", 1, 1, **TINY)
+        cfg = TrainConfig(steps=40, lr=1e-3, log_every=10, checkpoint_every=10, progress=False)
+
+        def interrupt(step, record):
+            if step == stop:
+                raise KeyboardInterrupt
+        result = fit(model, task, cfg, out, callback=interrupt)
+        if stop is not None:
+            result = fit(model, task, cfg, out, resume=True)
+        return result.history
+
+    whole, resumed = train(tmp_path / "whole"), train(tmp_path / "part", stop=30)
+    assert [h["loss"] for h in whole] == [h["loss"] for h in resumed]
+    assert whole[-1]["rel_l2"] < 0.5 * whole[1]["rel_l2"]                      # the L-BFGS steps (20 to 40) help

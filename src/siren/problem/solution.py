@@ -95,17 +95,19 @@ class Solution:
 
 
 def solve(problem, *, model: str = "siren", steps: int | None = None, lr: float | None = None, reference=None,
+          lbfgs: int = 0,
           out: str | os.PathLike | None = None, overwrite: bool = False, seed: int = 0, device: str = "auto",
           progress: bool = True, report: bool = True, **model_options) -> Solution:
     """Train `model` (a name of `siren.models.MODEL_NAMES`, its options as keywords, e.g. hidden_features=32) on
     `problem` (a `siren.problem.Problem`) through the CLI's machinery (`siren solve`): the run folder `out`
     (default a new temporary folder), checkpoints, metrics.json scored against `reference` (see
-    `siren.tasks.solve`), figures and report.html. steps, lr: the solve task's defaults when None."""
+    `siren.tasks.solve`), figures and report.html. steps, lr: the solve task's defaults when None; lbfgs: the
+    last that many steps by L-BFGS."""
     from ..launch import run
     from ..tasks.solve import SolveTask
     from ..train import TrainConfig
     source = _source_file(problem)
-    task = SolveTask(problem, reference, source)
+    task = SolveTask(problem, reference, source, lbfgs)
     given = {k: v for k, v in (("steps", steps), ("lr", lr)) if v is not None}
     settings = {**SolveTask.train_defaults, **given}
     cfg = TrainConfig(seed=seed, device=device, progress=progress, **settings)

@@ -73,6 +73,8 @@ def reference_points(problem, reference, n: int = EVAL_POINTS):
 class SolveConfig:
     problem: str = option(None, "problem.py: defines `problem` (a siren.problem.Problem), may define `reference`",
                           positional=True)
+    lbfgs: int = option(0, "take the last N of the steps with L-BFGS (one iteration a step, strong-Wolfe line "
+                        "search) after Adam")
 
 
 @register
@@ -87,8 +89,11 @@ class SolveTask(Task):
     goals = {"rel_l2": "min", "max_error": "min", "error": "min", "chi2": None, "value": None}
     width = 64
 
-    def __init__(self, problem, reference=None, source: str | None = None):
+    def __init__(self, problem, reference=None, source: str | None = None, lbfgs: int = 0):
         self.problem, self.reference, self.source = problem, reference, source
+        if lbfgs < 0:
+            raise SirenError(f"must be >= 0, got {lbfgs}", field="lbfgs")
+        self.lbfgs_steps = lbfgs
         problem.compile(seed=0)
         self.in_features, self.out_features = len(problem.inputs), len(problem.outputs)
         self.scored = reference_points(problem, reference)
@@ -101,7 +106,7 @@ class SolveTask(Task):
         if not config.problem:
             raise SirenError("no problem file given (siren solve problem.py --out runs/x)")
         problem, reference = load_problem_file(config.problem)
-        return cls(problem, reference, str(Path(config.problem).resolve()))
+        return cls(problem, reference, str(Path(config.problem).resolve()), config.lbfgs)
 
     def model_hints(self) -> dict:
         """64 wide by default, and the problem's own hints (`Problem(hints=...)`); flags override both."""
