@@ -167,7 +167,7 @@ def fit(model: nn.Module, task, cfg: TrainConfig, out_dir: str | os.PathLike | N
     torch.set_float32_matmul_precision(effective_precision(cfg.matmul_precision, device))
     try:
         while step < cfg.steps:
-            if step == lbfgs_from and not isinstance(opt, torch.optim.LBFGS):
+            if step >= lbfgs_from and not isinstance(opt, torch.optim.LBFGS):
                 opt, fixed = _lbfgs(opt), gen.get_state()    # L-BFGS on fixed points: the first phase step's
             if fixed is not None:
                 gen.set_state(fixed)
