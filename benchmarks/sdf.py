@@ -25,10 +25,10 @@ ru_maxrss of the child) for dense and coarse-to-fine marching cubes of the same 
 
 Untrained table (--untrained): `siren sdf --demo sphere --model M --steps 10` with every other option at its default
 (the mesh at 256^3 under the default --mesh-memory), one fresh process per model family under `/usr/bin/time -v`:
-its exit code, wall time, peak RSS, the resolution the mesh was made at and its faces, and whether the checkpoint
-was written (a row that runs past --row-timeout is stopped and says so). A field this far from trained may cross
-zero almost everywhere; the mesh memory budget must keep every row far below the memory of a full-resolution mesh
-of such a field (tens of GB).
+its exit code, wall time, CPU time (user + system: the cost when other work shares the cores), peak RSS, the
+resolution the mesh was made at and its faces, and whether the checkpoint was written (a row that runs past
+--row-timeout is stopped and says so). A field this far from trained may cross zero almost everywhere; the mesh
+memory budget must keep every row far below the memory of a full-resolution mesh of such a field (tens of GB).
 """
 from __future__ import annotations
 
@@ -166,8 +166,8 @@ def untrained_table(args) -> None:
     models = args.models.split(",") if args.models != DEFAULT_MODELS else list(MODEL_NAMES)
     print(f"\n`siren sdf --demo sphere --model M --steps {args.untrained_steps}` (mesh at 256^3 asked, default "
           f"--mesh-memory), a fresh process each under /usr/bin/time -v; {os.cpu_count()} cores, {cpu_name()}")
-    print("\n| model | exit | wall s | peak RSS MiB | mesh resolution | faces | checkpoint |")
-    print("|---|---|---|---|---|---|---|")
+    print("\n| model | exit | wall s | CPU s | peak RSS MiB | mesh resolution | faces | checkpoint |")
+    print("|---|---|---|---|---|---|---|---|")
     for name in models:
         with tempfile.TemporaryDirectory() as tmp:
             out = Path(tmp) / "run"
@@ -180,7 +180,7 @@ def untrained_table(args) -> None:
             except subprocess.TimeoutExpired:
                 os.killpg(child.pid, signal.SIGKILL)
                 child.communicate()
-                print(f"| {name} | killed after {args.row_timeout} s | | | | | {(out / 'checkpoint.pt').is_file()} |",
+                print(f"| {name} | killed after {args.row_timeout} s | | | | | | {(out / 'checkpoint.pt').is_file()} |",
                       flush=True)
                 continue
             time_v = dict(line.strip().rsplit(": ", 1) for line in stderr.splitlines()
@@ -189,8 +189,10 @@ def untrained_table(args) -> None:
             seconds = sum(float(v) * 60 ** i for i, v in enumerate(reversed(wall)))
             m = json.loads((out / "metrics.json").read_text())["metrics"] if (out / "metrics.json").is_file() else {}
             rss = int(time_v["Maximum resident set size (kbytes)"]) / 1024
-            print(f"| {name} | {child.returncode} | {seconds:.0f} | {rss:.0f} | {m.get('resolution', 'none')} | "
-                  f"{m.get('faces', 0)} | {(out / 'checkpoint.pt').is_file()} |", flush=True)
+            cpu = float(time_v["User time (seconds)"]) + float(time_v["System time (seconds)"])
+            print(f"| {name} | {child.returncode} | {seconds:.0f} | {cpu:.0f} | {rss:.0f} | "
+                  f"{m.get('resolution', 'none')} | {m.get('faces', 0)} | {(out / 'checkpoint.pt').is_file()} |",
+                  flush=True)
 
 
 def main() -> None:
