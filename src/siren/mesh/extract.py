@@ -70,10 +70,10 @@ class MeshTooLarge(SirenError):
 class MeshEstimate:
     """The faces of a level set's mesh predicted from coarse grids (`estimate_mesh`).
 
-    levels: [(cells per axis, cells the level crosses)] from coarse to fine; faces: the faces marching cubes makes
-    on the finest of them; exponent d: how the crossing cells grow with the cells per axis c between the two
+    levels: [(cells per axis, cells the level crosses)] from coarse to fine; top_faces: the faces marching cubes
+    makes on the finest of them; exponent d: how the crossing cells grow with the cells per axis c between the two
     finest levels (N ~ c^d), clipped to [2, 3] (2: a surface, 3: a field that crosses the level everywhere).
-    faces(resolution) = faces x (cells / finest cells)^d."""
+    faces(resolution) = top_faces x (cells / finest cells)^d, with (resolution - 1) cells per axis."""
 
     def __init__(self, levels: list[tuple[int, int]], faces: int):
         self.levels, self.top_faces = levels, faces
