@@ -1,4 +1,4 @@
-"""Issue 26, part 4: the last bad inputs. Each gives one line `error: ...` and exit code 2 before any work (sizes
+"""The last bad inputs. Each gives one line `error: ...` and exit code 2 before any work (sizes
 that cannot fit in memory, wavenumbers the grid cannot resolve, unwritable outputs); negative coordinates parse as
 written; the run folder is strict JSON; a resume logs each step once; progress off a terminal is a line per log
 step."""

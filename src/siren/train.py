@@ -53,7 +53,7 @@ class TrainConfig:
                             flag="--no-progress")
     matmul_precision: str = option("highest", "float32 products while training: highest (float32), high (TF32 on "
                                    "NVIDIA GPUs), medium (bfloat16 products on CPUs with bfloat16 kernels: ~1.4x "
-                                   "faster, see the README for the cost)", choices=list(MATMUL_PRECISIONS))
+                                   "faster, see docs/speed.md for the cost)", choices=list(MATMUL_PRECISIONS))
 
     def __post_init__(self):
         if self.steps <= 0:

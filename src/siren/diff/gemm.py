@@ -1,8 +1,8 @@
 """The matrix products of the fused derivative layers: y = A W^T (+ b), routed to the fastest CPU kernel.
 
 On CPU, PyTorch's float32 `mm`/`addmm` call MKL's sgemm. For the tall-skinny products of a coordinate MLP (N points
-x a few hundred features) oneDNN's inner-product kernel is markedly faster (measured on a 2-core AVX-512 EPYC,
-N = 65536: 256 -> 256 features 52 ms against 78 ms; see benchmarks/speed.py), with the same float32 arithmetic
+x a few hundred features) oneDNN's inner-product kernel is markedly faster (docs/speed.md), with the same float32
+arithmetic
 (results agree to round-off). `linear` uses oneDNN through `torch.ops.mkldnn._linear_pointwise` (the op
 TorchInductor emits for CPU linear layers) when it applies: float32 CPU tensors, a contiguous 2-D input, at least
 16 output features (below that MKL's skinny-output path is faster), and a oneDNN-enabled PyTorch build. Everything

@@ -10,9 +10,8 @@ Geometry (the reference code's, `reference_geometry`): S sources evenly spaced o
 y = -0.347059; R receivers over three lines, R // 3 each (the first R % 3 lines one more): top y = 0.401961 with x
 in [-0.347059, 0.347059], left x = -0.401961 and right x = +0.401961 with y in [-0.252941, 0.401961]. A line of one
 point puts it at the line's midpoint. The reference's .mat data (`read_receiver_data`) hold this geometry for
-S = 5, R = 30, at k = 20 and source amplitude 1 + 1j. Measured: the FD data of the "circle" preset (c = 2 for
-r < 0.1, n = 256) times 1 + 1j match its rec_val to 2.1% relative (the uniform medium's: 39%), so its cylinder is
-probably that model; the file does not say so, and `siren fwi --data` treats the true velocity as unknown.
+S = 5, R = 30, at k = 20 and source amplitude 1 + 1j (docs/fwi.md: which velocity model its data fit); `siren fwi
+--data` treats the true velocity as unknown.
 
 Baseline (`AdjointFWI`): minimise over the squared slowness m (m = 1/c^2) at the nodes of the box |x|, |y| <= 0.75
 (m = 1 elsewhere, as the reference code does)
@@ -23,9 +22,7 @@ the smoothness term discretised as alpha/2 sum over neighbouring box nodes of (m
 integral cancels the 1/h^2 of the differences). Gradient by the adjoint method with one sparse LU of A per
 evaluation: A w_j = P^T conj(r_j), r_j = P u_j - d_j (A = A^T), and dJ/dm_i = -Re sum_j w_ij e_x e_y k^2 u_ij /
 sum |d|^2 (only the diagonal of A depends on m). Optimiser: scipy L-BFGS-B from m = 1 with bounds c in [0.1, 10],
-i.e. m in [0.01, 100]. Measured on the circle model (k = 20, data from the n = 256 grid, inversion on n = 135,
-alpha 1e-4, 1 thread): L-BFGS-B stops by itself after 23 evaluations (~4 s), velocity MSE over [-0.5, 0.5]^2 0.0105
-from 0.0320 at the start (alpha 1e-5: 0.0108; n = 101: 0.0106).
+i.e. m in [0.01, 100] (docs/fwi.md: how it does on the circle model).
 """
 from __future__ import annotations
 

@@ -9,8 +9,8 @@ paper's text writes -f (see PAPER.md).
 Green's function (uniform medium, m = 1): G(r) = (i/4) H0^(2)(k r) solves (Laplacian + k^2) G = +delta (not
 -delta: near r = 0, (i/4) H0^(2)(kr) ~ (1 / 2 pi) ln r, whose Laplacian is +delta) and is outgoing for e^{+i w t}
 (H0^(2)(kr) ~ e^{-i k r}). So u = G * f, with no extra sign. Its complex conjugate -(i/4) H0^(1)(k r) is the same
-Green's function in the e^{-i w t} convention. Measured: the FD solution matches G * f to 1% (k = 20, n = 201);
--G * f and (i/4) H0^(1) * f miss by 200% and 140%.
+Green's function in the e^{-i w t} convention (docs/helmholtz.md: the FD solution against G * f and the other
+conventions).
 
 PML (`siren.fields.pml`) of width L (0.5) along the border: d = distance into the PML along an axis (0 inside),
 s(d) = k a0 (d/L)^2, e = 1 - i s / k = 1 - i a0 (d/L)^2 (independent of k). In the PML the equation is
@@ -62,7 +62,7 @@ def _check(k: float, pml_width: float, a0: float) -> None:
 
 def solve_bytes(n: int) -> float:
     """About the peak bytes of the sparse direct solve on an n x n grid: N = (n - 2)^2 unknowns, the LU factors'
-    fill growing as N log N (measured: 2.5 kB an unknown at n = 257, 3 kB at n = 513)."""
+    fill growing as N log N (calibrated in docs/helmholtz.md)."""
     unknowns = max(n - 2, 1) ** 2
     return 200.0 * unknowns * max(math.log2(unknowns), 1.0)
 
