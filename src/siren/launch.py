@@ -37,6 +37,7 @@ from .models import apply_init, architecture, build_model
 from .run_folder import (CHECKPOINT, load_checkpoint, model_from_checkpoint, prepare_out_dir, write_config,
                          write_manifest, write_metrics, write_report)
 from .runtime import outputs_memory
+from .tensorboard import TensorBoard
 from .train import TrainConfig, TrainResult, fit, resolve_device, seed_everything
 
 __all__ = ["launch", "run", "load_init", "init_defaults"]
@@ -234,4 +235,8 @@ def run(task, model_name: str, cfg: TrainConfig, out_dir: str | os.PathLike, mod
     write_manifest(out, files, report=report)
     if report:
         write_report(out)
+    if cfg.log == "tensorboard":
+        board = TensorBoard(out)
+        board.figures(out, result.step)
+        board.close()
     return model, result, summary

@@ -28,6 +28,7 @@ from .diff.gemm import effective_precision
 from .errors import SirenError
 from .options import option
 from .run_folder import CHECKPOINT, LOG, cut_log, load_checkpoint, metric_goals, save_checkpoint, to_json
+from .tensorboard import SINKS, TensorBoard, require_sink
 
 MATMUL_PRECISIONS = ("highest", "high", "medium")
 
@@ -54,6 +55,8 @@ class TrainConfig:
     matmul_precision: str = option("highest", "float32 products while training: highest (float32), high (TF32 on "
                                    "NVIDIA GPUs), medium (bfloat16 products on CPUs with bfloat16 kernels: ~1.4x "
                                    "faster, see docs/speed.md for the cost)", choices=list(MATMUL_PRECISIONS))
+    log: str | None = option(None, "also write each log step's scalars and the run's figures as TensorBoard events "
+                             "into <out>/tensorboard (needs the tensorboard extra)", choices=list(SINKS))
 
     def __post_init__(self):
         if self.steps <= 0:
@@ -73,6 +76,7 @@ class TrainConfig:
         if self.matmul_precision not in MATMUL_PRECISIONS:
             raise SirenError(f"unknown matmul precision {self.matmul_precision!r} "
                              f"(choose {', '.join(MATMUL_PRECISIONS)})")
+        require_sink(self.log)
         if self.clip_grad is not None and not (math.isfinite(self.clip_grad) and self.clip_grad > 0):  # < 0 flips it
             raise SirenError(f"gradient clipping norm must be positive, got {self.clip_grad} (pass --clip-grad > 0)")
 
@@ -157,6 +161,7 @@ def fit(model: nn.Module, task, cfg: TrainConfig, out_dir: str | os.PathLike | N
                                  **({"lbfgs_points": fixed} if fixed is not None else {})})
 
     log = open(out / LOG, "a") if out is not None else None
+    board = TensorBoard(out) if cfg.log == "tensorboard" and out is not None else None
     bar = Progress(cfg.steps, start, task.metric_name) if cfg.progress else None
     step, loss_value, t0 = start, float("nan"), time.perf_counter()
 
@@ -197,6 +202,8 @@ def fit(model: nn.Module, task, cfg: TrainConfig, out_dir: str | os.PathLike | N
                 if log is not None:
                     log.write(to_json(record) + "\n")
                     log.flush()
+                if board is not None:
+                    board.log(record)
                 if bar is not None:
                     bar.log(record)
                 if callback is not None:
@@ -218,6 +225,8 @@ def fit(model: nn.Module, task, cfg: TrainConfig, out_dir: str | os.PathLike | N
             bar.close()
         if log is not None:
             log.close()
+        if board is not None:
+            board.close()
     return TrainResult(step, loss_value, history)
 
 
