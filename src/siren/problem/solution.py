@@ -9,7 +9,8 @@
 
 A run folder keeps the box, the names and the unknowns (problem.json, the checkpoint); a hard constraint's functions
 g and d are re-created from the copy of problem.py in the run folder (a Python-API run with a hard constraint keeps
-the file that defined `problem` when there is one).
+the script that defined them; it is run again under the name "siren.load", so its training must sit under
+`if __name__ == "__main__":`).
 """
 from __future__ import annotations
 
@@ -159,7 +160,7 @@ def load_solution(run: str | os.PathLike, ckpt: dict | None = None, device: str 
         if not copy.is_file():
             raise SirenError(f"{run} has hard constraints but no copy of its problem.py (put the problem file there "
                              "as problem.py)")
-        hard = runpy.run_path(str(copy))["problem"].hard
+        hard = runpy.run_path(str(copy), run_name="siren.load")["problem"].hard   # a script's __main__ part is skipped
     frame = _Stored(spec, fields, parameters, hard, from_dict(spec["domain"]))
     scores = folder / "metrics.json"
     metrics = json.loads(scores.read_text()).get("metrics", {}) if scores.is_file() else {}
