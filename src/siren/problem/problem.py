@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from .. import distributed
 from ..errors import SirenError
 from .constraints import Constraint, Observation, Periodic
 from .sampling import draw, fixed
@@ -164,13 +165,24 @@ class Problem(Frame):
             views.append(self.view_of(live, None if normal is None else normal.to(x), name))
         return self.constraints[name].compute(views)
 
-    def terms(self, models: dict, gen: torch.Generator, seed: int = 0, check: bool = False) -> dict:
-        """{constraint: (mean residual^2 (0-dim), weight)} for one step."""
+    def terms(self, models: dict, gen: torch.Generator, seed: int = 0, check: bool = False,
+              shard: tuple[int, int] = (0, 1)) -> dict:
+        """{constraint: (mean residual^2 (0-dim), weight)} for one step. shard (rank, world): this process's
+        contiguous block of every point set (all ranks draw the same points), its mean weighed by its share
+        (block size x world / N), so that the ranks' averaged gradients are those of the whole batch."""
         p = next(models["solution"].parameters())
         out = {}
         for name, c in self.constraints.items():
-            r = self.residual(name, models, self.point_sets(name, gen, seed), p.dtype, p.device)
-            term = (r ** 2).mean()
+            sets = self.point_sets(name, gen, seed)
+            share = 1.0
+            if shard[1] > 1:
+                n = len(sets[0][0])
+                block = distributed.shard(n, *shard)
+                sets = [(x[block.start:block.stop], None if nr is None else nr[block.start:block.stop])
+                        for x, nr in sets]
+                share = len(block) * shard[1] / n
+            r = self.residual(name, models, sets, p.dtype, p.device)
+            term = (r ** 2).mean() * share if len(r) else (r.sum() * 0.0)
             if check and not bool(torch.isfinite(term)):
                 raise SirenError(f"constraint {name!r} gives NaN or infinity at its points (check the residual's "
                                  "divisions and logarithms, and the values it compares with)")

@@ -8,6 +8,9 @@ value_<name> and error_<name> (|p - truth| / |truth|; a field: relative L2 on a 
 observation with a noise level: chi2_<name> = mean((u - y)^2) / noise^2 (about 1 when the data are fitted to their
 noise). Loss terms: one per constraint, mean of residual^2 times its weight (fixed, or gradient-norm balanced).
 
+Under torchrun every process draws the same points and trains on its block of each constraint's points, the
+gradients averaged (a problem without unknowns or balanced weights).
+
 Files: solution.png (solution, reference, error, residual maps), solution.npz (the outputs on the figure's grid),
 problem.json (inputs, outputs, box, domain, hard constraints, unknowns: what `siren.load` needs), problem.py (a
 copy of the problem file: `siren.load` re-creates hard-constraint functions from it), error.png (rel_l2 by step).
@@ -88,9 +91,14 @@ class SolveTask(Task):
     metric_name = "rel_l2"
     goals = {"rel_l2": "min", "max_error": "min", "error": "min", "chi2": None, "value": None}
     width = 64
+    data_parallel = True        # under torchrun: each process a block of every constraint's points
 
-    def __init__(self, problem, reference=None, source: str | None = None, lbfgs: int = 0):
-        self.problem, self.reference, self.source = problem, reference, source
+    def __init__(self, problem, reference=None, source: str | None = None, lbfgs: int = 0,
+                 shard: tuple[int, int] = (0, 1)):
+        self.problem, self.reference, self.source, self.shard = problem, reference, source, shard
+        if shard[1] > 1 and (problem.parameters or problem.fields or problem.balance):
+            raise SirenError("a problem with unknowns or balanced weights does not run data-parallel yet (run it "
+                             "without torchrun)")
         if lbfgs < 0:
             raise SirenError(f"must be >= 0, got {lbfgs}", field="lbfgs")
         self.lbfgs_steps = lbfgs
@@ -102,11 +110,11 @@ class SolveTask(Task):
         self.checked = False
 
     @classmethod
-    def from_config(cls, config: SolveConfig):
+    def from_config(cls, config: SolveConfig, shard: tuple[int, int] = (0, 1)):
         if not config.problem:
             raise SirenError("no problem file given (siren solve problem.py --out runs/x)")
         problem, reference = load_problem_file(config.problem)
-        return cls(problem, reference, str(Path(config.problem).resolve()), config.lbfgs)
+        return cls(problem, reference, str(Path(config.problem).resolve()), config.lbfgs, shard)
 
     def model_hints(self) -> dict:
         """64 wide by default, and the problem's own hints (`Problem(hints=...)`); flags override both."""
@@ -130,7 +138,7 @@ class SolveTask(Task):
         return {"solution": model, **{k: f.model for k, f in self.problem.fields.items()}}
 
     def loss(self, model, step: int, generator: torch.Generator) -> dict:
-        terms = self.problem.terms(self.models(model), generator, check=not self.checked)
+        terms = self.problem.terms(self.models(model), generator, check=not self.checked, shard=self.shard)
         self.checked = True
         if self.problem.balance == "gradnorm" and step % self.problem.balance_every == 0:
             self.problem.rebalance(terms, [p for p in model.parameters() if p.requires_grad])
