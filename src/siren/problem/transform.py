@@ -45,26 +45,23 @@ class Pieces:
 
 
 def _pieces(fn, x: torch.Tensor, view_of, order: int, pairs) -> Pieces:
+    """fn (a number, or a function of a coordinates view) at x (N, d), with derivatives up to `order`."""
     if not callable(fn):
         const = torch.full((len(x),), float(fn), dtype=x.dtype, device=x.device)
-        zero = torch.zeros_like(x)
-        return Pieces(const, zero, {p: torch.zeros_like(const) for p in pairs})
+        return Pieces(const, torch.zeros_like(x), {p: torch.zeros_like(const) for p in pairs})
     with torch.enable_grad():
         xl = x.detach().requires_grad_(order > 0)
-        v = fn(view_of(_Coords(xl)))
-        v = torch.as_tensor(v, dtype=x.dtype, device=x.device).expand(len(x)) if not torch.is_tensor(v) or \
-            v.dim() == 0 else v.reshape(len(x))
+        v = torch.as_tensor(fn(view_of(_Coords(xl))), dtype=x.dtype, device=x.device)
+        v = v.expand(len(x)) if v.dim() == 0 else v.reshape(len(x))
         if order == 0 or not v.requires_grad:
-            zero = torch.zeros_like(x)
-            return Pieces(v.detach(), zero, {p: torch.zeros_like(v).detach() for p in pairs})
+            return Pieces(v.detach(), torch.zeros_like(x), {p: torch.zeros_like(v).detach() for p in pairs})
         first = torch.autograd.grad(v.sum(), xl, create_graph=order > 1)[0]
-        second = {}
-        for i, j in pairs:
-            if first.requires_grad:
-                gi = torch.autograd.grad(first[:, i].sum(), xl, retain_graph=True, allow_unused=True)[0]
-                second[(i, j)] = torch.zeros_like(v) if gi is None else gi[:, j].detach()
-            else:
-                second[(i, j)] = torch.zeros_like(v).detach()
+        rows = {}                                   # d(first[:, i]) / dx for each i a pair names
+        for i in sorted({i for i, _ in pairs}):
+            row = torch.autograd.grad(first[:, i].sum(), xl, retain_graph=True, allow_unused=True)[0] \
+                if first.requires_grad else None
+            rows[i] = torch.zeros_like(x) if row is None else row.detach()
+        second = {(i, j): rows[i][:, j] for i, j in pairs}
     return Pieces(v.detach(), first.detach(), second)
 
 

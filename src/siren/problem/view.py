@@ -22,7 +22,7 @@ from ..errors import SirenError
 
 __all__ = ["View", "Recorder", "Needs", "RESERVED"]
 
-RESERVED = {"d", "grad", "hessian", "laplacian", "div", "normal", "dn", "names", "n"}
+RESERVED = {"d", "grad", "hessian", "laplacian", "div", "normal", "dn"}
 
 
 class Needs:
