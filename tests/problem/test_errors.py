@@ -60,6 +60,8 @@ def test_problem_file_without_problem(tmp_path, cli_error):
     assert "defines no `problem`" in cli_error(["solve", str(path), "--out", str(tmp_path / "o")])
     path.write_text("from siren.problem import *\nproblem = Problem(Interval(0, 0), constraints={})\n")
     assert "zero measure" in cli_error(["solve", str(path), "--out", str(tmp_path / "o")])
+    path.write_text("problem = undefined_name\n")
+    assert "failed: NameError" in cli_error(["solve", str(path), "--out", str(tmp_path / "o")])
     assert not (tmp_path / "o").exists()
 
 

@@ -43,6 +43,9 @@ def load_problem_file(path) -> tuple:
         namespace = runpy.run_path(str(path))
     except SirenError as e:
         raise SirenError(f"{path}: {e}") from None
+    except Exception as e:                           # the user's file failed: one line, where and what
+        raise SirenError(f"{path} failed: {type(e).__name__}: {e} (run it with python to see the traceback)") \
+            from None
     from ..problem import Problem
     problem = namespace.get("problem")
     if not isinstance(problem, Problem):
