@@ -14,6 +14,20 @@ all of them. Inpainting: the whole crop from 100 fixed context pixels (the prior
 the hull of the context, linear falls back to nearest), the context's mean colour, and the priors of
 benchmarks/inpainting.py when its runs exist; on held-out crops and on matplotlib's grace_hopper (32 px), a
 photograph of another kind than the training crops. Timings are not reported (2 shared cores).
+
+    python benchmarks/meta.py --functa --latent 64 128 256     # modulated meta-learning (--method functa)
+
+--functa: for each latent size L, meta-train (or reuse) a functa run (base SIREN 2 -> 64 -> 64 -> 64 -> 3, or
+--functa-width x --functa-layers, with FiLM shifts from an L-d latent, K = 3 SGD steps on the latent at learned
+per-dimension rates, second order, batch 8, outer Adam --functa-lr on the base and --rates-lr on the rates,
+--functa-steps meta steps, 1 thread), then the mean
+PSNR over the same held-out crops after 0 / 1 / 3 / 5 / 10 test-time steps (SGD on the latent only, at the learned
+rates: what `siren fit image --init RUN` does), against the standard init fitted with Adam (all weights, full
+batch) at the paper's settings (256 x 3 SIREN, lr 1e-4) and at our default learning rate (5e-4, constant), and
+the standard steps that match each learned result. Meta-training time is reported (shared cores: an upper bound).
+Inpainting from 10 and 100 fixed context pixels (the latent fitted to them only, 0 / 3 / 10 steps) against griddata
+and scikit-image's biharmonic inpainting. Results are merged into benchmarks/results/meta_functa.json (the standard
+init's curves are reused from it when they cover --standard-steps on the same crops).
 """
 from __future__ import annotations
 
@@ -29,9 +43,10 @@ from siren.data.grid import grid
 from siren.data.imagefolder import demo_split, square_image
 from siren.data.masks import fixed_masks
 from siren.launch import launch
+from siren.metrics import mse_to_psnr, to_unit
 from siren.models import ModelConfig, build_model, model_from_spec
 from siren.run_folder import CHECKPOINT, load_checkpoint
-from siren.tasks.meta import MetaConfig, MetaTask, adapt, predict, unit_psnrs
+from siren.tasks.meta import MetaConfig, MetaTask, adapt, adapt_latent, latent_predict, predict, unit_psnrs
 from siren.train import TrainConfig
 from siren.viz import pyplot
 from machine import cpu_name
@@ -75,6 +90,17 @@ def griddata_fill(img: np.ndarray, mask: np.ndarray, method: str) -> np.ndarray:
         near = griddata(pts, vals, at, method="nearest")
         out = np.where(np.isnan(out), near, out)
     return out
+
+
+def biharmonic(images: torch.Tensor, k: int) -> float:
+    """MSE on [0, 1] of scikit-image's biharmonic inpainting of the whole images (M, S, S, 3) in [-1, 1] from the k
+    fixed context pixels of `interpolation`."""
+    from skimage.restoration import inpaint_biharmonic
+    m, s = images.shape[:2]
+    unit = ((images + 1) / 2).numpy()
+    pred = np.stack([inpaint_biharmonic(u, ~mk.numpy(), channel_axis=-1)
+                     for u, mk in zip(unit, fixed_masks(m, (s, s), k))])
+    return float(((np.clip(pred, 0, 1) - unit) ** 2).mean())
 
 
 def interpolation(images: torch.Tensor, k: int) -> dict:
@@ -124,11 +150,23 @@ def main(argv=None) -> int:
     p.add_argument("--out", default=str(ROOT / "benchmarks" / "runs" / "meta"))
     p.add_argument("--figure", default=str(ROOT / "docs" / "images" / "meta_init.png"))
     p.add_argument("--json", default=str(ROOT / "benchmarks" / "results" / "meta.json"))
+    p.add_argument("--functa", action="store_true", help="modulated meta-learning (--method functa) against the "
+                   "standard init; see the module docstring")
+    p.add_argument("--latent", type=int, nargs="+", default=[64], help="--functa: latent sizes")
+    p.add_argument("--functa-steps", type=int, default=3000, help="--functa: meta steps")
+    p.add_argument("--functa-width", type=int, default=ARCH["hidden_features"], help="--functa: the base's width")
+    p.add_argument("--functa-layers", type=int, default=ARCH["hidden_layers"], help="--functa: the base's hidden "
+                   "layers after the first")
+    p.add_argument("--functa-lr", type=float, default=3e-4, help="--functa: outer Adam learning rate of the base")
+    p.add_argument("--rates-lr", type=float, default=1e-2, help="--functa: outer Adam learning rate of the rates")
+    p.add_argument("--standard-steps", type=int, default=100, help="--functa: standard-init steps scored")
     p.add_argument("--interpolation-only", action="store_true", help="only the interpolation baselines on every "
                    "held-out crop at 10 / 100 / 1000 context pixels (the protocol of the priors' table)")
     args = p.parse_args(argv)
     torch.set_num_threads(1)
     print(f"CPU: {cpu_name()} (1 thread; 2 cores shared with other work)", flush=True)
+    if args.functa:
+        return functa(args)
     if args.interpolation_only:
         test = demo_split(32).test
         images = torch.stack([test[i][0] for i in range(len(test))])
@@ -185,6 +223,98 @@ def main(argv=None) -> int:
                                                     for k, c in rows.items()},
                                            "inpainting_mse_100": inpaint}, indent=2))
     print(f"wrote {args.figure}, {args.json}")
+    return 0
+
+
+FUNCTA_SHOWN = (0, 1, 3, 5, 10)
+
+
+def train_functa(args, latent: int) -> Path:
+    """Meta-train (or reuse / resume) the functa run with an L-d latent under args.out + "_functa<L>"."""
+    arch = dict(hidden_features=args.functa_width, hidden_layers=args.functa_layers)
+    out = Path(f"{args.out}_functa{latent}" + ("" if arch == ARCH else f"_{args.functa_width}x{args.functa_layers}"))
+    done = out / "metrics.json"
+    if done.is_file() and json.loads(done.read_text())["steps"] >= args.functa_steps:
+        return out
+    cfg = MetaConfig(demo=True, size=32, batch_size=args.batch, method="functa", latent_features=latent,
+                     rates_lr=args.rates_lr)
+    launch(MetaTask, cfg, ModelConfig(**arch), TrainConfig(steps=args.functa_steps, lr=args.functa_lr, log_every=250,
+                                                            checkpoint_every=250, device="cpu", progress=False),
+           out, resume=(out / CHECKPOINT).is_file(), command={"benchmark": "meta.py --functa"}, report=False)
+    return out
+
+
+def functa(args) -> int:
+    """The --functa benchmark: see the module docstring."""
+    split = demo_split(32)
+    idx = np.unique(np.linspace(0, len(split.test) - 1, args.images).round().astype(int))
+    images = torch.stack([split.test[int(i)][0] for i in idx])
+    values, coords = images.reshape(len(idx), -1, 3), grid((32, 32))
+    most = args.standard_steps
+    rows, seconds, record = {}, {}, {}
+    path = Path(args.json).with_name("meta_functa.json")
+    old = json.loads(path.read_text()) if path.is_file() else {}
+    if old.get("images") == len(idx) and all(len(c) > most for c in old.get("standard_curves", {}).values()):
+        rows = {k: c[:most + 1] for k, c in old["standard_curves"].items()}      # the standard init's curves: reused
+    for name, arch, lr in (("standard 256 x 3, Adam lr 1e-4 (paper)", dict(hidden_features=256, hidden_layers=3), 1e-4),
+                           ("standard 256 x 3, Adam lr 5e-4", dict(hidden_features=256, hidden_layers=3), 5e-4),
+                           ("standard 64 x 2 (the base's size), Adam lr 1e-4", ARCH, 1e-4)):
+        if name in rows:
+            continue
+        model = build_model("siren", 2, 3, kind="batched", hints={"num_signals": 1, "seed": 0}, **arch)
+        rows[name] = curves(model, dict(model.named_parameters()), coords, values, most, lr)
+        print(f"{name}: " + " ".join(f"{k}:{rows[name][k]:.2f}" for k in (0, 10, 30, 40, 50, 100) if k <= most),
+              flush=True)
+    standard = rows["standard 256 x 3, Adam lr 1e-4 (paper)"]
+    inpaint = {k: {**interpolation(images, k), "biharmonic (scikit-image)": biharmonic(images, k)} for k in (10, 100)}
+    for latent in args.latent:
+        out = train_functa(args, latent)
+        ckpt = load_checkpoint(out)
+        base = model_from_spec(ckpt["spec"])
+        base.load_state_dict(ckpt["model"])
+        rates = torch.tensor(ckpt["task"]["test_time"]["rates"])
+        curve = []
+        for z in adapt_latent(base, rates, coords, values, max(FUNCTA_SHOWN)):
+            with torch.no_grad():
+                err = (to_unit(latent_predict(base, z, coords)) - to_unit(values)).pow(2).mean((1, 2))
+            curve.append(float(np.mean([mse_to_psnr(float(e)) for e in err])))
+        name = f"functa, latent {latent}" + ("" if args.functa_width == ARCH["hidden_features"] and args.functa_layers
+                                               == ARCH["hidden_layers"] else
+                                               f", base {args.functa_width} x {args.functa_layers}")
+        for k in (10, 100):                         # inpainting: the latent fitted to k context pixels
+            masks = fixed_masks(len(idx), (32, 32), k).reshape(len(idx), -1)
+            zs = adapt_latent(base, rates, coords, values, 10, observed=masks)
+            for steps in (0, 3, 10):
+                with torch.no_grad():
+                    pred = to_unit(latent_predict(base, zs[steps], coords))
+                inpaint.setdefault(k, {})[f"{name} + {steps} steps"] = float((pred - to_unit(values)).pow(2).mean())
+        rows[name], seconds[name] = curve, ckpt.get("seconds", float("nan"))
+        record[name] = {"meta_steps": ckpt["step"], "seconds": seconds[name], "run": str(out),
+                        "rates_mean": float(rates.mean()), "rates_min": float(rates.min()),
+                        "rates_max": float(rates.max())}
+        print(f"{name}: {ckpt['step']} meta steps in {seconds[name]:.0f} s", flush=True)
+    head = ("| init | " + " | ".join(f"{k}" for k in FUNCTA_SHOWN) + " steps | standard steps (paper settings) to "
+            "match it after 1 / 3 / 5 / 10 steps |")
+    lines = [f"Mean PSNR (dB) over {len(idx)} held-out 32 px demo crops", head, "|" + "---|" * (len(FUNCTA_SHOWN) + 2)]
+    for name, c in rows.items():
+        match = " / ".join(reach(standard, c[k]) for k in FUNCTA_SHOWN[1:]) if name.startswith("functa") else "-"
+        lines.append(f"| {name} | " + " | ".join(f"{c[k]:.2f}" for k in FUNCTA_SHOWN) + f" | {match} |")
+    lines += ["", "Inpainting: MSE on [0, 1] of the whole image from k fixed context pixels (the latent fitted to "
+              "them)",
+              "| route | 10 px | 100 px |", "|---|---|---|"]
+    lines += [f"| {n} | {inpaint[10][n]:.4f} | {inpaint[100][n]:.4f} |" for n in inpaint[100]]
+    print("\n".join(lines), flush=True)
+    psnr = {k: dict(zip(map(str, FUNCTA_SHOWN), (c[s] for s in FUNCTA_SHOWN))) for k, c in rows.items()}
+    inpaint = {str(k): v for k, v in inpaint.items()}
+    merged = {key: {**old.get(key, {}), **new} for key, new in (("runs", record), ("psnr", psnr))}  # other runs kept
+    merged["inpainting_mse"] = {k: {**old.get("inpainting_mse", {}).get(k, {}), **v} for k, v in inpaint.items()}
+    path.write_text(json.dumps({"cpu": cpu_name(), "images": len(idx),
+                                "settings": {"inner_steps": 3, "batch": args.batch, "lr": args.functa_lr,
+                                             "rates_lr": args.rates_lr},
+                                **merged,
+                                "standard_curves": {k: c for k, c in rows.items() if not k.startswith("functa")}},
+                               indent=2))
+    print(f"wrote {path}")
     return 0
 
 

@@ -1,6 +1,7 @@
 """`siren meta train --method functa` (a modulated base, the latent fitted per image by meta-SGD, second order) and
 `--init` of such a run: the outer gradient against finite differences in float64, a fit that moves only the latent
-and takes exactly the meta-training's inner steps, render / load of the fitted run, one-line errors (exact resume: test_meta.py)."""
+and takes exactly the meta-training's inner steps, render / load of the fitted run, `siren meta encode / decode`,
+one-line errors (exact resume: test_meta.py)."""
 from __future__ import annotations
 
 import json
@@ -123,7 +124,8 @@ def test_functa_fit_renders_and_loads(functa_run, tmp_path):
 
 
 def test_meta_encode_and_decode(functa_run, tmp_path):
-    """encode: each image's latent is the fit's K-step latent (adapt_latent, batched); decode renders them at any size."""
+    """encode: each image's latent is the fit's K-step latent (adapt_latent, batched); decode renders them at any
+    size."""
     from siren.data.image import load_image, save_image
     folder = tmp_path / "imgs"
     folder.mkdir()
@@ -165,7 +167,8 @@ def test_functa_bad_input_is_one_line_error(functa_run, tmp_path, cli_error):
     assert "one image at a time" in line
     assert not (tmp_path / "o").exists()
     np.savez(tmp_path / "z.npz", latents=np.zeros((2, L + 1), np.float32), names=np.array(["a.png", "b.png"]))
-    line = cli_error(["meta", "decode", str(tmp_path / "z.npz"), "--init", str(functa_run), "--out", str(tmp_path / "d")])
+    line = cli_error(["meta", "decode", str(tmp_path / "z.npz"), "--init", str(functa_run), "--out",
+                      str(tmp_path / "d")])
     assert f"latents of {L} numbers" in line
     (tmp_path / "empty").mkdir()
     assert "no images in" in cli_error(["meta", "encode", str(tmp_path / "empty"), "--init", str(functa_run),

@@ -41,7 +41,8 @@ def load_functa(run, device: str = "cpu") -> tuple[torch.nn.Module, dict]:
     ckpt = load_checkpoint(run)
     test_time = (ckpt.get("task") or {}).get("test_time") or {}
     if "rates" not in test_time:
-        raise SirenError(f"{run} is not a functa init (a run of {(ckpt.get('task') or {}).get('task', 'an unknown task')!r}"
+        task = (ckpt.get("task") or {}).get("task", "an unknown task")
+        raise SirenError(f"{run} is not a functa init (a run of {task!r}"
                          f"{'' if not test_time else ' without a latent'}; pass the run folder of `siren meta train "
                          f"--method functa`)")
     model = model_from_checkpoint(ckpt).to(resolve_device(device)).eval()

@@ -49,8 +49,8 @@ from .wavelets import Gauss, Wire
 
 __all__ = ["Siren", "SineLayer", "Sine", "Activation", "ActivatedLinear", "CoordinateMLP", "MLP",
            "PositionalEncoding", "FourierFeatures", "RBFLayer", "Finer", "FinerLayer", "Gauss", "GaussLayer", "Wire",
-           "GaborLayer", "HashEncoding", "build_model", "model_from_spec", "MODEL_NAMES", "model_names", "KINDS",
-           "REGISTRIES", "Family", "register_family", "nyquist_frequencies", "BatchedSiren", "ModelConfig",
+           "GaborLayer", "HashEncoding", "LatentSiren", "build_model", "model_from_spec", "MODEL_NAMES", "model_names",
+           "KINDS", "REGISTRIES", "Family", "register_family", "nyquist_frequencies", "BatchedSiren", "ModelConfig",
            "PriorModelConfig", "MODEL_CONFIGS", "architecture", "apply_init"]
 
 
