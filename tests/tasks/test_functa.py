@@ -105,6 +105,21 @@ def test_fit_from_functa_init_moves_only_the_latent_by_the_meta_steps(functa_run
     assert [n for n, p in fitted.model.named_parameters() if p.requires_grad] == ["latent"]
 
 
+def test_latent_siren_takes_sgd_steps_in_backward_and_copies_do_too():
+    """backward moves the latent by -rates * grad (nothing else trains, no .grad left for an outer optimizer); a
+    deepcopy does the same on its own latent."""
+    import copy
+    model = build_model("siren", 2, 3, kind="latent", hidden_features=8, hidden_layers=1, latent_features=L)
+    model.rates.copy_(torch.tensor([0.5, 0.0, 1.0, 2.0]))
+    x = torch.rand(10, 2)
+    for m in (model, copy.deepcopy(model)):
+        z = m.latent.detach().clone().requires_grad_()
+        grad, = torch.autograd.grad(m(x, z).pow(2).mean(), z)
+        m(x).pow(2).mean().backward()
+        torch.testing.assert_close(m.latent.detach(), -m.rates * grad)
+        assert m.latent.grad is None and all(p.grad is None for p in m.parameters())
+
+
 def test_functa_fit_renders_and_loads(functa_run, tmp_path):
     img = np.random.default_rng(0).random((S, S, 3))
     fitted = siren.fit(img, init=functa_run, steps=2, lr=0.5, out=tmp_path / "fit", device="cpu", progress=False,

@@ -46,17 +46,24 @@ class LatentSiren(Siren):
             p.requires_grad_(False)
         self.latent = nn.Parameter(torch.zeros(latent_features))
         self.register_buffer("rates", torch.zeros(latent_features))
+        self._hook()
+
+    def _hook(self) -> None:
+        """Point the latent's SGD hook at the rates buffer; register it on a latent that has none (a new one after
+        deepcopy or load_state_dict(assign=True))."""
         self.latent._siren_rates = self.rates
-        self.latent.register_post_accumulate_grad_hook(_sgd_step)
+        if not getattr(self.latent, "_siren_hooked", False):
+            self.latent.register_post_accumulate_grad_hook(_sgd_step)
+            self.latent._siren_hooked = True
 
     def _apply(self, fn, recurse=True):
         out = super()._apply(fn, recurse)            # .to(device) may replace the buffer: the hook follows it
-        self.latent._siren_rates = self.rates
+        self._hook()
         return out
 
     def _load_from_state_dict(self, *args, **kwargs):
         super()._load_from_state_dict(*args, **kwargs)
-        self.latent._siren_rates = self.rates
+        self._hook()
 
     @torch.no_grad()
     def load_base(self, base: Siren, rates: torch.Tensor) -> LatentSiren:
@@ -67,6 +74,8 @@ class LatentSiren(Siren):
         return self
 
     def shifts(self, latent: torch.Tensor | None, coords: torch.Tensor) -> dict:
+        if getattr(self.latent, "_siren_rates", None) is not self.rates:      # a copy: hook its latent
+            self._hook()
         return super().shifts(self.latent if latent is None else latent, coords)
 
     def forward(self, coords: torch.Tensor, latent: torch.Tensor | None = None) -> torch.Tensor:
