@@ -171,14 +171,12 @@ def register_family(name: str, activation: Callable[..., Activation], reads: Cal
     params = _keywords(activation)
 
     def build(in_features, out_features, hidden_features=256, hidden_layers=3, latent_features=0, **options):
-        def layer(i):
-            first = {k[len("first_"):]: v for k, v in options.items() if k.startswith("first_")}
-            hidden = {k[len("hidden_"):]: v for k, v in options.items() if k.startswith("hidden_")}
-            rest = {k: v for k, v in options.items() if not k.startswith(("first_", "hidden_"))}
-            return activation(**rest, **(first if i == 0 else hidden))
-        model = CoordinateMLP(in_features, hidden_features, hidden_layers, out_features, layer,
-                              latent_features=latent_features)
-        return model
+        first = {k[len("first_"):]: v for k, v in options.items() if k.startswith("first_")}
+        hidden = {k[len("hidden_"):]: v for k, v in options.items() if k.startswith("hidden_")}
+        rest = {k: v for k, v in options.items() if not k.startswith(("first_", "hidden_"))}
+        return CoordinateMLP(in_features, hidden_features, hidden_layers, out_features,
+                             lambda i: activation(**rest, **(first if i == 0 else hidden)),
+                             latent_features=latent_features)
     pairs = {f"{side}_{p}" for p in params for side in ("first", "hidden")}
     COORDINATES[name] = Family(build, reads, frozenset(params | pairs | _MLP_OPTIONS))
 
