@@ -12,10 +12,10 @@ GEN = lambda: torch.Generator().manual_seed(0)  # noqa: E731
 
 def test_plate_with_a_hole_has_outward_normals_and_named_parts():
     plate = Rectangle([-1, -1], [1, 1], name="square") - Disk([0, 0], 0.3, name="hole")
-    x, n = draw(plate, "hole", 500, GEN())
+    x, n, _ = draw(plate, "hole", 500, GEN())
     assert torch.allclose(x.norm(dim=1), torch.full((500,), 0.3, dtype=x.dtype))
     assert torch.allclose(n, -x / 0.3)                                  # out of the plate = into the hole
-    x, n = draw(plate, "top", 200, GEN())
+    x, n, _ = draw(plate, "top", 200, GEN())
     assert torch.all(x[:, 1] == 1) and torch.all(n == torch.tensor([0.0, 1.0], dtype=n.dtype))
     x = plate.interior(2000, GEN())
     assert torch.all(x.norm(dim=1) > 0.3) and torch.all(x.abs() <= 1)
@@ -41,16 +41,16 @@ def test_union_intersection_and_space_time():
     either = Disk([-1, 0], 0.5) | Disk([1, 0], 0.5)
     assert torch.all(either.interior(500, GEN())[:, 0].abs() >= 0.5)
     st = Interval(-1, 1) * TimeInterval(0, 2)
-    x0, _ = draw(st, "initial", 100, GEN())
+    x0, _, _ = draw(st, "initial", 100, GEN())
     assert torch.all(x0[:, 1] == 0)
-    xb, nb = draw(st, "right", 100, GEN())
+    xb, nb, _ = draw(st, "right", 100, GEN())
     assert torch.all(xb[:, 0] == 1) and torch.all(nb[:, 1] == 0) and torch.all(xb[:, 1] <= 2)
 
 
 @pytest.mark.parametrize("method", ["sobol", "halton", "grid"])
 def test_fixed_samplers_stay_inside(method):
     plate = Rectangle([-1, -1], [1, 1]) - Disk([0, 0], 0.5)
-    x, _ = fixed(plate, "interior", 300, method, 0)
+    x, _, _ = fixed(plate, "interior", 300, method, 0)
     assert 250 <= len(x) <= 300 and torch.all(plate.contains(x))
 
 
@@ -59,7 +59,7 @@ def test_user_points_from_files(tmp_path):
     np.save(tmp_path / "p.npy", pts)
     np.savetxt(tmp_path / "p.csv", pts, delimiter=",")
     for f in ("p.npy", "p.csv"):
-        x, n = draw(Rectangle([0, 0], [1, 1]), Points(tmp_path / f), 5, None)
+        x, n, _ = draw(Rectangle([0, 0], [1, 1]), Points(tmp_path / f), 5, None)
         assert np.allclose(x.numpy(), pts) and n is None
 
 

@@ -6,10 +6,12 @@
     solution(points)                      # (N, d) NumPy in the user's units -> (N, C)
 
 Modules: `geometry` (domains, set operations), `time` (space-time), `sampling` (where and how points are drawn),
-`view` (what a residual reads), `constraints`, `unknowns`, `transform` (hard constraints), `problem` (the
-Problem and its dry run), `live` (one step's derivatives), `solution` (`solve`, `Solution`, `load_solution`),
-`figures`. `siren solve problem.py` is the task `siren.tasks.solve`.
+`view` (what a residual reads), `constraints`, `adaptive` (residual-based sampling), `causal` (causal weights in
+time), `unknowns`, `transform` (hard constraints), `problem` (the Problem and its dry run), `live` (one step's
+derivatives), `solution` (`solve`, `Solution`, `load_solution`), `figures`. `siren solve problem.py` is the task `siren.tasks.solve`.
 """
+from .adaptive import Adaptive
+from .causal import Causal
 from .constraints import Dirichlet, Initial, Neumann, Observation, Periodic, Residual, Robin
 from .geometry import Ball, Box, Disk, Domain, Interval, Polygon, Rectangle
 from .problem import Problem
@@ -20,7 +22,7 @@ from .unknowns import Field, Parameter
 
 __all__ = ["Problem", "Domain", "Interval", "Rectangle", "Box", "Disk", "Ball", "Polygon", "TimeInterval",
            "SpaceTime", "Points", "Residual", "Dirichlet", "Neumann", "Robin", "Periodic", "Initial", "Observation",
-           "Hard", "Parameter", "Field", "solve", "Solution", "load_solution"]
+           "Hard", "Parameter", "Field", "Adaptive", "Causal", "solve", "Solution", "load_solution"]
 
 
 def __getattr__(name):

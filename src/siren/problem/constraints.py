@@ -12,7 +12,9 @@ Each constraint's loss term is the mean over its points (and components) of resi
                                   deviation of the data) the metrics also report chi2 = mean((u - y)^2) / noise^2
 
 g, a, b: numbers or functions of the view (coordinates by name: `lambda p: torch.sin(p.x)`). Options of all:
-points (per step), on (`siren.problem.sampling`), sampler, weight (fixed factor of the term).
+points (per step), on (`siren.problem.sampling`), sampler (a name, or a function (n, generator, step) -> points),
+weight (fixed factor of the term). A residual may be complex (a field's real and imaginary parts): its term is then
+the mean of |residual|^2.
 """
 from __future__ import annotations
 
@@ -20,6 +22,8 @@ import numpy as np
 import torch
 
 from ..errors import SirenError
+from .adaptive import Adaptive
+from .causal import Causal
 from .sampling import SAMPLERS, Points, read_points
 
 __all__ = ["Constraint", "Residual", "Dirichlet", "Neumann", "Robin", "Periodic", "Initial", "Observation"]
@@ -32,10 +36,12 @@ def _value(g, v):
 class Constraint:
     """Base class: `compute(views) -> tensor` over the point sets of `sets(problem, gen)`."""
     default_on = "interior"
+    adaptive = causal = None         # a Residual's options
 
     def __init__(self, on=None, points: int = 1000, sampler: str = "random", weight: float = 1.0):
-        if sampler not in SAMPLERS:
-            raise SirenError(f"unknown sampler {sampler!r} (choose {', '.join(SAMPLERS)})")
+        if not callable(sampler) and sampler not in SAMPLERS:
+            raise SirenError(f"unknown sampler {sampler!r} (choose {', '.join(SAMPLERS)}, or pass a function "
+                             "sampler(n, generator, step) -> points)")
         if not (isinstance(points, int) and points > 0):
             raise SirenError(f"points must be a positive integer, got {points!r}")
         if not (np.isfinite(weight) and weight >= 0):
@@ -51,11 +57,17 @@ class Constraint:
 
 
 class Residual(Constraint):
-    """fn(v) = 0 (see the module docstring)."""
+    """fn(v) = 0 (see the module docstring). adaptive: `Adaptive(...)`, residual-based sampling of its points
+    (`siren.problem.adaptive`); causal: `Causal(...)`, causal weights in time (`siren.problem.causal`)."""
 
-    def __init__(self, fn, on=None, points: int = 1000, sampler: str = "random", weight: float = 1.0):
+    def __init__(self, fn, on=None, points: int = 1000, sampler: str = "random", weight: float = 1.0,
+                 adaptive: Adaptive | None = None, causal: Causal | None = None):
         super().__init__(on, points, sampler, weight)
-        self.fn = fn
+        for value, kind in ((adaptive, Adaptive), (causal, Causal)):
+            if value is not None and not isinstance(value, kind):
+                raise SirenError(f"{kind.__name__.lower()}= takes a siren.problem.{kind.__name__}, got "
+                                 f"{type(value).__name__}")
+        self.fn, self.adaptive, self.causal = fn, adaptive, causal
 
 
 class Dirichlet(Constraint):

@@ -50,7 +50,7 @@ def solution_figure(problem, models: dict, reference, residual_name: str | None,
         res = None
         if residual_name is not None:
             p = next(models["solution"].parameters())
-            chunks = [problem.residual(residual_name, models, [(torch.as_tensor(x[s:s + 4096]), None)], p.dtype,
+            chunks = [problem.residual(residual_name, models, [(torch.as_tensor(x[s:s + 4096]), None, {})], p.dtype,
                                        p.device).detach() for s in range(0, len(x), 4096)]
             res = torch.cat(chunks).reshape(len(x), -1)[:, 0].abs().double().cpu().numpy()
         for c, name in enumerate(problem.outputs):

@@ -33,8 +33,28 @@ class Frame:
                              f"(its inputs: {', '.join(self.fields[name].inputs)})")
         return axes.index(axis)
 
-    def view_of(self, source, normal=None, constraint: str = "") -> View:
-        return View(source, self, normal, constraint)
+    def view_of(self, source, normal=None, constraint: str = "", data: dict | None = None) -> View:
+        return View(source, self, normal, constraint, data)
+
+    def affine(self, axes) -> tuple:
+        """The map of the user's coordinates along `axes` onto the network's inputs, z = s x + b (arrays (k,)):
+        s = 2 / (hi - lo), b = -1 - s lo, so the box [lo, hi] becomes [-1, 1] (exactly z = x on [-1, 1])."""
+        import numpy as np
+        s = 2 / (np.asarray(self.hi)[axes] - np.asarray(self.lo)[axes])
+        return s, -1 - s * np.asarray(self.lo)[axes]
+
+    def field_at(self, name: str, x):
+        """The unknown field `name` at points x (N, k) of its inputs (NumPy, the user's units) -> (N,) float64."""
+        import numpy as np
+        import torch
+        net = self.fields[name].model
+        p = next(net.parameters())
+        s, b = self.affine(self.axes_of(name))
+        with torch.no_grad():
+            z = torch.as_tensor(np.asarray(x, float), dtype=p.dtype, device=p.device)
+            z = z * torch.as_tensor(s, dtype=p.dtype, device=p.device) + torch.as_tensor(b, dtype=p.dtype,
+                                                                                          device=p.device)
+            return net(z)[:, 0].double().cpu().numpy()
 
     def evaluate(self, models: dict, x, order: int = 0, batch: int = 8192) -> dict:
         """The outputs at points x (N, d) (NumPy, the user's units) -> {"value": (N, C)} and, for order >= 1,

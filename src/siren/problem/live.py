@@ -18,11 +18,9 @@ class Live:
         self.problem, self.x, self.order = problem, x, order
         self.out, self.scales, self.hard = {}, {}, {}
         for net, request in requests.items():
-            axes = problem.axes_of(net)
-            lo, hi = (torch.as_tensor(problem.lo[axes], dtype=x.dtype, device=x.device),
-                      torch.as_tensor(problem.hi[axes], dtype=x.dtype, device=x.device))
-            self.scales[net] = 2 / (hi - lo)
-            self.out[net] = diff.derivatives(models[net], (x[:, axes] - lo) * self.scales[net] - 1, request)
+            s, b = (torch.as_tensor(v, dtype=x.dtype, device=x.device) for v in problem.affine(problem.axes_of(net)))
+            self.scales[net] = s
+            self.out[net] = diff.derivatives(models[net], x[:, problem.axes_of(net)] * s + b, request)
 
     # the network, in the user's units ----------------------------------------------------------------------
     def _where(self, name):

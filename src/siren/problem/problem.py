@@ -14,6 +14,8 @@ bad input with one line naming the constraint: an unknown name, a wrong shape, a
 
 hints: facts for the model families (`siren.models` hints), e.g. {"first_omega_0": 3.0}: a smooth solution wants
 a lower omega_0 than an image; flags and keyword options still win.
+box: {input: (lo, hi)}: the interval the network's [-1, 1] stands for along that input (default: the domain's
+bounding box), e.g. a time scale of the problem's own; residuals stay in the user's units either way.
 balance: None (fixed weights) or "gradnorm": every `balance_every` steps each term's weight becomes
 w_i = mean_j |grad_theta L_j| / |grad_theta L_i| (norms over the solution network's parameters, times the
 constraint's own weight), smoothed by an exponential average (0.9 old, 0.1 new), as in Wang, Teng and Perdikaris
@@ -27,7 +29,7 @@ import torch
 from .. import distributed
 from ..errors import SirenError
 from .constraints import Constraint, Observation, Periodic
-from .sampling import draw, fixed
+from .sampling import call_sampler, draw, fixed
 from .time import SpaceTime
 from .transform import Hard
 from .unknowns import Field, Parameter
@@ -45,7 +47,7 @@ class Problem(Frame):
 
     def __init__(self, domain, outputs=("u",), constraints: dict | None = None, inputs=None,
                  unknowns: dict | None = None, hard: dict | None = None, balance: str | None = None,
-                 balance_every: int = 100, hints: dict | None = None):
+                 balance_every: int = 100, hints: dict | None = None, box: dict | None = None):
         domain.check("the domain")
         self.domain = domain
         space_dim = domain.dim - 1 if isinstance(domain, SpaceTime) else domain.dim
@@ -56,7 +58,12 @@ class Problem(Frame):
         if len(self.inputs) != domain.dim:
             raise SirenError(f"{len(self.inputs)} input names {self.inputs} for a domain of dimension {domain.dim}")
         self.space = self.inputs[:space_dim]
-        self.lo, self.hi = np.asarray(domain.lo, float), np.asarray(domain.hi, float)
+        self.lo, self.hi = np.array(domain.lo, float), np.array(domain.hi, float)     # the network's box
+        for k, (a, b) in (box or {}).items():
+            if k not in self.inputs or not (np.isfinite(a) and np.isfinite(b) and b > a):
+                raise SirenError(f"box {k!r}: ({a}, {b}) must be an interval hi > lo of an input "
+                                 f"({', '.join(self.inputs)})")
+            self.lo[self.inputs.index(k)], self.hi[self.inputs.index(k)] = a, b
         unknowns = dict(unknowns or {})
         self.parameters = {k: u for k, u in unknowns.items() if isinstance(u, Parameter)}
         self.fields = {k: u for k, u in unknowns.items() if isinstance(u, Field)}
@@ -97,25 +104,29 @@ class Problem(Frame):
                 "parameters": list(self.parameters)}
 
     # before training --------------------------------------------------------------------------------------------
-    def point_sets(self, name: str, gen: torch.Generator | None, seed: int = 0, n: int | None = None):
-        """The point sets of a constraint for one step: [(x (N, d) float64, normals or None)]."""
+    def point_sets(self, name: str, gen: torch.Generator | None, seed: int = 0, n: int | None = None,
+                   step: int = 0):
+        """The point sets of a constraint for one step: [(x (N, d) float64, normals or None, data {name: (N,
+        ...)})]."""
         c = self.constraints[name]
         n = n or c.points
-        if c.sampler == "random" or isinstance(c, Observation):
-            x, normal = draw(self.domain, c.on, n, gen)
+        if callable(c.sampler):
+            x, normal, data = call_sampler(c.sampler, n, gen, step, name)
+        elif c.sampler == "random" or isinstance(c, Observation):
+            x, normal, data = draw(self.domain, c.on, n, gen)
         else:
             if name not in self.fixed_points:
                 self.fixed_points[name] = fixed(self.domain, c.on, n, c.sampler, seed)
-            x, normal = self.fixed_points[name]
+            x, normal, data = self.fixed_points[name]
         if isinstance(c, Periodic):
             if c.axis not in self.inputs:
                 raise SirenError(f"constraint {name!r}: periodic along {c.axis!r}, which is no input "
                                  f"({', '.join(self.inputs)})")
             a = self.inputs.index(c.axis)
             lo, hi = x.clone(), x.clone()
-            lo[:, a], hi[:, a] = self.lo[a], self.hi[a]
-            return [(lo, None), (hi, None)]
-        return [(x, normal)]
+            lo[:, a], hi[:, a] = self.domain.lo[a], self.domain.hi[a]
+            return [(lo, None, data), (hi, None, data)]
+        return [(x, normal, data)]
 
     def compile(self, seed: int = 0) -> None:
         """Build the fields, dry-run each constraint (see the module docstring)."""
@@ -125,9 +136,10 @@ class Problem(Frame):
         gen = torch.Generator().manual_seed(seed)
         read = set()
         for name, c in self.constraints.items():
-            sets = self.point_sets(name, gen, seed, n=min(c.points, 8) if c.sampler == "random" else None)
-            recorders = [Recorder(self, x) for x, _ in sets]
-            views = [self.view_of(r, normal, name) for r, (_, normal) in zip(recorders, sets)]
+            small = callable(c.sampler) or c.sampler == "random"
+            sets = self.point_sets(name, gen, seed, n=min(c.points, 8) if small else None)
+            recorders = [Recorder(self, x) for x, _, _ in sets]
+            views = [self.view_of(r, normal, name, data) for r, (_, normal, data) in zip(recorders, sets)]
             try:
                 result = c.compute(views)
             except SirenError:                    # already one line naming the constraint
@@ -156,33 +168,40 @@ class Problem(Frame):
 
     # each step ------------------------------------------------------------------------------------------------
     def residual(self, name: str, models: dict, sets, dtype, device) -> torch.Tensor:
-        """The residual of one constraint on its point sets -> (N,) or (N, k)."""
+        """The residual of one constraint on its point sets -> (N,) or (N, k) (real or complex)."""
         from .live import Live
         views = []
-        for x, normal in sets:
+        for x, normal, data in sets:
             x = x.to(device=device, dtype=dtype)
             live = Live(self, x, models, self.requests[name])
-            views.append(self.view_of(live, None if normal is None else normal.to(x), name))
+            views.append(self.view_of(live, None if normal is None else normal.to(x), name,
+                                      {k: v.to(device) for k, v in data.items()}))
         return self.constraints[name].compute(views)
 
     def terms(self, models: dict, gen: torch.Generator, seed: int = 0, check: bool = False,
-              shard: tuple[int, int] = (0, 1)) -> dict:
+              shard: tuple[int, int] = (0, 1), step: int = 0) -> dict:
         """{constraint: (mean residual^2 (0-dim), weight)} for one step. shard (rank, world): this process's
         contiguous block of every point set (all ranks draw the same points), its mean weighed by its share
-        (block size x world / N), so that the ranks' averaged gradients are those of the whole batch."""
+        (block size x world / N), so that the ranks' averaged gradients are those of the whole batch. step: the steps taken so far (for
+        callable samplers)."""
         p = next(models["solution"].parameters())
         out = {}
         for name, c in self.constraints.items():
-            sets = self.point_sets(name, gen, seed)
+            sets = (c.adaptive.sets(self, name, models, gen, step) if c.adaptive is not None   # siren.problem.adaptive
+                    else self.point_sets(name, gen, seed, step=step))
             share = 1.0
             if shard[1] > 1:
                 n = len(sets[0][0])
                 block = distributed.shard(n, *shard)
-                sets = [(x[block.start:block.stop], None if nr is None else nr[block.start:block.stop])
-                        for x, nr in sets]
+                part = slice(block.start, block.stop)
+                sets = [(x[part], None if nr is None else nr[part], {k: v[part] for k, v in data.items()})
+                        for x, nr, data in sets]
                 share = len(block) * shard[1] / n
             r = self.residual(name, models, sets, p.dtype, p.device)
-            term = (r ** 2).mean() * share if len(r) else (r.sum() * 0.0)
+            r = r.abs() if r.is_complex() else r
+            term = ((r ** 2).mean() * share).to(p.dtype) if len(r) else (r.sum() * 0.0)
+            if c.causal is not None:                                           # siren.problem.causal
+                term = c.causal.term(name, r, sets[0][0], self.domain, shard)
             if check and not bool(torch.isfinite(term)):
                 raise SirenError(f"constraint {name!r} gives NaN or infinity at its points (check the residual's "
                                  "divisions and logarithms, and the values it compares with)")

@@ -8,7 +8,11 @@
              domain, drawn once). Boundary points of "sobol" / "halton" / "grid" are random points drawn once.
 
 `Points(array or path)`: the user's own points (N, d) (.npy, or .csv / .txt with one point a line), optionally with
-normals (N, d); used in full every step.
+normals (N, d) and per-point data {name: (N, ...)} (read in a residual as `v.data[name]`); used in full every step,
+or `batch=` of them drawn at random (with replacement) each step.
+
+A callable sampler `sampler(n, generator, step) -> x (n, d)` or a dict {"x": x, "normal": (n, d), name: (n, ...)}
+draws the points itself (importance sampling, curricula in time): x in the user's units, from the given generator.
 """
 from __future__ import annotations
 
@@ -20,7 +24,7 @@ import torch
 from ..errors import SirenError
 from .geometry import DTYPE
 
-__all__ = ["Points", "SAMPLERS", "draw", "read_points"]
+__all__ = ["Points", "SAMPLERS", "draw", "read_points", "call_sampler"]
 
 SAMPLERS = ("random", "sobol", "halton", "grid")
 
@@ -42,11 +46,26 @@ def read_points(source, what: str = "points") -> np.ndarray:
 class Points:
     """The user's points (N, d): an array or a file (see the module docstring); normals (N, d) optional."""
 
-    def __init__(self, source, normals=None):
+    def __init__(self, source, normals=None, data: dict | None = None, batch: int | None = None):
         self.x = read_points(source)
         self.normals = None if normals is None else read_points(normals, "normals")
         if not np.isfinite(self.x).all():
             raise SirenError("points (or observations) contain NaN or infinity (drop those rows)")
+        self.data = {k: torch.as_tensor(v) for k, v in (data or {}).items()}
+        if any(len(v) != len(self.x) for v in self.data.values()):
+            raise SirenError(f"point data {sorted(self.data)} must have one row per point ({len(self.x)})")
+        if batch is not None and not (isinstance(batch, int) and batch > 0):
+            raise SirenError(f"a batch of points must be a positive integer, got {batch!r}")
+        self.batch = batch
+
+    def draw(self, gen: torch.Generator | None):
+        """(x (N, d) float64, normals or None, data {name: (N, ...)}): all points, or `batch` drawn at random."""
+        x, normals = torch.as_tensor(self.x, dtype=DTYPE), self.normals
+        normals = None if normals is None else torch.as_tensor(normals, dtype=DTYPE)
+        if self.batch is None:
+            return x, normals, dict(self.data)
+        idx = torch.randint(len(x), (self.batch,), generator=gen)
+        return x[idx], None if normals is None else normals[idx], {k: v[idx] for k, v in self.data.items()}
 
 
 def _quasi(method: str, n: int, dim: int, seed: int) -> np.ndarray:
@@ -95,15 +114,15 @@ def _matches(parts: list[str], on) -> np.ndarray:
 
 
 def draw(domain, on, n: int, gen: torch.Generator | None):
-    """n points where `on` says -> (x (N, d) float64, normals (N, d) or None)."""
+    """n points where `on` says -> (x (N, d) float64, normals (N, d) or None, data {name: (N, ...)})."""
     if on in (None, "interior"):
-        return domain.interior(n, gen), None
+        return domain.interior(n, gen), None, {}
     if on == "initial":
         if not hasattr(domain, "initial"):
             raise SirenError("'initial' needs a space-time domain (space * TimeInterval(t0, t1))")
-        return domain.initial(n, gen), None
+        return domain.initial(n, gen), None, {}
     if isinstance(on, Points):
-        return torch.as_tensor(on.x, dtype=DTYPE), None if on.normals is None else torch.as_tensor(on.normals)
+        return on.draw(gen)
     keep = None if on == "boundary" or callable(on) else torch.as_tensor(_matches(domain.parts, on))
     xs, ns, have = [], [], 0
     for _ in range(200):
@@ -115,7 +134,7 @@ def draw(domain, on, n: int, gen: torch.Generator | None):
         ns.append(normal[mask])
         have += int(mask.sum())
         if have >= n:
-            return torch.cat(xs)[:n], torch.cat(ns)[:n]
+            return torch.cat(xs)[:n], torch.cat(ns)[:n], {}
     raise SirenError(f"the boundary part {on!r} is (almost) empty (check its name or predicate)")
 
 
@@ -124,5 +143,18 @@ def fixed(domain, on, n: int, method: str, seed: int):
     if method not in SAMPLERS:
         raise SirenError(f"unknown sampler {method!r} (choose {', '.join(SAMPLERS)})")
     if on in (None, "interior", "initial") and not isinstance(on, Points):
-        return _fixed(domain, n, method, seed, on == "initial"), None
+        return _fixed(domain, n, method, seed, on == "initial"), None, {}
     return draw(domain, on, n, torch.Generator().manual_seed(seed))
+
+
+def call_sampler(sampler, n: int, gen: torch.Generator | None, step: int, name: str):
+    """A callable sampler's points (see the module docstring) -> (x (N, d) float64, normals or None, data)."""
+    out = sampler(n, gen, step)
+    out = dict(out) if isinstance(out, dict) else {"x": out}
+    if "x" not in out:
+        raise SirenError(f"constraint {name!r}: its sampler returns a dict without 'x' (the points)")
+    x, normal = torch.as_tensor(out.pop("x")).to(DTYPE), out.pop("normal", None)
+    if x.dim() != 2:
+        raise SirenError(f"constraint {name!r}: its sampler returns points of shape {tuple(x.shape)}, not (N, d)")
+    return x, None if normal is None else torch.as_tensor(normal).to(DTYPE), {k: torch.as_tensor(v)
+                                                                             for k, v in out.items()}

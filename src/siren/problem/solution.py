@@ -77,14 +77,7 @@ class Solution:
         """The unknown field `name` at points (N, k) of its inputs -> (N,)."""
         if name not in self.frame.fields:
             raise SirenError(f"no unknown field {name!r} (fields: {', '.join(self.frame.fields) or 'none'})")
-        axes = self.frame.axes_of(name)
-        lo, hi = self.frame.lo[axes], self.frame.hi[axes]
-        x = np.asarray(points, float).reshape(-1, len(axes))
-        net = self.frame.fields[name].model
-        p = next(net.parameters())
-        with torch.no_grad():
-            z = torch.as_tensor(2 * (x - lo) / (hi - lo) - 1, dtype=p.dtype, device=p.device)
-            return net(z)[:, 0].double().cpu().numpy()
+        return self.frame.field_at(name, np.asarray(points, float).reshape(-1, len(self.frame.axes_of(name))))
 
     def _points(self, points) -> np.ndarray:
         x = np.asarray(points, float)
@@ -96,19 +89,20 @@ class Solution:
 
 
 def solve(problem, *, model: str = "siren", steps: int | None = None, lr: float | None = None, reference=None,
-          lbfgs: int = 0,
+          lbfgs: int = 0, dtype: str = "float32",
           out: str | os.PathLike | None = None, overwrite: bool = False, seed: int = 0, device: str = "auto",
           progress: bool = True, report: bool = True, **model_options) -> Solution:
     """Train `model` (a name of `siren.models.MODEL_NAMES`, its options as keywords, e.g. hidden_features=32) on
     `problem` (a `siren.problem.Problem`) through the CLI's machinery (`siren solve`): the run folder `out`
     (default a new temporary folder), checkpoints, metrics.json scored against `reference` (see
     `siren.tasks.solve`), figures and report.html. steps, lr: the solve task's defaults when None; lbfgs: the
-    last that many steps by L-BFGS."""
+    last that many steps by L-BFGS; dtype: "float64" trains the networks (so their points and derivatives) in
+    double precision."""
     from ..launch import run
     from ..tasks.solve import SolveTask
     from ..train import TrainConfig
     source = _source_file(problem)
-    task = SolveTask(problem, reference, source, lbfgs)
+    task = SolveTask(problem, reference, source, lbfgs, dtype=dtype)
     given = {k: v for k, v in (("steps", steps), ("lr", lr)) if v is not None}
     settings = {**SolveTask.train_defaults, **given}
     cfg = TrainConfig(seed=seed, device=device, progress=progress, **settings)
@@ -133,7 +127,7 @@ def _source_file(problem) -> str | None:
 
 def load_solution(run: str | os.PathLike, ckpt: dict | None = None, device: str = "auto") -> Solution:
     """A run folder of `siren solve` (or its checkpoint.pt) -> Solution on `device`."""
-    from ..run_folder import load_checkpoint, model_from_checkpoint, model_from_spec
+    from ..run_folder import load_checkpoint, model_from_checkpoint
     from ..train import resolve_device
     from .geometry import from_dict
     from .unknowns import Field, Parameter
@@ -147,8 +141,7 @@ def load_solution(run: str | os.PathLike, ckpt: dict | None = None, device: str 
     fields = {}
     for name, f in spec["fields"].items():
         field = Field(f["inputs"])
-        field.model = model_from_spec(f["spec"])
-        field.model.load_state_dict(state["fields"][name])
+        field.model = model_from_checkpoint({"spec": f["spec"], "model": state["fields"][name]})
         field.model.to(dev).eval()
         fields[name] = field
     parameters = {}

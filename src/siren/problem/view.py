@@ -6,6 +6,7 @@
     v.laplacian("u", names)     sum of d2u/dn2 over names (default: the spatial inputs, every input but "t")
     v.div(("u", "v"), ("x", "y"))  du/dx + dv/dy
     v.normal (N, d)             outward unit normals (boundary points);  v.dn("u") = grad_space(u) . normal
+    v.data[name]                per-point data of the points (`Points(data=)`, or a callable sampler's dict)
 
 The network sees z = 2 (x - lo) / (hi - lo) - 1 on the domain's box, so by the chain rule, with s_i = 2 / (hi_i -
 lo_i): du/dx_i = s_i du/dz_i and d2u/dx_i dx_j = s_i s_j d2u/dz_i dz_j. A Laplacian over axes of equal scale is
@@ -22,7 +23,7 @@ from ..errors import SirenError
 
 __all__ = ["View", "Recorder", "Needs", "RESERVED"]
 
-RESERVED = {"d", "grad", "hessian", "laplacian", "div", "normal", "dn"}
+RESERVED = {"d", "grad", "hessian", "laplacian", "div", "normal", "dn", "data"}
 
 
 class Needs:
@@ -58,7 +59,9 @@ class Needs:
 class View:
     """A residual's view of one set of points (see the module docstring)."""
 
-    def __init__(self, source, problem, normal: torch.Tensor | None = None, constraint: str = ""):
+    def __init__(self, source, problem, normal: torch.Tensor | None = None, constraint: str = "",
+                 data: dict | None = None):
+        object.__setattr__(self, "_data", data or {})
         object.__setattr__(self, "_source", source)
         object.__setattr__(self, "_problem", problem)
         object.__setattr__(self, "_normal", normal)
@@ -130,6 +133,11 @@ class View:
         return sum(self.d(o, n) for o, n in zip(outputs, names))
 
     @property
+    def data(self) -> dict:
+        """Per-point data {name: (N, ...)} of these points."""
+        return self._data
+
+    @property
     def normal(self) -> torch.Tensor:
         if self._normal is None:
             self._fail("reads normals on points that have none (use on='boundary' or a boundary part)")
@@ -138,7 +146,8 @@ class View:
     def dn(self, output: str) -> torch.Tensor:
         """The outward normal derivative over the spatial inputs -> (N,)."""
         normal = self.normal
-        return (self.grad(output) * normal[:, :len(self._problem.space)]).sum(-1)
+        axes = [self._problem.inputs.index(n) for n in self._problem.space]
+        return (self.grad(output) * normal[:, axes]).sum(-1)
 
 
 class Recorder:

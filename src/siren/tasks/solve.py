@@ -81,6 +81,8 @@ class SolveConfig:
                           positional=True)
     lbfgs: int = option(0, "take the last N of the steps with L-BFGS (one iteration a step, strong-Wolfe line "
                         "search) after Adam")
+    dtype: str = option("float32", "the networks' precision, and so their points' and derivatives' (float64: the "
+                        "last digits, slower)", choices=["float32", "float64"])
 
 
 @register
@@ -97,8 +99,11 @@ class SolveTask(Task):
     data_parallel = True        # under torchrun: each process a block of every constraint's points
 
     def __init__(self, problem, reference=None, source: str | None = None, lbfgs: int = 0,
-                 shard: tuple[int, int] = (0, 1)):
+                 shard: tuple[int, int] = (0, 1), dtype: str = "float32"):
         self.problem, self.reference, self.source, self.shard = problem, reference, source, shard
+        if dtype not in ("float32", "float64"):
+            raise SirenError(f"unknown dtype {dtype!r} (choose float32 or float64)", field="dtype")
+        self.dtype = getattr(torch, dtype)          # `siren.launch` builds the model in it, `to` the unknowns
         if shard[1] > 1 and (problem.parameters or problem.fields or problem.balance):
             raise SirenError("a problem with unknowns or balanced weights does not run data-parallel yet (run it "
                              "without torchrun)")
@@ -117,7 +122,7 @@ class SolveTask(Task):
         if not config.problem:
             raise SirenError("no problem file given (siren solve problem.py --out runs/x)")
         problem, reference = load_problem_file(config.problem)
-        return cls(problem, reference, str(Path(config.problem).resolve()), config.lbfgs, shard)
+        return cls(problem, reference, str(Path(config.problem).resolve()), config.lbfgs, shard, config.dtype)
 
     def model_hints(self) -> dict:
         """64 wide by default, and the problem's own hints (`Problem(hints=...)`); flags override both."""
@@ -132,16 +137,17 @@ class SolveTask(Task):
 
     def to(self, device):
         for p in self.problem.parameters.values():
-            p.value.data = p.value.data.to(device)
+            p.value.data = p.value.data.to(device, self.dtype)
         for f in self.problem.fields.values():
-            f.model.to(device)
+            f.model.to(device, **({} if self.dtype == torch.float32 else {"dtype": self.dtype}))
         return self
 
     def models(self, model) -> dict:
         return {"solution": model, **{k: f.model for k, f in self.problem.fields.items()}}
 
     def loss(self, model, step: int, generator: torch.Generator) -> dict:
-        terms = self.problem.terms(self.models(model), generator, check=not self.checked, shard=self.shard)
+        terms = self.problem.terms(self.models(model), generator, check=not self.checked, shard=self.shard,
+                                   step=step)
         self.checked = True
         if self.problem.balance == "gradnorm" and step % self.problem.balance_every == 0:
             self.problem.rebalance(terms, [p for p in model.parameters() if p.requires_grad])
@@ -176,16 +182,12 @@ class SolveTask(Task):
 
     def field_grid(self, name: str, n: int = 256) -> tuple[np.ndarray, np.ndarray]:
         """The field `name` on a grid of its inputs' box -> (points (M, k), values (M,))."""
-        f = self.problem.fields[name]
         axes = self.problem.axes_of(name)
         lo, hi = self.problem.lo[axes], self.problem.hi[axes]
         k = len(axes)
         m = max(2, int(round(n ** (1 / k) if k > 1 else n)))
         x = np.stack(np.meshgrid(*[np.linspace(lo[i], hi[i], m) for i in range(k)], indexing="ij"), -1).reshape(-1, k)
-        p = next(f.model.parameters())
-        z = torch.as_tensor(2 * (x - lo) / (hi - lo) - 1, dtype=p.dtype, device=p.device)
-        with torch.no_grad():
-            return x, f.model(z)[:, 0].double().cpu().numpy()
+        return x, self.problem.field_at(name, x)
 
     def field_error(self, name: str) -> float:
         x, v = self.field_grid(name)
@@ -226,7 +228,8 @@ class SolveTask(Task):
     def state_dict(self) -> dict:
         return {"parameters": {k: p.value.detach().cpu() for k, p in self.problem.parameters.items()},
                 "fields": {k: f.model.state_dict() for k, f in self.problem.fields.items()},
-                "weights": dict(self.problem.weights), "checked": self.checked}
+                "weights": dict(self.problem.weights), "checked": self.checked,
+                "adaptive": {k: c.adaptive.state_dict() for k, c in self.problem.constraints.items() if c.adaptive}}
 
     def load_state_dict(self, state: dict) -> None:
         for k, v in state.get("parameters", {}).items():
@@ -235,6 +238,8 @@ class SolveTask(Task):
             self.problem.fields[k].model.load_state_dict(v)
         self.problem.weights.update(state.get("weights", {}))
         self.checked = state.get("checked", self.checked)
+        for k, v in state.get("adaptive", {}).items():
+            self.problem.constraints[k].adaptive.load_state_dict(v)
 
     def meta(self) -> dict:
         return {"task": self.name, "problem": self.problem.to_dict(), "source": self.source}
