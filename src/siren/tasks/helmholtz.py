@@ -20,6 +20,8 @@ Formulations (`--formulation`):
                        uniform medium u_s = 0 (up to the PML's reflection, exp(-k a0 L / 3)).
   total                the paper's: the network is u, residual L u - e_x e_y f; a tenth of each batch is drawn
                        from a Gaussian of 3 source std around the source so the narrow source is seen.
+Posed as a `siren.problem.Problem` (outputs re, im on the box [-1, 1]^2, which the network sees as it is; one complex
+`Residual` with its own sampler), trained by the solve task's loop.
 Loss: mean over the batch of |residual / (e_x e_y)|^2 / k^4 (uniform points in [-1, 1]^2), i.e. the residual of
 the stretched form d2u/dx~2 + d2u/dy~2 + m k^2 u - f (d/dx~ = (1/e_x) d/dx). Without the division the PML
 corners, where |e_x e_y|^2 reaches 676, outweigh the interior (docs/helmholtz.md has the runs with and without the
@@ -34,7 +36,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .. import diff, viz
+from .. import viz
 from ..errors import SirenError
 from ..fields.grid import lookup, mesh, network_on_grid
 from ..fields.pml import PML_WIDTH, pml_operator, pml_stretch
@@ -42,11 +44,13 @@ from ..fields.sources import SIGMA2, check_source, gaussian_source, parse_point
 from ..fields.speed import PRESETS, speed_model
 from ..metrics import relative_l2
 from ..options import option
+from ..problem import Problem, Rectangle, Residual
 from ..runtime import require_points
 from ..solvers import background_field, helmholtz_fd
 from ..solvers.helmholtz import require_resolved, require_solvable
 from ..viz.fields import complex_field_figure
-from .base import Output, Task, register
+from .base import Output, register
+from .solve import SolveTask
 
 FORMULATIONS = ("scattered", "total")
 SOURCE_SHARE = 0.1          # total formulation: share of each batch drawn around the source
@@ -80,7 +84,7 @@ def forcing(x: np.ndarray, y: np.ndarray, m: np.ndarray, k: float, source, formu
 
 
 @register
-class HelmholtzTask(Task):
+class HelmholtzTask(SolveTask):
     """Solve the Helmholtz equation with a PML (see the module docstring)."""
 
     name = "helmholtz"
@@ -89,7 +93,7 @@ class HelmholtzTask(Task):
     train_defaults = {"steps": 3000, "lr": 5e-4, "schedule": "cosine"}
     width = 128                # the suggested width (3 hidden layers as usual): see model_hints
     metric_name, goals = "rel_l2", {"rel_l2": "min", "mse": "min"}
-    in_features, out_features = 2, 2
+    data_parallel = False
 
     def __init__(self, k: float, c: np.ndarray, source=(0.0, 0.0), formulation: str = "scattered",
                  points: int = 4096, velocity: str = "uniform"):
@@ -113,6 +117,8 @@ class HelmholtzTask(Task):
         self.inner = np.flatnonzero(inner)
         self.probe = self.inner[::4]
         self.m_table = torch.from_numpy(self.m_grid).float()                  # (n, n) for `lookup`
+        super().__init__(Problem(Rectangle([-1, -1], [1, 1]), outputs=("re", "im"), constraints={
+            "residual": Residual(self.residual, points=points, sampler=self._collocation)}), scored=False)
 
     @classmethod
     def from_config(cls, config: HelmholtzConfig):
@@ -131,28 +137,26 @@ class HelmholtzTask(Task):
         """Squared slowness at points (N, 2) -> (N,), bilinear on the grid."""
         return lookup(self.m_table, xy)
 
-    def _collocation(self, generator: torch.Generator) -> torch.Tensor:
-        xy = torch.rand(self.points, 2, generator=generator) * 2 - 1
+    def _collocation(self, n: int, generator: torch.Generator, step: int) -> torch.Tensor:
+        """n points uniform in [-1, 1]^2; total formulation: a share SOURCE_SHARE of them around the source."""
+        xy = torch.rand(n, 2, generator=generator) * 2 - 1
         if self.formulation == "total":
-            near = int(self.points * SOURCE_SHARE)
+            near = int(n * SOURCE_SHARE)
             xy[:near] = torch.tensor(self.source) + 3 * SIGMA2 ** 0.5 * torch.randn(near, 2, generator=generator)
         return xy.clamp(-1, 1)
 
-    def loss(self, model, step: int, generator: torch.Generator) -> dict:
-        p = next(model.parameters())
-        xy = self._collocation(generator)
-        out = diff.derivatives(model, xy.to(p), gradient=True, hessian_diagonal=True)
-        cplx = lambda t: torch.complex(t[:, 0], t[:, 1]).to(torch.complex128)        # noqa: E731  (N, 2) -> (N,)
-        u, ux, uy = cplx(out.value), cplx(out.gradient[..., 0]), cplx(out.gradient[..., 1])
-        uxx, uyy = cplx(out.hessian_diagonal[..., 0]), cplx(out.hessian_diagonal[..., 1])
-        x, y = xy[:, 0].double().to(p.device), xy[:, 1].double().to(p.device)
-        m = self.m_at(xy).double()
-        known = forcing(xy[:, 0].double().numpy(), xy[:, 1].double().numpy(), m.numpy(), self.k, self.source,
-                        self.formulation)
-        m, known = m.to(p.device), torch.from_numpy(known).to(p.device)
+    def residual(self, v) -> torch.Tensor:
+        """(L u / (e_x e_y) + F) / k^2 at the view's points -> complex128 (N,) (the module docstring's loss)."""
+        cplx = lambda a, b: torch.complex(a, b).to(torch.complex128)                # noqa: E731
+        u = cplx(v.re, v.im)
+        ux, uy = cplx(v.d("re", "x"), v.d("im", "x")), cplx(v.d("re", "y"), v.d("im", "y"))
+        uxx, uyy = cplx(v.d("re", "x", "x"), v.d("im", "x", "x")), cplx(v.d("re", "y", "y"), v.d("im", "y", "y"))
+        x, y = v.x.double(), v.y.double()
+        m = self.m_at(torch.stack([v.x, v.y], 1).float().cpu()).double()
+        known = forcing(x.cpu().numpy(), y.cpu().numpy(), m.numpy(), self.k, self.source, self.formulation)
+        m, known = m.to(x.device), torch.from_numpy(known).to(x.device)
         exey = pml_stretch(x)[0] * pml_stretch(y)[0]     # the stretched form: every point weighs the same
-        residual = pml_operator(u, ux, uy, uxx, uyy, x, y, m, self.k) / exey + known
-        return {"residual": (((residual.abs() ** 2).mean() / self.k ** 4).to(p.dtype), 1.0)}
+        return (pml_operator(u, ux, uy, uxx, uyy, x, y, m, self.k) / exey + known) / self.k ** 2
 
     def field(self, model, idx: np.ndarray | None = None) -> np.ndarray:
         """The network's total field u on the grid points x[idx] x x[idx] (default all) -> complex (len, len)."""
@@ -167,7 +171,7 @@ class HelmholtzTask(Task):
         ref = self.u_solver[np.ix_(idx, idx)]
         return {"rel_l2": relative_l2(u, ref), "mse": float(np.mean(np.abs(u - ref) ** 2))}
 
-    def evaluate(self, model) -> dict:
+    def scores(self, model, final: bool = False) -> dict:
         return self._scores(self.field(model, self.probe), self.probe)
 
     def write_outputs(self, model, out_dir: Path, history: list):

@@ -99,8 +99,10 @@ class SolveTask(Task):
     data_parallel = True        # under torchrun: each process a block of every constraint's points
 
     def __init__(self, problem, reference=None, source: str | None = None, lbfgs: int = 0,
-                 shard: tuple[int, int] = (0, 1), dtype: str = "float32"):
-        self.problem, self.reference, self.source, self.shard = problem, reference, source, shard
+                 shard: tuple[int, int] = (0, 1), dtype: str = "float32", scored: bool = True):
+        """scored: the progress metric is rel_l2 against the reference (the loss without one); False for a task
+        that scores itself (its own `scores`)."""
+        self.problem, self.reference, self.file, self.shard = problem, reference, source, shard
         if dtype not in ("float32", "float64"):
             raise SirenError(f"unknown dtype {dtype!r} (choose float32 or float64)", field="dtype")
         self.dtype = getattr(torch, dtype)          # `siren.launch` builds the model in it, `to` the unknowns
@@ -113,7 +115,7 @@ class SolveTask(Task):
         problem.compile(seed=0)
         self.in_features, self.out_features = len(problem.inputs), len(problem.outputs)
         self.scored = reference_points(problem, reference)
-        if not self.scored:
+        if scored and not self.scored:
             self.metric_name = "loss"
         self.checked = False
 
@@ -204,8 +206,8 @@ class SolveTask(Task):
         files = [Output("problem.json", "log", "inputs, outputs, box, domain, hard constraints, unknowns (what "
                         "siren.load needs)")]
         (out_dir / "problem.json").write_text(json.dumps(self.problem.to_dict(), indent=2))
-        if self.source is not None and Path(self.source).is_file():
-            shutil.copy(self.source, out_dir / "problem.py")
+        if self.file is not None and Path(self.file).is_file():
+            shutil.copy(self.file, out_dir / "problem.py")
             files.append(Output("problem.py", "log", "a copy of the problem file"))
         residuals = [k for k, c in self.problem.constraints.items() if type(c).__name__ == "Residual"]
         ref = self.reference if callable(self.reference) else (
@@ -242,7 +244,7 @@ class SolveTask(Task):
             self.problem.constraints[k].adaptive.load_state_dict(v)
 
     def meta(self) -> dict:
-        return {"task": self.name, "problem": self.problem.to_dict(), "source": self.source}
+        return {"task": self.name, "problem": self.problem.to_dict(), "source": self.file}
 
     @classmethod
     def example_args(cls, folder: Path) -> list[str]:
