@@ -23,6 +23,10 @@ Loss (step k, each term a mean over points drawn afresh every step):
                                                               rest uniform in the square
     boundary     u^2 on the border, t ~ U(0, w_k)             (the FDTD's Dirichlet walls)
 
+Posed as a `siren.problem.Problem` over the box (t, x, y) in [0, T] x [-1, 1]^2 with box={"t": (0, 2 / c_max)} (the
+network's tau above), one constraint per term, each with the task's own sampler (ic_velocity reads the points
+ic_value drew), trained through the solve task's loop.
+
 The residual is divided by c^2 and multiplied by sigma^2, the scale of the initial Laplacian, so all four terms
 are O(1) for an O(1) error of the wave; the initial-condition and boundary terms carry `ic_weight`, the residual 1.
 
@@ -58,6 +62,7 @@ import numpy as np
 import torch
 
 from .. import diff
+from ..problem import Box, Dirichlet, Problem, Residual
 from ..data.video import save_video, video_path
 from ..errors import SirenError
 from ..fields.grid import CHUNK, mesh
@@ -68,7 +73,8 @@ from ..options import option
 from ..runtime import require_memory, require_points
 from ..solvers import wave_fdtd
 from ..viz.fields import difference_gain, error_curves_figure, video_frame, wave_frames_figure
-from .base import Output, Task, register
+from .base import Output, register
+from .solve import SolveTask
 
 DEFAULT_TIMES = (0.1, 0.2, 0.4)          # frame times always scored (kept when within [0, T])
 EVAL_POINTS = 65                         # points per axis of the grid scored at log steps
@@ -124,7 +130,7 @@ def time_key(t: float) -> str:
 
 
 @register
-class WaveTask(Task):
+class WaveTask(SolveTask):
     """The wave equation u_tt = c^2 (u_xx + u_yy) from u(0) = u0, u_t(0) = 0, u = 0 on the border (module docstring).
 
     speed: a constant or an (a, b) array of c over [-1, 1]^2; source (x0, y0) and sigma: the Gaussian u0 (or pass
@@ -138,7 +144,7 @@ class WaveTask(Task):
     train_defaults = {"steps": 6000, "lr": 3e-4, "schedule": "cosine", "log_every": 100}
     metric_name, goals = "rel_l2", {"rel_l2": "min"}
     needs_steps = True         # the curriculum's length is the run's number of steps
-    in_features, out_features = 3, 1
+    data_parallel = False
     width = 128                # the suggested width of every network (3 hidden layers as usual): see model_hints
 
     def __init__(self, speed: float | np.ndarray = 1.0, source=(0.0, 0.0), sigma: float = 0.1,
@@ -188,6 +194,17 @@ class WaveTask(Task):
         x, X, Y = mesh(self.eval_points)
         self._eval_xy = torch.from_numpy(np.stack([X.ravel(), Y.ravel()], 1)).float()
         self._eval_ref = self.solve_fdtd(self.eval_points, self.times).reshape(len(self.times), -1)
+        self._ic = None                     # this step's initial-condition points (ic_value's, read by ic_velocity)
+        w = self.ic_weight
+        super().__init__(Problem(Box([0, -1, -1], [self.duration, 1, 1]), inputs=("t", "x", "y"), outputs="u",
+                                 box={"t": (0.0, 2 / self.time_scale)}, constraints={
+            "ic_value": Residual(lambda v: v.u - self.initial(self._xy(v))[:, 0], points=self.ic_points,
+                                 sampler=self._ic_sampler, weight=w),
+            "ic_velocity": Residual(lambda v: self.sigma / self.speed.at(self._xy(v))[:, 0] * v.d("u", "t"),
+                                    points=self.ic_points, sampler=lambda n, gen, step: self._ic, weight=w),
+            "residual": Residual(self.residual, points=self.points, sampler=self._residual_sampler),
+            "boundary": Dirichlet("u", 0.0, points=max(4, self.points // 8), sampler=self._boundary_sampler,
+                                  weight=w)}), scored=False)
 
     @classmethod
     def from_config(cls, config: WaveConfig, steps: int | None = None) -> WaveTask:
@@ -228,9 +245,10 @@ class WaveTask(Task):
         return self.duration if span <= 0 else self.duration * min(1.0, (step - self.pretrain) / span)
 
     def state_dict(self) -> dict:
-        return {"steps": self.total_steps, "window": self._window, "step": self._step}
+        return {**super().state_dict(), "steps": self.total_steps, "window": self._window, "step": self._step}
 
     def load_state_dict(self, state: dict) -> None:
+        super().load_state_dict(state)
         if state.get("steps") is not None:
             self.total_steps = int(state["steps"])
         self._window, self._step = float(state.get("window", 0.0)), int(state.get("step", 0))
@@ -239,22 +257,21 @@ class WaveTask(Task):
     def to(self, device):
         self.device = torch.device(device)
         self._eval_xy, self._eval_ref = self._eval_xy.to(device), self._eval_ref.to(device)
-        return self
+        return super().to(device)
 
     def _uniform(self, n: int, generator: torch.Generator) -> torch.Tensor:
         return torch.rand(n, 2, generator=generator) * 2 - 1
 
-    def sample_ic(self, generator: torch.Generator) -> torch.Tensor:
-        """Initial-condition points (N0, 2): half uniform in the square, half N(x0, (2 sigma)^2) (clamped)."""
-        near = self.ic_points // 2
+    def sample_ic(self, generator: torch.Generator, n: int) -> torch.Tensor:
+        """Initial-condition points (n, 2): half uniform in the square, half N(x0, (2 sigma)^2) (clamped)."""
+        near = n // 2
         centre = torch.tensor(self.source)
         gauss = centre + 2 * self.sigma * torch.randn(near, 2, generator=generator)
-        return torch.cat([self._uniform(self.ic_points - near, generator), gauss]).clamp(-1, 1)
+        return torch.cat([self._uniform(n - near, generator), gauss]).clamp(-1, 1)
 
-    def sample_residual(self, window: float, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        """Residual points: t (N, 1) ~ U(0, window); xy (N, 2), a share `cone` uniform in the disk
+    def sample_residual(self, window: float, generator: torch.Generator, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Residual points: t (n, 1) ~ U(0, window); xy (n, 2), a share `cone` uniform in the disk
         |x - x0| < c_max t + 4 sigma (clamped to the square), the rest uniform in the square."""
-        n = self.points
         t = window * torch.rand(n, 1, generator=generator)
         k = int(round(self.cone * n))
         radius = (self.speed.max * t[:k] + 4 * self.sigma) * torch.rand(k, 1, generator=generator).sqrt()
@@ -262,9 +279,8 @@ class WaveTask(Task):
         disk = torch.tensor(self.source) + radius * torch.cat([torch.cos(angle), torch.sin(angle)], 1)
         return t, torch.cat([disk.clamp(-1, 1), self._uniform(n - k, generator)])
 
-    def sample_boundary(self, window: float, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        """Border points: t (Nb, 1) ~ U(0, window), xy on the four sides, Nb = max(4, points // 8)."""
-        n = max(4, self.points // 8)
+    def sample_boundary(self, window: float, generator: torch.Generator, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Border points: t (n, 1) ~ U(0, window), xy on the four sides (n = max(4, points // 8) in training)."""
         t = window * torch.rand(n, 1, generator=generator)
         s = torch.rand(n, generator=generator) * 2 - 1
         side = torch.randint(4, (n,), generator=generator)
@@ -272,28 +288,34 @@ class WaveTask(Task):
         xy = torch.where((side < 2)[:, None], torch.stack([fixed, s], 1), torch.stack([s, fixed], 1))
         return t, xy
 
+    @staticmethod
+    def _xy(v) -> torch.Tensor:
+        return torch.stack([v.x, v.y], 1)
+
+    def _ic_sampler(self, n: int, generator: torch.Generator, step: int) -> torch.Tensor:
+        xy = self.sample_ic(generator, n)
+        self._ic = torch.cat([torch.zeros_like(xy[:, :1]), xy], 1)
+        return self._ic
+
+    def _residual_sampler(self, n: int, generator: torch.Generator, step: int) -> torch.Tensor:
+        return torch.cat(self.sample_residual(self._window, generator, n), 1)
+
+    def _boundary_sampler(self, n: int, generator: torch.Generator, step: int) -> torch.Tensor:
+        return torch.cat(self.sample_boundary(self._window, generator, n), 1)
+
+    def residual(self, v) -> torch.Tensor:
+        """sigma^2 (u_tt / c^2 - u_xx - u_yy) at the view's points -> (N,)."""
+        c2 = self.speed.at(self._xy(v))[:, 0] ** 2
+        return self.sigma**2 * (v.laplacian("u", ("t",)) / c2 - v.laplacian("u", ("x", "y")))
+
     def terms(self, model, window: float, generator: torch.Generator) -> dict:
         """The loss terms {name: (raw, weight)} with the residual's time window [0, window] (module docstring)."""
-        dev, w, scale = self.device, self.ic_weight, self.time_scale
-        xy0 = self.sample_ic(generator).to(dev)
-        out0 = diff.derivatives(model, self.inputs(torch.zeros_like(xy0[:, :1]), xy0), gradient=True)
-        ic_value = (out0.value - self.initial(xy0)).pow(2).mean()
-        u_t = scale * out0.gradient[:, :, 0]
-        ic_velocity = (self.sigma / self.speed.at(xy0) * u_t).pow(2).mean()
-
-        t, xy = (v.to(dev) for v in self.sample_residual(window, generator))
-        out = diff.derivatives(model, self.inputs(t, xy), laplacian=[(0,), (1, 2)])
-        u_tt = scale**2 * out.laplacian((0,))
-        residual = self.sigma**2 * (u_tt / self.speed.at(xy) ** 2 - out.laplacian((1, 2)))
-
-        tb, xyb = (v.to(dev) for v in self.sample_boundary(window, generator))
-        boundary = diff.derivatives(model, self.inputs(tb, xyb)).value.pow(2).mean()
-        return {"ic_value": (ic_value, w), "ic_velocity": (ic_velocity, w), "residual": (residual.pow(2).mean(), 1.0),
-                "boundary": (boundary, w)}
+        self._window = window
+        return self.problem.terms(self.models(model), generator)
 
     def loss(self, model, step: int, generator: torch.Generator) -> dict:
         self._window, self._step = self.window(step), step
-        return self.terms(model, self._window, generator)
+        return super().loss(model, step, generator)
 
     # ---- reference and evaluation ---------------------------------------------------------------------------
     def solve_fdtd(self, n: int, times) -> torch.Tensor:
