@@ -30,6 +30,10 @@ medium), 1/4 normal with std 0.05 around the receivers (so that the data cannot 
 the equation there); all receivers every step. Derivatives: `siren.diff.derivatives` (gradient and Hessian
 diagonal, forward mode).
 
+Posed as a `siren.problem.Problem` on [-1, 1]^2 (the network's own box) with outputs re0, im0, ..., re{S-1},
+im{S-1}, q: the residual a complex `Residual` on `Points(pool, data={"u0": ...}, batch=points)`, the data an
+`Observation` of the scattered fields d - u0 at the receivers; trained through the solve task's loop.
+
 Defaults, chosen by CPU probes on the circle model (1 thread): networks 128 wide with 3 hidden layers, SIREN first
 omega_0 10, 1,024 points a step, data weight 10, Adam 3e-4 with cosine decay over 14,000 steps.
 The data are fitted within a few hundred steps; the velocity then follows slowly, as the fields become solutions
@@ -55,19 +59,21 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .. import diff, viz
+from .. import viz
 from ..errors import SirenError
 from ..fields.grid import mesh, network_on_grid, resample
 from ..fields.pml import PML_WIDTH, pml_operator, pml_stretch
 from ..fields.speed import PRESETS, speed_model
 from ..metrics import relative_l2
 from ..options import option
+from ..problem import Observation, Points, Problem, Rectangle, Residual
 from ..runtime import require_points
 from ..solvers import background_field
 from ..solvers.helmholtz import require_resolved, require_solvable
 from ..solvers.fwi import BOX, AdjointFWI, check_points, read_receiver_data, reference_geometry, synthesize
 from ..viz.fields import receiver_data_figure, velocity_figure
-from .base import Output, Task, register
+from .base import Output, register
+from .solve import SolveTask
 
 LOG_M = (math.log(0.01), math.log(100.0))        # q is clamped to these: c in [0.1, 10]
 NEAR_STD = 0.05                                   # std of the pool's points around the receivers
@@ -93,7 +99,7 @@ class FWIConfig:
 
 
 @register
-class FWITask(Task):
+class FWITask(SolveTask):
     """Full-waveform inversion with a SIREN (see the module docstring)."""
 
     name = "fwi"
@@ -103,7 +109,7 @@ class FWITask(Task):
     train_defaults = {"steps": 14_000, "lr": 3e-4, "schedule": "cosine", "log_every": 500}
     metric_name = "velocity_mse"
     goals = {"velocity_mse": "min", "data_misfit": "min", "wavefield_rel_l2": "min"}
-    in_features = 2
+    data_parallel = False
     width, first_frequency = 128, 10.0     # suggested width (3 hidden layers as usual) and sine first-layer omega_0
 
     def __init__(self, k: float, sources: np.ndarray, receivers: np.ndarray, data: np.ndarray,
@@ -131,7 +137,6 @@ class FWITask(Task):
         self.c_true, self.n = c_true, int(n)
         self.points, self.data_weight = int(points), float(data_weight)
         self.baseline_n, self.baseline_iters = int(baseline_n), int(baseline_iters)
-        self.out_features = 2 * len(self.sources) + 1
         self.x, _, _ = mesh(self.n)
         self.inner = np.flatnonzero(np.abs(self.x) <= 1 - PML_WIDTH + 1e-9)
         self.probe = self.inner[::4]
@@ -144,6 +149,12 @@ class FWITask(Task):
         self.u0_pool = self._background(xy)                                    # (pool, S) complex128
         self.rec = torch.from_numpy(self.receivers).float()
         self.target = torch.from_numpy(self.data - self._background(self.receivers).numpy())   # d - u0, (R, S)
+        self.names = [f"{part}{j}" for j in range(len(self.sources)) for part in ("re", "im")]
+        scattered = torch.stack([self.target.real, self.target.imag], -1).reshape(len(self.receivers), -1)
+        super().__init__(Problem(Rectangle([-1, -1], [1, 1]), outputs=(*self.names, "q"), constraints={
+            "residual": Residual(self.residual, on=Points(xy, data={"u0": self.u0_pool}, batch=self.points)),
+            "data": Observation(self.receivers, scattered, outputs=self.names,
+                                weight=2 * self.data_weight / self.scale)}), scored=False)
 
     @classmethod
     def from_config(cls, config: FWIConfig) -> FWITask:
@@ -180,7 +191,7 @@ class FWITask(Task):
     def to(self, device):
         self.pool, self.u0_pool = self.pool.to(device), self.u0_pool.to(device)
         self.rec, self.target = self.rec.to(device), self.target.to(device)
-        return self
+        return super().to(device)
 
     @staticmethod
     def slowness(q: torch.Tensor, xy: torch.Tensor) -> torch.Tensor:
@@ -192,20 +203,18 @@ class FWITask(Task):
         """(N, 2 S + 1, ...) channels -> complex128 (N, S, ...) of the scattered fields."""
         return torch.complex(t[:, 0:-1:2], t[:, 1:-1:2]).to(torch.complex128)
 
-    def loss(self, model, step: int, generator: torch.Generator) -> dict:
-        p = next(model.parameters())
-        idx = torch.randint(len(self.pool), (self.points,), generator=generator).to(self.pool.device)
-        xy = self.pool[idx].to(p)
-        out = diff.derivatives(model, xy, gradient=True, hessian_diagonal=True)
-        us, grad, hess = self._split(out.value), self._split(out.gradient), self._split(out.hessian_diagonal)
-        x, y = xy[:, :1].double(), xy[:, 1:].double()
-        m = self.slowness(out.value[:, -1], xy).double()[:, None]
+    def residual(self, v) -> torch.Tensor:
+        """(L_m u_s,j + e_x e_y (m - 1) k^2 u0_j) / (k^2 sqrt(D)) at the view's points -> complex128 (N, S)."""
+        def fields(read):
+            return torch.stack([torch.complex(read(self.names[2 * j]), read(self.names[2 * j + 1]))
+                                for j in range(len(self.sources))], 1).to(torch.complex128)
+        us, ux, uy = fields(lambda n: v[n]), fields(lambda n: v.d(n, "x")), fields(lambda n: v.d(n, "y"))
+        uxx, uyy = fields(lambda n: v.d(n, "x", "x")), fields(lambda n: v.d(n, "y", "y"))
+        x, y = v.x.double()[:, None], v.y.double()[:, None]
+        m = self.slowness(v.q, torch.stack([v.x, v.y], 1)).double()[:, None]
         ex_ey = pml_stretch(x)[0] * pml_stretch(y)[0]
-        residual = pml_operator(us, grad[..., 0], grad[..., 1], hess[..., 0], hess[..., 1], x, y, m, self.k) \
-            + ex_ey * (m - 1) * self.k ** 2 * self.u0_pool[idx]
-        misfit = self._receiver_residual(model)
-        return {"residual": (((residual.abs() ** 2).mean() / (self.k ** 4 * self.scale)).to(p.dtype), 1.0),
-                "data": (((misfit.abs() ** 2).mean() / self.scale).to(p.dtype), self.data_weight)}
+        residual = pml_operator(us, ux, uy, uxx, uyy, x, y, m, self.k) + ex_ey * (m - 1) * self.k ** 2 * v.data["u0"]
+        return residual / (self.k ** 2 * self.scale ** 0.5)
 
     def velocity_on(self, model, idx: np.ndarray | None = None) -> np.ndarray:
         """The SIREN's speed c = m^(-1/2) on the grid points x[idx] x x[idx] (default all) -> (len, len)."""
