@@ -190,7 +190,8 @@ def _build(task, model_name: str, cfg: TrainConfig, model_options: dict | None, 
         rates = record["test_time"].get("rates")    # a functa init: its latent's learned SGD rates, scaled by --lr
         model = apply_init(model, source, f"--init {init}", None if rates is None else [cfg.lr * r for r in rates])
         model.spec["init"] = record
-    return model
+    dtype = getattr(task, "dtype", None)              # a task that trains in another precision (siren solve --dtype)
+    return model.to(dtype) if dtype is not None and dtype != next(model.parameters()).dtype else model
 
 
 def run(task, model_name: str, cfg: TrainConfig, out_dir: str | os.PathLike, model_options: dict | None = None,

@@ -172,8 +172,10 @@ def load_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict:
 
 
 def model_from_checkpoint(ckpt: dict) -> nn.Module:
-    """Rebuild the trained model stored in a checkpoint dict."""
+    """Rebuild the trained model stored in a checkpoint dict (in float64 when its parameters are)."""
     model = model_from_spec(ckpt["spec"])
+    if {v.dtype for v in ckpt["model"].values() if v.is_floating_point()} == {torch.float64}:
+        model.double()                                   # e.g. siren solve --dtype float64: keep its digits
     model.load_state_dict(ckpt["model"])
     return model
 
