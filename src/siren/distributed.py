@@ -20,7 +20,7 @@ import torch.distributed as dist
 
 from .errors import SirenError
 
-__all__ = ["Context", "init", "shard", "gather", "average_gradients", "shutdown", "leave"]
+__all__ = ["Context", "init", "shard", "gather", "mean", "average_gradients", "shutdown", "leave"]
 
 _JOINED = False         # whether `init` made a process group in this process (then `leave` ends it with os._exit)
 
@@ -102,22 +102,29 @@ def gather(obj, ctx: Context) -> list:
     return out
 
 
-def average_gradients(model: torch.nn.Module, ctx: Context):
-    """Hook `model` so that each backward pass ends with every parameter's .grad replaced by its mean over the
-    ranks: g <- (1 / world) sum_r g_r, one all_reduce of all gradients flattened in parameter order (a parameter
-    without a gradient counts as zeros), so the order of collectives is the same on every rank. Runs after
-    backward and before the optimizer (and before clipping), as DistributedDataParallel does; the model and its
-    state_dict stay as they are. Returns a function that removes the hooks. A no-op for a single process."""
+def mean(flat: torch.Tensor, world_size: int) -> torch.Tensor:
+    """flat <- its mean over the ranks, in place (one all_reduce); returns it."""
+    dist.all_reduce(flat)
+    flat /= world_size
+    return flat
+
+
+def average_gradients(model: torch.nn.Module, ctx: Context, extra=()):
+    """Hook `model` (and the `extra` tensors trained with it, e.g. a problem's unknowns) so that each backward pass
+    ends with every parameter's .grad replaced by its mean over the ranks: g <- (1 / world) sum_r g_r, one
+    all_reduce of all gradients flattened in parameter order (a parameter without a gradient counts as zeros), so
+    the order of collectives is the same on every rank. Runs after backward and before the optimizer (and before
+    clipping), as DistributedDataParallel does; the model and its state_dict stay as they are. Returns a function
+    that removes the hooks. A no-op for a single process."""
     if ctx.world_size == 1:
         return lambda: None
-    params = [p for p in model.parameters() if p.requires_grad]
+    params = [p for p in [*model.parameters(), *extra] if p.requires_grad]
     queued = [False]
 
     def reduce() -> None:
         queued[0] = False
         flat = torch.cat([(p.grad if p.grad is not None else torch.zeros_like(p)).reshape(-1) for p in params])
-        dist.all_reduce(flat)
-        flat /= ctx.world_size
+        mean(flat, ctx.world_size)
         for p, g in zip(params, flat.split([p.numel() for p in params])):
             p.grad = g.view_as(p).clone()
 

@@ -65,7 +65,7 @@ def launch(task_cls, config, model_config, train: TrainConfig, out: str | os.Pat
                 _shared_folder(folder, ctx, overwrite, resume)
                 folder, overwrite = folder / f"rank{ctx.rank}", False
             else:                    # data-parallel: rank 0 writes the run folder, the others replicate it
-                ready = _meeting(ctx)
+                ready = _meeting(ctx, task)
                 if not main:
                     _replica(task, name, cfg, folder, options, resume, init, ready)
                     return None
@@ -112,15 +112,17 @@ def _merge(cls, summary: dict, ctx, out: Path, report: bool) -> dict | None:
     return summary
 
 
-def _meeting(ctx) -> Callable:
+def _meeting(ctx, task) -> Callable:
     """ready(model, error=None): every rank of a data-parallel run meets there once its model is built (rank 0:
-    its folder made); rank 0's error stops all; then gradients are averaged across the ranks."""
+    its folder made); rank 0's error stops all; then gradients are averaged across the ranks (the model's and
+    those of the tensors the task trains with it, `task.parameters()`)."""
     def ready(model: nn.Module, error: str | None = None) -> None:
         ready.met = True
         error = distributed.gather(error, ctx)[0]
         if error:
             raise SirenError(error)
-        distributed.average_gradients(model, ctx)
+        groups = task.parameters() if hasattr(task, "parameters") else []
+        distributed.average_gradients(model, ctx, [q for g in groups for q in g["params"]])
     ready.met = False
     return ready
 

@@ -139,16 +139,17 @@ class Observation(Constraint):
         vals = read_points(values, "values")
         if not np.isfinite(vals).all():
             raise SirenError("observations contain NaN or infinity (drop those rows)")
-        self.data = Points(points)
+        where = read_points(points)
         self.outputs = (outputs,) if isinstance(outputs, str) else tuple(outputs)
-        super().__init__(self.data, len(self.data.x), "random", weight)
-        if vals.shape != (len(self.data.x), len(self.outputs)):
-            raise SirenError(f"observations: {len(self.data.x)} points but values of shape {vals.shape} for "
+        if vals.shape != (len(where), len(self.outputs)):
+            raise SirenError(f"observations: {len(where)} points but values of shape {vals.shape} for "
                              f"outputs {self.outputs} (give one value per point and output)")
         if noise is not None and not noise > 0:
             raise SirenError(f"observation noise must be a positive standard deviation, got {noise}")
+        self.data = Points(where, data={"values": vals})      # the values travel with their points (shards)
+        super().__init__(self.data, len(where), "random", weight)
         self.values, self.noise = torch.as_tensor(vals), noise
 
     def fn(self, v):
         pred = torch.stack([v[o] for o in self.outputs], -1)
-        return pred - self.values.to(pred)
+        return pred - v.data["values"].to(pred)

@@ -208,12 +208,17 @@ class Problem(Frame):
             out[name] = (term, c.weight * self.weights[name])
         return out
 
-    def rebalance(self, terms: dict, params: list) -> None:
-        """Gradient-norm weights (see the module docstring) from this step's terms."""
+    def rebalance(self, terms: dict, params: list, world_size: int = 1) -> None:
+        """Gradient-norm weights (see the module docstring) from this step's terms. world_size > 1 (torchrun, each
+        process a share of the points): each term's gradient is averaged over the processes first, so every
+        process sets the weights of the whole batch."""
         norms = {}
         for k, (term, _) in terms.items():
             grads = torch.autograd.grad(term, params, retain_graph=True, allow_unused=True)
-            norms[k] = float(torch.sqrt(sum((g ** 2).sum() for g in grads if g is not None) + 1e-30))
+            flat = torch.cat([(torch.zeros_like(p) if g is None else g).reshape(-1) for p, g in zip(params, grads)])
+            if world_size > 1:
+                distributed.mean(flat, world_size)
+            norms[k] = float(torch.sqrt((flat ** 2).sum() + 1e-30))
         mean = sum(norms.values()) / len(norms)
         for k, v in norms.items():
             self.weights[k] = 0.9 * self.weights[k] + 0.1 * mean / v

@@ -38,9 +38,13 @@ class Field:
         self.model = None
 
     def build(self, seed: int) -> nn.Module:
+        """The field's network, initialised from `seed` alone (not from the global random state), so every process
+        and every run of the same problem starts from the same field."""
         from ..models import build_model
         try:
-            self.model = build_model(self.model_name, len(self.inputs), 1, hints={"seed": seed}, **self.options)
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(seed)
+                self.model = build_model(self.model_name, len(self.inputs), 1, hints={"seed": seed}, **self.options)
         except ValueError as e:
             raise SirenError(str(e)) from None
         return self.model

@@ -157,13 +157,14 @@ class Recorder:
         self.problem, self.x = problem, x
         self.needs = {}                 # network name ("solution" or a field) -> Needs
         self.parameters_read = set()
+        self.gen = torch.Generator().manual_seed(0)      # the global random state stays untouched
 
     def _net(self, name: str):
         net = self.problem.network_of(name)
         return self.needs.setdefault(net, Needs())
 
     def _dummy(self):
-        return 0.5 + 0.5 * torch.rand(len(self.x), dtype=self.x.dtype)
+        return 0.5 + 0.5 * torch.rand(len(self.x), dtype=self.x.dtype, generator=self.gen)
 
     def coord(self, axis):
         return self.x[:, axis]

@@ -9,7 +9,7 @@ observation with a noise level: chi2_<name> = mean((u - y)^2) / noise^2 (about 1
 noise). Loss terms: one per constraint, mean of residual^2 times its weight (fixed, or gradient-norm balanced).
 
 Under torchrun every process draws the same points and trains on its block of each constraint's points, the
-gradients averaged (a problem without unknowns or balanced weights).
+gradients averaged (the model's and the unknowns'; gradient-norm weights from the averaged term gradients).
 
 Files: solution.png (solution, reference, error, residual maps), solution.npz (the outputs on the figure's grid),
 problem.json (inputs, outputs, box, domain, hard constraints, unknowns: what `siren.load` needs), problem.py (a
@@ -106,9 +106,6 @@ class SolveTask(Task):
         if dtype not in ("float32", "float64"):
             raise SirenError(f"unknown dtype {dtype!r} (choose float32 or float64)", field="dtype")
         self.dtype = getattr(torch, dtype)          # `siren.launch` builds the model in it, `to` the unknowns
-        if shard[1] > 1 and (problem.parameters or problem.fields or problem.balance):
-            raise SirenError("a problem with unknowns or balanced weights does not run data-parallel yet (run it "
-                             "without torchrun)")
         if lbfgs < 0:
             raise SirenError(f"must be >= 0, got {lbfgs}", field="lbfgs")
         self.lbfgs_steps = lbfgs
@@ -152,7 +149,7 @@ class SolveTask(Task):
                                    step=step)
         self.checked = True
         if self.problem.balance == "gradnorm" and step % self.problem.balance_every == 0:
-            self.problem.rebalance(terms, [p for p in model.parameters() if p.requires_grad])
+            self.problem.rebalance(terms, [p for p in model.parameters() if p.requires_grad], self.shard[1])
         return terms
 
     def scores(self, model, final: bool = False) -> dict:
