@@ -1,4 +1,5 @@
-"""A .sirz file -> the network it stores -> pixels at any resolution (float32 on the CPU, deterministic)."""
+"""A .sirz file -> pixels at any resolution: version 1 (a SIREN's weights, rendered in float32 on the CPU) here,
+version 2 (latent grids, exact fixed point) in `latent_file`."""
 from __future__ import annotations
 
 import numpy as np
@@ -11,7 +12,8 @@ from ..errors import SirenError
 from ..metrics import to_unit
 from ..models import build_model
 from . import entropy
-from .format import Header, unpack
+from . import latent_file
+from .format import Header, unpack, version
 from .quantize import dequantize
 
 __all__ = ["TABLE", "build_network", "tensor_sizes", "load_network", "render", "output_size", "decompress"]
@@ -61,18 +63,21 @@ def render(model: nn.Module, size: tuple[int, int]) -> np.ndarray:
     return pixels.reshape(*size, -1).numpy()
 
 
-def output_size(header: Header, size: int | None) -> tuple[int, int]:
-    """(H, W) of a render: the encoded size, or the longer side `size` with the aspect ratio kept."""
+def output_size(encoded: tuple[int, int], size: int | None) -> tuple[int, int]:
+    """(H, W) of a render: the encoded (H, W), or the longer side `size` with the aspect ratio kept."""
     if size is None:
-        return header.size
+        return tuple(encoded)
     if size < 1:
         raise SirenError(f"must be at least 1, got {size}", field="size")
-    h, w = header.size
+    h, w = encoded
     scale = size / max(h, w)
     return max(1, round(h * scale)), max(1, round(w * scale))
 
 
 def decompress(data: bytes, size: int | None = None, name: str = "the file") -> np.ndarray:
-    """The bytes of a .sirz file -> (H, W, C) uint8 pixels, at the encoded size or with the longer side `size`."""
+    """The bytes of a .sirz file (either version) -> (H, W, C) uint8 pixels, at the encoded size or with the longer
+    side `size`."""
+    if version(data, name) == 2:
+        return latent_file.decode(data, lambda hw: output_size(hw, size), name)
     header, payload = unpack(data, name)
-    return render(load_network(header, payload), output_size(header, size))
+    return render(load_network(header, payload), output_size(header.size, size))

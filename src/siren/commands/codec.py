@@ -1,5 +1,5 @@
-"""`siren compress` and `siren decompress`: an image <-> a .sirz file (its pixels stored as a network's weights;
-see `siren.codec`)."""
+"""`siren compress` and `siren decompress`: an image <-> a .sirz file (latent grids and small networks by default,
+or a SIREN's weights with --method siren; see `siren.codec`)."""
 from __future__ import annotations
 
 import sys
@@ -18,36 +18,67 @@ class CompressConfig:
     image: str = option(None, "image file (PNG, JPEG, ...) or a bundled demo name (cameraman, astronaut, ...)",
                         positional=True, required=True)
     out: str = option(None, "the .sirz file to write", required=True)
-    bpp: float | None = option(None, "budget in bits per pixel: the whole file is at most bpp H W / 8 bytes")
-    psnr: float | None = option(None, "instead of --bpp: the smallest tried rate whose PSNR reaches this (dB)")
+    method: str = option("latent", "latent: latent grids with a learned entropy model (Cool-chic / C3); siren: a "
+                         "SIREN's quantized weights (COIN)", choices=("latent", "siren"))
+    bpp: float | None = option(None, "rate in bits per pixel of the whole file (latent: aimed at; siren: at most "
+                               "bpp H W / 8 bytes)")
+    psnr: float | None = option(None, "instead of --bpp: the PSNR to reach (dB)")
+    lmbda: float | None = option(None, "latent, instead of --bpp or --psnr: the rate weight lambda of MSE + lambda "
+                                 "bpp")
+    effort: str = option("medium", "latent: the preset of training steps, trading encoding time for quality",
+                         choices=("fast", "medium", "slow"), flag="--preset")
     size: int | None = option(None, "resize first so the longer side has this many pixels")
-    model: str = option("siren", "network family (any coordinate family with a hidden width: siren, finer, "
-                        "gauss, wire, ...)")
-    hidden_layers: int = option(3, "hidden layers after the first")
-    bits: int = option(6, "design bits per weight: the width is sized for it; each tensor then gets its own bits "
-                       "(4..16) by sensitivity")
-    steps: int = option(2000, "fitting steps")
-    qat_steps: int = option(300, "quantization-aware fine-tuning steps")
-    seed: int = option(0, "random seed of the network's init")
+    model: str | None = option(None, "siren: network family (any coordinate family with a hidden width: siren, "
+                               "finer, gauss, wire, ...; default siren)")
+    hidden_layers: int | None = option(None, "siren: hidden layers after the first (default 3)")
+    bits: int | None = option(None, "siren: design bits per weight (default 6): the width is sized for it; each "
+                              "tensor then gets its own bits (4..16) by sensitivity")
+    steps: int | None = option(None, "training steps (latent: the preset's soft-rounding steps; siren: 2000)")
+    qat_steps: int | None = option(None, "steps with the quantization in the loop (latent: the preset's "
+                                   "straight-through steps; siren: 300)")
+    seed: int = option(0, "random seed")
     quiet: bool = option(False, "no progress lines")
 
 
-@command("compress", "store an image as a small network's quantized, entropy-coded weights (.sirz)", CompressConfig)
+def _siren_config(c: CompressConfig):
+    from ..codec import EncoderConfig
+    if c.lmbda is not None:
+        raise SirenError("--lmbda belongs to --method latent (give --bpp or --psnr)")
+    given = {k: v for k, v in (("model", c.model), ("hidden_layers", c.hidden_layers), ("bits", c.bits),
+                               ("steps", c.steps), ("qat_steps", c.qat_steps)) if v is not None}
+    return EncoderConfig(**given, seed=c.seed)
+
+
+def _latent_config(c: CompressConfig):
+    from ..codec import LatentConfig
+    for name in ("model", "hidden_layers", "bits"):
+        if getattr(c, name) is not None:
+            raise SirenError(f"--{name.replace('_', '-')} belongs to --method siren (the latent-grid codec sizes "
+                             f"its networks itself)")
+    return LatentConfig(preset=c.effort, steps=c.steps, qat_steps=c.qat_steps, lmbda=c.lmbda, seed=c.seed)
+
+
+@command("compress", "store an image in a .sirz file: latent grids with a learned entropy model (default) or a "
+         "SIREN's quantized weights", CompressConfig)
 def _compress(c: CompressConfig) -> str:
-    from ..codec import EncoderConfig, compress
+    from ..codec import compress
     from ..data.image import image_or_demo, resize_image
-    cfg = EncoderConfig(model=c.model, hidden_layers=c.hidden_layers, bits=c.bits, steps=c.steps,
-                        qat_steps=c.qat_steps, seed=c.seed)
+    cfg = _siren_config(c) if c.method == "siren" else _latent_config(c)
     img = resize_image(image_or_demo(c.image), c.size)
     enc = compress(img, bpp=c.bpp, psnr=c.psnr, config=cfg,
                    log=None if c.quiet else lambda s: print(s, file=sys.stderr, flush=True))
     out = Path(c.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(enc.data)
-    h, w = enc.header.size
-    return (f"wrote {out}: {len(enc.data)} bytes, {enc.bpp:.3f} bpp, PSNR {enc.psnr:.2f} dB ({w}x{h}, "
-            f"{enc.header.model['name']} width {enc.header.model['options'].get('hidden_features')}, "
-            f"{8 * len(enc.data) / enc.params:.2f} bits per weight, {enc.header.coder} coder, {enc.seconds:.1f} s)")
+    h, w = enc.image.shape[:2]
+    if c.method == "siren":
+        detail = (f"{enc.header.model['name']} width {enc.header.model['options'].get('hidden_features')}, "
+                  f"{8 * len(enc.data) / enc.params:.2f} bits per weight, {enc.header.coder} coder")
+    else:
+        detail = (f"{enc.arch.grids} latent grids, {enc.params} network weights in {enc.network_bytes} bytes, "
+                  f"lambda {enc.lmbda:.3g}")
+    return (f"wrote {out}: {len(enc.data)} bytes, {enc.bpp:.3f} bpp, PSNR {enc.psnr:.2f} dB ({w}x{h}, {detail}, "
+            f"{enc.seconds:.1f} s)")
 
 
 @dataclass

@@ -1,0 +1,144 @@
+"""The latent-grid image model (Cool-chic / C3): integer latent grids, fixed bilinear upsampling, a per-pixel
+synthesis network with residual 3 x 3 convolutions, and an entropy model over each latent's causal context.
+
+    features  f = (grid_i upsampled to H x W / 16^i)_i                       (L, H, W)    `grids.upsample`
+    pixels    x = c_K(...c_1(M(f))),  M: L -> width -> ReLU -> C per pixel,  c_j(x) = x + conv3x3_j(x)   (C, H, W)
+    entropy   (mu, log2 b) = A(context), A: CONTEXT -> arm -> ReLU (x arm_layers) -> 2;  bits = sum -log2 P(y)
+
+The architecture is written once (`arm`, `synthesize`) over a layer-application function, so the same code runs in
+float32 for training and in exact fixed-point arithmetic for coding (`fixed`).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from . import grids as G
+from . import laplace
+
+__all__ = ["Arch", "LatentImage", "Apply", "soft_round", "patches", "LOG2_SCALE"]
+
+LOG2_SCALE = -4.0       # the entropy model starts at b = 2^LOG2_SCALE: zero latents cost almost nothing
+Apply = Callable[[nn.Module, torch.Tensor], torch.Tensor]    # (layer, input (channels, ...)) -> (channels', ...)
+
+
+@dataclass(frozen=True)
+class Arch:
+    """The shape of a latent-grid model: grids L, synthesis width, entropy-model width and hidden layers, residual
+    convolutions, channels C (1 or 3)."""
+    grids: int = 7
+    width: int = 16
+    arm: int = 16
+    arm_layers: int = 2
+    convs: int = 2
+    channels: int = 3
+
+
+def soft_round(x: torch.Tensor, temperature: float) -> torch.Tensor:
+    """C3's soft rounding: floor(x) + 1/2 + tanh(r / T) / (2 tanh(1 / (2T))), r = x - floor(x) - 1/2 (-> round(x) as
+    T -> 0, -> x as T -> inf)."""
+    base = torch.floor(x)
+    r = x - base - 0.5
+    return base + 0.5 + torch.tanh(r / temperature) / (2 * torch.tanh(torch.tensor(0.5 / temperature)))
+
+
+def patches(x: torch.Tensor) -> torch.Tensor:
+    """x (C, H + 2, W + 2) -> (9 C, H W): row 9 c + 3 dy + dx is x[c, dy:dy + H, dx:dx + W] (im2col of a 3 x 3
+    convolution: with the weight reshaped to (C', 9 C) it is one matrix product)."""
+    C, H, W = x.shape[0], x.shape[1] - 2, x.shape[2] - 2
+    return torch.stack([x[:, dy:dy + H, dx:dx + W] for dy in range(3) for dx in range(3)], 1).reshape(9 * C, H * W)
+
+
+def _apply(layer: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """A Linear on x (in, N) -> (out, N) (channels first: the fast layout for few channels); a 3 x 3 Conv2d on
+    `patches` (9 in, N) -> (out, N)."""
+    return layer.weight.reshape(layer.weight.shape[0], -1) @ x + layer.bias[:, None]
+
+
+class LatentImage(nn.Module):
+    """One image's model: `latents` (grid i: (ceil(H/2^i), ceil(W/2^i)), float while training), `entropy` (the
+    entropy model's Linear layers), `mlp` (the per-pixel Linear layers), `convs` (C -> C, 3 x 3)."""
+
+    def __init__(self, arch: Arch, size: tuple[int, int]):
+        super().__init__()
+        self.arch, self.size = arch, tuple(size)
+        self.latents = nn.ParameterList([nn.Parameter(torch.zeros(s)) for s in G.shapes(size, arch.grids)])
+        widths = [G.CONTEXT] + [arch.arm] * arch.arm_layers + [2]
+        self.entropy = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths, widths[1:]))
+        self.mlp = nn.ModuleList([nn.Linear(arch.grids, arch.width), nn.Linear(arch.width, arch.channels)])
+        self.convs = nn.ModuleList(nn.Conv2d(arch.channels, arch.channels, 3) for _ in range(arch.convs))
+        with torch.no_grad():
+            self.entropy[-1].weight.mul_(0.1)
+            self.entropy[-1].bias.copy_(torch.tensor([0.0, LOG2_SCALE]))
+            self.mlp[-1].bias.fill_(0.5)
+            for c in self.convs:
+                c.weight.zero_()
+                c.bias.zero_()
+
+    def arm(self, ctx: torch.Tensor, apply: Apply = _apply) -> tuple[torch.Tensor, torch.Tensor]:
+        """ctx (CONTEXT, N) -> (mu, log2 b), each (N,)."""
+        h = ctx
+        for layer in self.entropy[:-1]:
+            h = torch.relu(apply(layer, h))
+        out = apply(self.entropy[-1], h)
+        return out[0], out[1]
+
+    def synthesize(self, features: torch.Tensor, apply: Apply = _apply) -> torch.Tensor:
+        """features (L, H, W) -> pixels (C, H, W) (about [0, 1])."""
+        L, H, W = features.shape
+        h = torch.relu(apply(self.mlp[0], features.reshape(L, -1)))
+        x = apply(self.mlp[1], h).reshape(-1, H, W)
+        for conv in self.convs:
+            x = x + apply(conv, patches(F.pad(x[None], (1, 1, 1, 1), mode="replicate")[0])).reshape(x.shape)
+        return x
+
+    def features(self, latents: list[torch.Tensor]) -> torch.Tensor:
+        """Float latents -> (L, H, W) upsampled features (each grid / 16^i)."""
+        scale = 16.0 ** -torch.arange(len(latents), dtype=latents[0].dtype)
+        return G.upsample(latents, self.size) * scale[:, None, None]
+
+    def contexts(self, latents: list[torch.Tensor]) -> torch.Tensor:
+        """(CONTEXT, N): every latent's context, grid 0 first, each grid in raster order."""
+        return torch.cat([G.contexts(g, latents[i + 1] if i + 1 < len(latents) else None).reshape(G.CONTEXT, -1)
+                          for i, g in enumerate(latents)], 1)
+
+    def rate(self, latents: list[torch.Tensor]) -> torch.Tensor:
+        """Total bits of the latents under the entropy model (float, differentiable)."""
+        mu, log2b = self.arm(self.contexts(latents))
+        return laplace.bits(torch.cat([g.reshape(-1) for g in latents]), mu, log2b).sum()
+
+    def quantized_latents(self, temperature: float | None, noise: bool,
+                          generator: torch.Generator | None = None) -> list[torch.Tensor]:
+        """The latents as training sees them: soft_round(soft_round(y, T) + u, T), u ~ U(-1/2, 1/2) (noise) or
+        soft_round(y, T) (temperature given), else round(y) with a straight-through gradient."""
+        out = []
+        for y in self.latents:
+            if temperature is None:
+                out.append(y + (torch.round(y) - y).detach())
+                continue
+            s = soft_round(y, temperature)
+            if noise:
+                s = soft_round(s + torch.rand(y.shape, generator=generator) - 0.5, temperature)
+            out.append(s)
+        return out
+
+    def forward(self, temperature: float | None, noise: bool = True,
+                generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """-> (pixels (C, H, W), latent bits)."""
+        y = self.quantized_latents(temperature, noise, generator)
+        return self.synthesize(self.features(y)), self.rate(y)
+
+    def clamp_(self) -> None:
+        """Latents into [-LIMIT, LIMIT] (after an optimizer step)."""
+        with torch.no_grad():
+            for y in self.latents:
+                y.clamp_(-laplace.LIMIT, laplace.LIMIT)
+
+    def layers(self) -> list[tuple[str, nn.Module]]:
+        """The network's layers in file order: entropy model, per-pixel MLP, convolutions."""
+        return [(f"entropy.{i}", m) for i, m in enumerate(self.entropy)] + \
+            [(f"mlp.{i}", m) for i, m in enumerate(self.mlp)] + [(f"convs.{i}", m) for i, m in enumerate(self.convs)]

@@ -1,0 +1,290 @@
+"""Image -> version-2 .sirz bytes: fit latent grids and networks to one image (Cool-chic / C3), quantize, code.
+
+Training minimises  J = MSE(x, x^) + lambda R / (H W)  (x in [0, 1]; R the latents' bits under the entropy model,
+`LatentImage.rate`) with Adam, learning rate cosine-decayed (LATENT_LR times larger for the latents):
+  1. `steps` steps on soft-rounded, noisy latents soft_round(soft_round(y, T) + u, T), u ~ U(-1/2, 1/2), T from
+     0.3 down to 0.1 (C3);
+  2. `qat_steps` steps on rounded latents with a straight-through gradient, at lr / 20.
+With a bpp target lambda starts at 2e-3 (0.5 / bpp)^2 (else 2e-3).
+Targets: with `lmbda` given, lambda is fixed; with a bpp or PSNR target, every CONTROL steps the rounded latents'
+rate (plus the network's estimated bits) or PSNR is measured and log lambda moves towards the target (a
+proportional controller), until the second half of phase 2; then a search on log lambda over the coded files
+(`_next_lambda`), each try restarting from the state at RERUN of phase 1 with lambda fixed, until a file is
+`_accepted` (at most RETRIES tries more).
+Then each network tensor gets the step 2^-k (k in 0..15) minimising J with the coded bits of its integers counted
+(coordinate search, `_steps`), the file is written and decoded (`latent_file.decode`: the reconstruction the
+decoder will show).
+"""
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import numpy as np
+import torch
+
+from ..errors import SirenError
+from ..metrics import psnr as psnr_of
+from . import entropy, fixed, latent_file
+from .laplace import bits as latent_bits
+from .latent import Arch, LatentImage
+
+__all__ = ["PRESETS", "LatentConfig", "LatentEncoded", "compress_latent", "choose_arch", "MAX_PSNR"]
+
+PRESETS = {"fast": (300, 60), "medium": (1200, 200), "slow": (4000, 500)}     # (steps, qat_steps)
+ARCHS = [Arch(grids=7, width=w, arm=a, arm_layers=n, convs=c) for w, a, n, c in
+         ((6, 6, 1, 0), (8, 8, 1, 1), (12, 12, 1, 2), (16, 16, 1, 2), (24, 16, 2, 2), (32, 24, 2, 2), (40, 24, 2, 2))]
+NET_SHARE = 0.12            # the network's estimated bits (NET_BITS per weight) stay below this share of a budget
+NET_BITS = 7.0
+CONTROL, GAIN = 10, 0.6
+LATENT_LR = 4.0             # the latents' learning rate is this many times the networks'
+RERUN = 0.6                 # a retry restarts from the state at this share of phase 1
+TOLERANCE = 0.05            # a file within this share above (3 times it below) a bpp target is kept
+AIM = 0.97                  # a bpp target aims at this share of the budget
+RETRIES = 3
+ELASTICITY = 0.55            # about -d log(rate) / d log(lambda), the search's first step
+MAX_PSNR = 60.0             # a --psnr target above this is refused before any work
+MIN_SIDE = 4
+
+
+@dataclass
+class LatentConfig:
+    """The latent-grid encoder's knobs: preset (PRESETS: steps and qat_steps, unless given), lr (Adam's initial
+    rate), lmbda (fixed rate weight instead of a target), arch (None: the largest of ARCHS whose network fits the
+    budget), seed (the noise draws)."""
+    preset: str = "medium"
+    steps: int | None = None
+    qat_steps: int | None = None
+    lr: float = 1e-2
+    lmbda: float | None = None
+    arch: Arch | None = None
+    seed: int = 0
+
+
+@dataclass
+class LatentEncoded:
+    """A compressed image: data (the .sirz bytes), image (the reconstruction (H, W, C) uint8, what `decompress`
+    returns), psnr (dB, against the input), bpp = 8 len(data) / (H W), seconds (encode wall time), lmbda (the final
+    rate weight), arch, params (network weights stored), network_bytes (their coded size)."""
+    data: bytes
+    image: np.ndarray
+    psnr: float
+    bpp: float
+    seconds: float
+    lmbda: float
+    arch: Arch
+    params: int
+    network_bytes: int
+
+
+def _params(arch: Arch) -> int:
+    return sum(p.numel() for n, p in LatentImage(arch, (2, 2)).named_parameters() if not n.startswith("latents"))
+
+
+def choose_arch(size: tuple[int, int], channels: int, budget_bits: float) -> Arch:
+    """The largest of ARCHS with params NET_BITS <= NET_SHARE budget_bits (the smallest if none), with
+    min(7, floor(log2(min(H, W))) + 1) grids and the image's channels."""
+    grids = min(7, int(math.log2(min(size))) + 1)
+    fit = [a for a in ARCHS if _params(replace(a, channels=channels)) * NET_BITS <= NET_SHARE * budget_bits]
+    return replace(fit[-1] if fit else ARCHS[0], grids=grids, channels=channels)
+
+
+def _phase_lr(cfg_lr: float, i: int, steps: int, qat: int) -> float:
+    if i < steps:
+        return cfg_lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * i / steps)))
+    return cfg_lr / 20 * 0.5 * (1 + math.cos(math.pi * (i - steps) / max(qat, 1)))
+
+
+class _Target:
+    """log lambda and its controller: towards `bits` total bits, or `db` PSNR, or fixed."""
+
+    def __init__(self, lmbda: float, bits: float | None, db: float | None, extra_bits: float):
+        self.log, self.bits, self.db, self.extra = math.log(lmbda), bits, db, extra_bits
+
+    @property
+    def value(self) -> float:
+        return math.exp(self.log)
+
+    def update(self, model: LatentImage, target: torch.Tensor) -> None:
+        if self.bits is None and self.db is None:
+            return
+        with torch.no_grad():
+            x, r = model(None)
+        if self.bits is not None:
+            step = math.log((float(r) + self.extra) / self.bits)
+        else:
+            step = -(self.db - psnr_of(x.clamp(0, 1), target)) * math.log(10) / 10
+        self.log += GAIN * max(-1.0, min(1.0, step))
+
+
+def _accepted(error: float, rate: bool, quality: bool) -> bool:
+    """A file is kept when its rate is within [-3 TOLERANCE, TOLERANCE] of a bpp target (log ratio `error`), or
+    its PSNR reaches a PSNR target by at most 0.5 dB too much (error in nepers of MSE, <= 0), or without a target."""
+    if rate:
+        return -3 * TOLERANCE <= error <= TOLERANCE
+    return -0.5 * math.log(10) / 10 <= error <= 0 if quality else True
+
+
+def _next_lambda(tried: list[tuple], elasticity: float) -> float:
+    """The next log lambda of the search: the secant through the last two (log lambda, error) points when it
+    slopes the right way, else a step of error / elasticity from the last; at most 2 in log lambda."""
+    (x1, e1), step = tried[-1][:2], tried[-1][1] / elasticity
+    if len(tried) > 1:
+        x0, e0 = tried[-2][:2]
+        if (e0 - e1) * (x1 - x0) > 0:
+            step = e1 * (x1 - x0) / (e0 - e1)
+    return x1 + max(-2.0, min(2.0, step))
+
+
+def _train(model: LatentImage, target: torch.Tensor, lam: _Target, steps: int, qat: int, lr: float,
+           gen: torch.Generator, log: Callable[[str], None], start: int = 0, keep: int | None = None) -> dict | None:
+    """Steps start .. steps + qat - 1 of the two phases (module docstring); the model's state at step `keep`."""
+    snapshot = None
+    pixels = target.shape[1] * target.shape[2]
+    net = [p for n, p in model.named_parameters() if not n.startswith("latents")]
+    opt = torch.optim.Adam([{"params": list(model.latents), "scale": LATENT_LR}, {"params": net, "scale": 1.0}])
+    total = steps + qat
+    for i in range(start, total):
+        if i == keep:
+            snapshot = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        for g in opt.param_groups:
+            g["lr"] = g["scale"] * _phase_lr(lr, i, steps, qat)
+        temperature = 0.3 - 0.2 * i / steps if i < steps else None
+        x, bits = model(temperature, generator=gen)
+        mse = torch.mean((x - target) ** 2)
+        loss = mse + lam.value * bits / pixels
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        model.clamp_()
+        if i % CONTROL == 0 and i < steps + qat // 2:
+            lam.update(model, target)
+        if i % 200 == 0 or i == total - 1:
+            log(f"step {i}/{total}: MSE {float(mse.detach()):.2e}, "
+                f"{float(bits.detach()) / pixels:.3f} bpp (latents, estimated), lambda {lam.value:.2e}")
+    return snapshot
+
+
+def _code_bits(x: torch.Tensor) -> float:
+    return 8.0 * len(entropy.encode([x.numpy().astype(np.int64).ravel()], [latent_file.weight_bits(x)], "arith"))
+
+
+@torch.no_grad()
+def _steps(model: LatentImage, target: torch.Tensor, lmbda: float) -> dict[str, int]:
+    """k per network tensor (step 2^-k, 0 <= k <= 15, integers within 16 bits) minimising MSE + lambda (latent
+    bits + the tensor's coded bits) / (H W), one tensor at a time (synthesis tensors change only the MSE, entropy
+    tensors only the latents' bits), starting from k = 12 everywhere."""
+    pixels = target.shape[1] * target.shape[2]
+    y = [torch.round(g) for g in model.latents]
+    feats, ctx = model.features(y), model.contexts(y)
+    flat = torch.cat([g.reshape(-1) for g in y])
+    state = {n: p.detach().clone() for n, p in model.named_parameters()}
+    params = dict(model.named_parameters())
+    names = fixed.parameters(model)
+    ks = {n: 12 for n in names}
+
+    def cost(name: str) -> float:
+        if name.startswith("entropy"):
+            mu, lb = model.arm(ctx)
+            return lmbda * float(latent_bits(flat, mu, lb).sum()) / pixels
+        return float(torch.mean((model.synthesize(feats) - target) ** 2))
+
+    def set_all() -> None:
+        for n in names:
+            params[n].copy_(torch.round(state[n] * 2.0 ** ks[n]) * 2.0 ** -ks[n])
+
+    set_all()
+    for name in names:
+        best = None
+        for k in range(16):
+            q = torch.round(state[name] * 2.0 ** k)
+            if latent_file.weight_bits(q) > 16:
+                break
+            params[name].copy_(q * 2.0 ** -k)
+            j = cost(name) + lmbda * _code_bits(q) / pixels
+            if best is None or j < best[0]:
+                best = (j, k)
+        ks[name] = best[1]
+        set_all()
+    for n in names:
+        params[n].copy_(state[n])
+    return ks
+
+
+def _write(model: LatentImage, target: torch.Tensor, lmbda: float) -> tuple[bytes, fixed.Quantized]:
+    q = fixed.quantize_layers(model, _steps(model, target, lmbda))
+    return latent_file.write(model, q, [torch.round(g.detach()) for g in model.latents]), q
+
+
+def compress_latent(img: np.ndarray, bpp: float | None = None, psnr: float | None = None,
+                    config: LatentConfig | None = None, log: Callable[[str], None] | None = None) -> LatentEncoded:
+    """An (H, W, C) image in [0, 1] (C in {1, 3}, H, W >= MIN_SIDE) -> a version-2 .sirz file aimed at bpp H W / 8
+    bytes, or whose reconstruction reaches `psnr` dB, or with config.lmbda fixed (exactly one of the three; module
+    docstring). Of the files tried, the one nearest the target that meets it (else the nearest)."""
+    cfg, log = config or LatentConfig(), log or (lambda s: None)
+    start = time.perf_counter()
+    if sum(x is not None for x in (bpp, psnr, cfg.lmbda)) != 1:
+        raise SirenError("give one of --bpp, --psnr or --lmbda")
+    if cfg.preset not in PRESETS:
+        raise SirenError(f"must be one of {', '.join(PRESETS)}, got {cfg.preset!r}", field="preset")
+    steps, qat = (cfg.steps if cfg.steps is not None else PRESETS[cfg.preset][0],
+                  cfg.qat_steps if cfg.qat_steps is not None else PRESETS[cfg.preset][1])
+    if steps < 1 or qat < 1:
+        raise SirenError(f"must be at least 1, got {min(steps, qat)}", field="steps" if steps < 1 else "qat_steps")
+    img = np.asarray(img, dtype=np.float64)
+    if img.ndim != 3 or img.shape[2] not in (1, 3):
+        raise SirenError(f"the image has shape {img.shape}, expected (H, W, 1) or (H, W, 3)")
+    h, w, c = img.shape
+    if min(h, w) < MIN_SIDE or max(h, w) > 65536:
+        raise SirenError(f"the image is {w}x{h} pixels; the latent-grid codec needs sides of {MIN_SIDE} to 65536 "
+                         f"(resize it, or use --method siren)")
+    if bpp is not None and bpp <= 0:
+        raise SirenError(f"must be positive, got {bpp}", field="bpp")
+    if psnr is not None and not 0 < psnr <= MAX_PSNR:
+        raise SirenError(f"must be in (0, {MAX_PSNR:g}] dB for this codec, got {psnr}", field="psnr")
+    if cfg.lmbda is not None and cfg.lmbda <= 0:
+        raise SirenError(f"must be positive, got {cfg.lmbda}", field="lmbda")
+    budget = int(bpp * h * w / 8) if bpp is not None else None
+    arch = cfg.arch or choose_arch((h, w), c, 8.0 * budget if budget else 0.5 * h * w)
+    params = _params(arch)
+    with torch.random.fork_rng():
+        torch.manual_seed(cfg.seed)
+        model = LatentImage(arch, (h, w))
+    smallest = latent_file.overhead(model) + math.ceil(params * 2 / 8)
+    if budget is not None and budget < smallest:
+        raise SirenError(f"a budget of {budget} bytes is below the smallest latent-grid file for this image (about "
+                         f"{smallest} bytes; raise --bpp)")
+    target = torch.from_numpy(img).float().permute(2, 0, 1).contiguous()
+    extra = 8.0 * latent_file.overhead(model) + NET_BITS * params
+    start_lmbda = cfg.lmbda or (2e-3 * min(100.0, (0.5 / bpp) ** 2) if bpp else 2e-3)
+    lam = _Target(start_lmbda, AIM * 8.0 * budget if budget else None, psnr, extra)
+    log(f"{w}x{h}, {arch.grids} grids, synthesis width {arch.width}, entropy model {arch.arm} x {arch.arm_layers}, "
+        f"{arch.convs} convolutions, {params} weights; {steps} + {qat} steps")
+    gen = torch.Generator().manual_seed(cfg.seed)
+    snapshot = _train(model, target, lam, steps, qat, cfg.lr, gen, log, keep=int(RERUN * steps))
+    lam.bits = lam.db = None
+    tried: list[tuple[float, float, bytes, np.ndarray, float, fixed.Quantized]] = []   # (log lambda, error, ...)
+    for attempt in range(RETRIES + 1):
+        if attempt:
+            lam.log = _next_lambda(tried, ELASTICITY if budget else 1.0)
+            model.load_state_dict(snapshot)
+            _train(model, target, lam, steps, qat, cfg.lr, gen, log, start=int(RERUN * steps))
+        data, q = _write(model, target, lam.value)
+        recon = latent_file.decode(data)
+        quality = psnr_of(recon.astype(np.float64) / 255.0, img)
+        log(f"coded: {len(data)} bytes, {8 * len(data) / (h * w):.4f} bpp, {quality:.2f} dB, lambda {lam.value:.3g}")
+        error = math.log(len(data) / budget) if budget else (psnr - quality) * math.log(10) / 10 if psnr else 0.0
+        tried.append((lam.log, error, data, recon, quality, q))
+        if _accepted(error, budget is not None, psnr is not None):
+            break
+    ok = [t for t in tried if _accepted(t[1], budget is not None, psnr is not None) or t[1] <= 0]
+    if psnr is not None and not ok:
+        raise SirenError(f"this image reaches {max(t[4] for t in tried):.2f} dB, below the {psnr} dB asked for "
+                         f"(lower --psnr or use a slower --preset)")
+    log_lambda, _, data, recon, quality, q = min(ok or tried, key=lambda t: abs(t[1]))
+    lam.log = log_lambda
+    net = len(latent_file.code_network(q)[1])
+    return LatentEncoded(data, recon, quality, 8 * len(data) / (h * w), time.perf_counter() - start, lam.value,
+                         arch, params, net)

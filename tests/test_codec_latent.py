@@ -1,0 +1,153 @@
+"""siren.codec, the latent-grid codec (format 2): exact decoding under any thread count and matmul precision, the
+rate term as a real bit count, targets, bad input, the CLI (24 px images, tens of steps)."""
+from __future__ import annotations
+
+import struct
+import subprocess
+import sys
+import zlib
+
+import numpy as np
+import pytest
+import torch
+
+from siren.cli import main
+from siren.codec import LatentConfig, compress, decompress
+from siren.codec import fixed, laplace, latent_code
+from siren.codec.latent import Arch, LatentImage
+from siren.data.image import save_image
+from siren.errors import SirenError
+
+TINY = LatentConfig(steps=40, qat_steps=10, lmbda=1e-3)
+
+
+def _image(h: int = 24, w: int = 20) -> np.ndarray:
+    """A smooth synthetic RGB image (H, W, 3) in [0, 1], quantized to 8 bits."""
+    y, x = np.mgrid[0:h, 0:w] / (max(h, w) - 1)
+    img = np.stack([0.5 + 0.4 * np.sin(5 * x + 2 * y), 0.5 + 0.3 * np.cos(6 * y), x * y], axis=-1)
+    return np.round(img * 255) / 255
+
+
+@pytest.fixture(scope="module")
+def encoded():
+    return compress(_image(), config=TINY)
+
+
+def test_round_trip_is_exact_and_reported(encoded):
+    assert encoded.data[4] == 2 and encoded.image.shape == (24, 20, 3)
+    np.testing.assert_array_equal(decompress(encoded.data), encoded.image)
+    mse = np.mean((encoded.image / 255.0 - _image()) ** 2)
+    assert encoded.psnr == pytest.approx(10 * np.log10(1 / mse)) and encoded.psnr > 15
+    assert encoded.bpp == pytest.approx(8 * len(encoded.data) / (24 * 20))
+
+
+def test_decoding_ignores_threads_and_matmul_precision(encoded, tmp_path):
+    """A fresh process with 1, then 2 threads and "medium" float32 matmul precision decodes the same pixels."""
+    (tmp_path / "x.sirz").write_bytes(encoded.data)
+    np.save(tmp_path / "ref.npy", encoded.image)
+    script = ("import numpy as np, torch; torch.set_float32_matmul_precision('medium'); "
+              "from siren.codec import decompress\nfor n in (1, 2):\n    torch.set_num_threads(n); "
+              "assert np.array_equal(decompress(open('x.sirz', 'rb').read()), np.load('ref.npy'))")
+    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_rate_term_counts_the_coded_bits():
+    """The entropy model's bits for integer latents (float, as in the loss) match the range coder's output."""
+    torch.manual_seed(0)
+    model = LatentImage(Arch(grids=4, width=4, arm=6, arm_layers=1, convs=0), (24, 20))
+    with torch.no_grad():
+        for g in model.latents:
+            g.copy_(torch.round(torch.randn(g.shape) * 3))
+        model.entropy[-1].bias.copy_(torch.tensor([0.0, 1.5]))
+    q = fixed.quantize_layers(model, {n: 12 for n in fixed.parameters(model)})
+    for name, (w, k) in q.items():                       # the float model with the stored weights
+        dict(model.named_parameters())[name].data.copy_((w * 2.0 ** -k).float())
+    with torch.no_grad():
+        estimate = float(model.rate([g.detach() for g in model.latents]))
+    coded = 8 * len(latent_code.encode_latents(model, q, list(model.latents)))
+    assert estimate > 500 and abs(coded - estimate) <= 0.03 * estimate + 64
+
+
+def test_latents_decode_as_coded():
+    torch.manual_seed(1)
+    model = LatentImage(Arch(grids=3, width=4, arm=5, arm_layers=2, convs=1), (9, 13))
+    latents = [torch.round(torch.randn(s) * 4).clamp(-laplace.LIMIT, laplace.LIMIT)
+               for s in [g.shape for g in model.latents]]
+    q = fixed.quantize_layers(model, {n: 10 for n in fixed.parameters(model)})
+    back = latent_code.decode_latents(model, q, latent_code.encode_latents(model, q, latents))
+    for a, b in zip(back, latents):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_deterministic_exp_and_tables():
+    x = np.linspace(-60, 10, 1001)
+    np.testing.assert_allclose(laplace.exp(x), np.exp(x), rtol=4e-16)
+    t = laplace.table()
+    assert t.shape == (laplace.MEAN_STEPS * (laplace.T_MAX - laplace.T_MIN + 1), 2 * laplace.SPAN + 1)
+    assert np.all(t == np.round(t)) and np.all(t.sum(1) <= 2 ** laplace.PRECISION + t.shape[1])
+    narrow = laplace.index(np.zeros(1), np.array([2 * laplace.SCALE_STEPS]))[0]        # b = 4: all mass in range
+    assert abs(t[narrow].sum() - 2 ** laplace.PRECISION) < t.shape[1]
+
+
+def test_other_size_and_grayscale(encoded):
+    assert decompress(encoded.data, size=48).shape == (48, 40, 3)
+    gray = compress(_image()[..., :1], config=LatentConfig(steps=10, qat_steps=2, lmbda=1e-3))
+    assert gray.image.shape == (24, 20, 1)
+    np.testing.assert_array_equal(decompress(gray.data), gray.image)
+
+
+def test_bpp_target_is_aimed_at():
+    enc = compress(_image(32, 32), bpp=4.5, config=LatentConfig(steps=60, qat_steps=10))
+    assert 0.75 * 4.5 <= enc.bpp <= 1.25 * 4.5
+    np.testing.assert_array_equal(decompress(enc.data), enc.image)
+
+
+@pytest.mark.parametrize("bad, match", [
+    (dict(img=np.zeros((1, 1, 3)), bpp=1.0), "needs sides"),
+    (dict(bpp=0.0), "bpp must be positive"),
+    (dict(bpp=-1.0), "bpp must be positive"),
+    (dict(psnr=80.0), "psnr must be in"),
+    (dict(bpp=0.01), "raise --bpp"),
+    (dict(), "give one of"),
+])
+def test_bad_input_is_refused_in_one_line(bad, match):
+    img = bad.pop("img", _image())
+    with pytest.raises(SirenError, match=match) as e:
+        compress(img, **bad, config=LatentConfig(steps=1, qat_steps=1))
+    assert "\n" not in str(e.value)
+
+
+def test_damaged_and_newer_files_are_refused(encoded):
+    bad = bytearray(encoded.data)
+    bad[len(bad) // 2] ^= 0x20
+    for data, match in [(bytes(bad), "checksum"), (encoded.data[:10], "truncated"), (encoded.data[:-9], "checksum")]:
+        with pytest.raises(SirenError, match=match) as e:
+            decompress(data)
+        assert "\n" not in str(e.value)
+    body = b"SIRZ\x03" + encoded.data[5:-4]
+    with pytest.raises(SirenError, match="format version 3 is newer"):
+        decompress(body + struct.pack("<I", zlib.crc32(body)))
+
+
+def test_cli(tmp_path, capsys):
+    src, sirz, png, txt = tmp_path / "in.png", tmp_path / "x.sirz", tmp_path / "out.png", tmp_path / "a.txt"
+    save_image(src, _image())
+    assert main(["compress", str(src), "--lmbda", "1e-3", "--steps", "20", "--qat-steps", "5", "--quiet",
+                 "--out", str(sirz)]) == 0
+    assert "latent grids" in capsys.readouterr().out and sirz.read_bytes()[4] == 2
+    assert main(["decompress", str(sirz), "--out", str(png), "--size", "30"]) == 0
+    import imageio.v3 as iio
+    assert iio.imread(png).shape == (30, 25, 3)
+    txt.write_text("not an image file\n")
+    one = tmp_path / "one.png"
+    save_image(one, np.zeros((1, 1, 3)))
+    for argv in (["decompress", str(txt), "--out", str(png)],
+                 ["compress", str(src), "--bpp", "0", "--out", str(sirz)],
+                 ["compress", str(src), "--psnr", "80", "--out", str(sirz)],
+                 ["compress", str(one), "--bpp", "1", "--out", str(sirz)],
+                 ["compress", str(src), "--bpp", "1", "--model", "finer", "--out", str(sirz)]):
+        capsys.readouterr()
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("error:") and "\n" not in err, (argv, err)
