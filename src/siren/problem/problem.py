@@ -85,9 +85,10 @@ class Problem(Frame):
             if not isinstance(c, Constraint):
                 raise SirenError(f"constraint {k!r} is a {type(c).__name__}, not a siren.problem constraint")
         self.hard = {k: (h if isinstance(h, Hard) else Hard(*h)) for k, h in (hard or {}).items()}
-        for k in self.hard:
+        for k, h in self.hard.items():
             if k not in self.outputs:
                 raise SirenError(f"hard constraint on {k!r}, which is no output ({', '.join(self.outputs)})")
+            h.bind(self)
         if balance not in BALANCE:
             raise SirenError(f"unknown balance {balance!r} (choose None or 'gradnorm')")
         self.balance, self.balance_every = balance, balance_every

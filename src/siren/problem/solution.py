@@ -116,7 +116,7 @@ def _source_file(problem) -> str | None:
     """The file that defined the hard constraints' functions (a script), if any."""
     import inspect
     for h in problem.hard.values():
-        for f in (h.g, h.d):
+        for f in (h.g, h.d if h.named is None else None):
             if callable(f):
                 try:
                     return inspect.getsourcefile(f)
@@ -130,6 +130,7 @@ def load_solution(run: str | os.PathLike, ckpt: dict | None = None, device: str 
     from ..run_folder import load_checkpoint, model_from_checkpoint
     from ..train import resolve_device
     from .geometry import from_dict
+    from .transform import Hard
     from .unknowns import Field, Parameter
     ckpt = ckpt or load_checkpoint(run)
     meta = ckpt.get("task") or {}
@@ -147,14 +148,19 @@ def load_solution(run: str | os.PathLike, ckpt: dict | None = None, device: str 
     parameters = {}
     for name in spec["parameters"]:
         parameters[name] = Parameter(float(state["parameters"][name]))
-    hard = {}
-    if spec["hard"]:
+    hard, domain = {}, from_dict(spec["domain"])
+    if spec["hard"] and all(isinstance(h["value"], float) and isinstance(h["distance"], list)
+                            for h in spec["hard"].values()):                     # numbers and named distances
+        hard = {k: Hard(h["value"], h["distance"]) for k, h in spec["hard"].items()}
+    elif spec["hard"]:
         copy = folder / "problem.py"
         if not copy.is_file():
             raise SirenError(f"{run} has hard constraints but no copy of its problem.py (put the problem file there "
                              "as problem.py)")
         hard = runpy.run_path(str(copy), run_name="siren.load")["problem"].hard   # a script's __main__ part is skipped
-    frame = _Stored(spec, fields, parameters, hard, from_dict(spec["domain"]))
+    frame = _Stored(spec, fields, parameters, hard, domain)
+    for h in hard.values():
+        h.bind(frame)
     scores = folder / "metrics.json"
     metrics = json.loads(scores.read_text()).get("metrics", {}) if scores.is_file() else {}
     net = model_from_checkpoint(ckpt).to(dev)

@@ -2,7 +2,9 @@
 
 g and d are the user's parameter-free functions of the coordinates (a view with coordinates only: `p.x`, `p.t`)
 or numbers; d vanishes where the condition holds (e.g. d = (1 - x^2) t for u = g on x = +-1 and at t = 0), so u
-meets it exactly. Their derivatives come from autograd on those small functions (never on the network); the
+meets it exactly. d may also be named: "boundary" (the domain's smooth approximate distance, `siren.problem.distance`:
+zero on the whole boundary, the lateral one of a space-time domain), "initial" (t - t0) or a list of both (their
+product). Their derivatives come from autograd on those small functions (never on the network); the
 network's from `siren.diff`, combined by the product rule in the same pass:
 
     u_i  = g_i + d_i N + d N_i
@@ -65,14 +67,41 @@ def _pieces(fn, x: torch.Tensor, view_of, order: int, pairs) -> Pieces:
     return Pieces(v.detach(), first.detach(), second)
 
 
+NAMED = ("boundary", "initial")
+
+
 class Hard:
     """u = value + distance * N (see the module docstring): value, distance are numbers or functions of a
-    coordinates view returning (N,) tensors."""
+    coordinates view returning (N,) tensors; distance may be "boundary", "initial" or a list of them."""
 
     def __init__(self, value=0.0, distance=None):
         if distance is None:
-            raise SirenError("a hard constraint needs its distance function d (zero where u is prescribed)")
+            raise SirenError("a hard constraint needs its distance function d (zero where u is prescribed), or "
+                             "distance='boundary'")
         self.g, self.d = value, distance
+        self.named = [distance] if isinstance(distance, str) else list(distance) \
+            if isinstance(distance, (list, tuple)) else None
+        if self.named is not None and (not self.named or any(n not in NAMED for n in self.named)):
+            raise SirenError(f"hard constraint distance {distance!r}: name 'boundary', 'initial' or a list of them, "
+                             "or give a function")
+
+    def bind(self, problem) -> None:
+        """Turn a named distance into a function for `problem` (its domain and input names)."""
+        if self.named is None:
+            return
+        from .distance import distance
+        from .time import SpaceTime
+        if "initial" in self.named and not isinstance(problem.domain, SpaceTime):
+            raise SirenError("hard constraint distance 'initial' needs a space-time domain (space * TimeInterval)")
+        inputs, domain = problem.inputs, problem.domain
+
+        def d(p):
+            out = 1.0
+            for name in self.named:
+                out = out * (distance(domain, torch.stack([p[i] for i in inputs], -1)) if name == "boundary"
+                             else p[inputs[-1]] - domain.time.t0)
+            return out
+        self.d = d
 
     def pieces(self, x: torch.Tensor, view_of, order: int, pairs) -> tuple[Pieces, Pieces]:
         """(g, d) at x (N, dim) with derivatives up to `order` and the second-derivative `pairs`."""
@@ -86,7 +115,7 @@ class Hard:
                 return inspect.getsource(f).strip()
             except (OSError, TypeError):
                 return repr(f)
-        return {"value": text(self.g), "distance": text(self.d)}
+        return {"value": text(self.g), "distance": self.named if self.named is not None else text(self.d)}
 
 
 def combine(N: dict, g: Pieces, d: Pieces, what: str, i=None, j=None):
