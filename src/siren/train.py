@@ -232,9 +232,12 @@ def fit(model: nn.Module, task, cfg: TrainConfig, out_dir: str | os.PathLike | N
 
 def _lbfgs(adam) -> torch.optim.LBFGS:
     """The L-BFGS phase's optimizer over Adam's parameters: one iteration a step, a strong-Wolfe line search of
-    up to 24 trial points (max_eval: with max_iter=1 its default would allow none)."""
+    up to 24 trial points (max_eval: with max_iter=1 its default would allow none). No absolute stopping
+    tolerances (torch's defaults, 1e-7 on the gradient and 1e-9 on the loss change, stop it for good on a problem
+    whose loss is small, e.g. an inverse problem fitted to 1e-4): the run's steps say when it ends."""
     params = [p for group in adam.param_groups for p in group["params"]]
-    return torch.optim.LBFGS(params, lr=1.0, max_iter=1, max_eval=25, history_size=50, line_search_fn="strong_wolfe")
+    return torch.optim.LBFGS(params, lr=1.0, max_iter=1, max_eval=25, history_size=50, line_search_fn="strong_wolfe",
+                             tolerance_grad=0.0, tolerance_change=0.0)
 
 
 def _reevaluate(task, model, step: int, gen: torch.Generator, drawn, opt) -> torch.Tensor:

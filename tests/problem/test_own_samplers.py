@@ -99,3 +99,27 @@ def test_bad_box_or_sampler_is_one_line(kwargs, says):
     with pytest.raises(SirenError, match=says) as err:
         Problem(Interval(0, 1), **kwargs).compile()
     assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("noise", [0.01, 10.0])
+def test_flooded_observation_fits_down_to_its_noise_and_no_further(noise):
+    """term = |L - noise^2| + noise^2: the gradient of the plain mean L above the noise level, its negative below."""
+    from siren.problem import Observation
+    x, y = np.linspace(0, 1, 9)[:, None], np.sin(np.linspace(0, 1, 9))
+    model = _net(1)
+    plain = Problem(Interval(0, 1), constraints={"data": Observation(x, y, noise=noise)})
+    flooded = Problem(Interval(0, 1), constraints={"data": Observation(x, y, noise=noise, flood=True)})
+    for problem in (plain, flooded):
+        problem.compile()
+    grads = []
+    for problem in (plain, flooded):
+        model.zero_grad()
+        term, _ = problem.terms({"solution": model}, torch.Generator())["data"]
+        term.backward()
+        grads.append((float(term), [p.grad.clone() for p in model.parameters()]))
+    (low, g_plain), (high, g_flood) = grads
+    sign = 1.0 if low > noise ** 2 else -1.0
+    assert high == pytest.approx(abs(low - noise ** 2) + noise ** 2, rel=1e-12)
+    assert all(torch.allclose(a, sign * b) for a, b in zip(g_flood, g_plain))
+    with pytest.raises(SirenError, match="noise"):
+        Observation(x, y, flood=True)

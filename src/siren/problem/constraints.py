@@ -8,8 +8,11 @@ Each constraint's loss term is the mean over its points (and components) of resi
     Robin(u, a, b, g)             a u + b du/dn - g
     Periodic(u, "x")              u(lo_x) - u(hi_x) and du/dx(lo_x) - du/dx(hi_x) at matched points
     Initial(u, g, order=0|1)      u - g (order 0) or du/dt - g (order 1) at t = t0
-    Observation(points, values, outputs="u", noise=None)   u(points) - values; with `noise` (the standard
-                                  deviation of the data) the metrics also report chi2 = mean((u - y)^2) / noise^2
+    Observation(points, values, outputs="u", noise=None, flood=False)   u(points) - values; with `noise` (the
+                                  standard deviation of the data) the metrics also report chi2 = mean((u - y)^2) /
+                                  noise^2; flood=True fits the data down to their noise and no further: the term L
+                                  becomes |L - noise^2| + noise^2 ("flooding", Ishida et al. 2020, at the level the
+                                  discrepancy principle sets), so the data stop pulling once chi2 = 1
 
 g, a, b: numbers or functions of the view (coordinates by name: `lambda p: torch.sin(p.x)`). Options of all:
 points (per step), on (`siren.problem.sampling`), sampler (a name, or a function (n, generator, step) -> points),
@@ -135,7 +138,8 @@ class Observation(Constraint):
     """Data: values (N,) or (N, k) of `outputs` at points (N, d) (arrays or files; see `siren.problem.sampling`)."""
     default_on = "interior"
 
-    def __init__(self, points, values, outputs="u", noise: float | None = None, weight: float = 1.0):
+    def __init__(self, points, values, outputs="u", noise: float | None = None, weight: float = 1.0,
+                 flood: bool = False):
         vals = read_points(values, "values")
         if not np.isfinite(vals).all():
             raise SirenError("observations contain NaN or infinity (drop those rows)")
@@ -146,9 +150,11 @@ class Observation(Constraint):
                              f"outputs {self.outputs} (give one value per point and output)")
         if noise is not None and not noise > 0:
             raise SirenError(f"observation noise must be a positive standard deviation, got {noise}")
+        if flood and noise is None:
+            raise SirenError("flood=True fits observations down to their noise: give noise= (their standard deviation)")
         self.data = Points(where, data={"values": vals})      # the values travel with their points (shards)
         super().__init__(self.data, len(where), "random", weight)
-        self.values, self.noise = torch.as_tensor(vals), noise
+        self.values, self.noise, self.flood = torch.as_tensor(vals), noise, flood
 
     def fn(self, v):
         pred = torch.stack([v[o] for o in self.outputs], -1)

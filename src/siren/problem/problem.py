@@ -201,6 +201,11 @@ class Problem(Frame):
             r = self.residual(name, models, sets, p.dtype, p.device)
             r = r.abs() if r.is_complex() else r
             term = ((r ** 2).mean() * share).to(p.dtype) if len(r) else (r.sum() * 0.0)
+            if getattr(c, "flood", False):        # |L - noise^2| + noise^2, L the whole batch's mean over ranks
+                whole = term.detach().reshape(1).clone()
+                whole = distributed.mean(whole, shard[1]) if shard[1] > 1 else whole
+                level = c.noise ** 2
+                term = torch.sign(whole[0] - level) * (term - level) + level
             if c.causal is not None:                                           # siren.problem.causal
                 term = c.causal.term(name, r, sets[0][0], self.domain, shard)
             if check and not bool(torch.isfinite(term)):
