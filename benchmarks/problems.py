@@ -4,7 +4,7 @@ centre lines; the inverse problem: relative L2 of k(x)), seconds per step, on th
 
     python benchmarks/problems.py [--steps 3000] [--only burgers,wave] [--balance] [--adaptive] [--causal]
                                   [--float64] [--deepxde] [--families [siren,finer,...]] [--figures DIR]
-                                  [--plot FILE]
+                                  [--plot FILE] [--seed 0]
 
 Each option adds a row per example: --balance gradient-norm weights (`Problem(balance="gradnorm")`), --adaptive
 residual-based sampling of every residual (`Adaptive()`), --causal causal weights in time of every residual of a
@@ -54,7 +54,7 @@ def score(name: str, metrics: dict) -> float | None:
 
 
 def solve_example(name: str, steps: int, variant: str = "fixed", model: str = "siren",
-                  figures: Path | None = None) -> dict:
+                  figures: Path | None = None, seed: int = 0) -> dict:
     """This library on one example: variant "fixed" (the example as written) or one of VARIANTS."""
     import siren
     from siren.problem import Adaptive, Causal, SpaceTime
@@ -73,28 +73,28 @@ def solve_example(name: str, steps: int, variant: str = "fixed", model: str = "s
             c.causal = Causal()
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
-        sol = siren.solve(problem, model=model, steps=steps, reference=reference, out=Path(tmp) / "run",
+        sol = siren.solve(problem, model=model, steps=steps, reference=reference, out=Path(tmp) / "run", seed=seed,
                           progress=False, report=False, dtype="float64" if variant == "float64" else "float32")
         seconds = time.perf_counter() - start
         if figures is not None:
             figures.mkdir(parents=True, exist_ok=True)
             shutil.copy(Path(tmp) / "run" / "solution.png", figures / f"{name}_{variant}_{model}.png")
-    return {"example": name, "library": "siren", "model": model, "variant": variant, "steps": steps,
+    return {"example": name, "library": "siren", "model": model, "variant": variant, "steps": steps, "seed": seed,
             "score": score(name, sol.metrics), "what": EXAMPLES[name][1], "seconds": seconds,
             "seconds_per_step": sol.history[-1]["time"] / steps, "metrics": sol.metrics,
             "curve": [(h["time"], score(name, h)) for h in sol.history if score(name, h) is not None]}
 
 
-def deepxde_example(name: str, steps: int, width: int, depth: int) -> dict:
+def deepxde_example(name: str, steps: int, width: int, depth: int, seed: int = 0) -> dict:
     """DeepXDE on one example, in a process of its own (one thread)."""
     env = {**os.environ, "DDE_BACKEND": "pytorch", "OMP_NUM_THREADS": "1"}
     run = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "deepxde_problems.py"), name, "--steps",
-                          str(steps), "--width", str(width), "--depth", str(depth)], env=env, capture_output=True,
-                         text=True)
+                          str(steps), "--width", str(width), "--depth", str(depth), "--seed", str(seed)], env=env,
+                         capture_output=True, text=True)
     if run.returncode != 0:
         raise SystemExit(f"DeepXDE failed on {name}:\n{run.stderr[-2000:]}")
     out = json.loads(run.stdout.strip().splitlines()[-1])
-    return {**out, "library": "deepxde 1.15", "model": f"tanh {width} x {depth}", "variant": "fixed",
+    return {**out, "library": "deepxde 1.15", "model": f"tanh {width} x {depth}", "variant": "fixed", "seed": seed,
             "what": EXAMPLES[name][1]}
 
 
@@ -109,8 +109,12 @@ def plot(rows: list, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     names = list(dict.fromkeys(r["example"] for r in rows))
-    fig, axes = plt.subplots(1, len(names), figsize=(3.2 * len(names), 3), squeeze=False)
-    for ax, name in zip(axes[0], names):
+    cols = min(3, len(names))
+    fig, axes = plt.subplots(-(-len(names) // cols), cols, figsize=(3.6 * cols, 2.8 * -(-len(names) // cols)),
+                             squeeze=False)
+    for ax in axes.flat[len(names):]:
+        ax.axis("off")
+    for ax, name in zip(axes.flat, names):
         for r in (r for r in rows if r["example"] == name):
             label = r["library"] if r["library"] != "siren" else f"siren ({r['model']}, {r['variant']})"
             if "curve" in r:
@@ -119,7 +123,8 @@ def plot(rows: list, path: Path) -> None:
                 ax.plot([r["seconds"]], [r["score"]], "ko", label=label)
         ax.set(title=name, xlabel="seconds", yscale="log")
         ax.legend(fontsize=6)
-    axes[0][0].set_ylabel("error (see the table)")
+    for row in axes:
+        row[0].set_ylabel("error (see the table)")
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)
@@ -132,6 +137,7 @@ def main() -> None:
     for v in VARIANTS:
         parser.add_argument(f"--{v}", action="store_true")
     parser.add_argument("--deepxde", action="store_true")
+    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--families", nargs="?", const=FAMILIES, default=None)
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "problems.json"))
     parser.add_argument("--figures", default=None, help="copy each run's solution.png into this folder")
@@ -144,18 +150,18 @@ def main() -> None:
     for name in args.only.split(","):
         runs = [(v, "siren") for v in variants] + [("fixed", f) for f in families if f != "siren"]
         for variant, model in runs:
-            row = solve_example(name, args.steps, variant, model, args.figures and Path(args.figures))
+            row = solve_example(name, args.steps, variant, model, args.figures and Path(args.figures), args.seed)
             if row:
                 rows.append(row)
                 print(f"{name:13s} {model:9s} {variant:8s} {row['score']:.3g} ({row['what']})  "
                       f"{row['seconds_per_step']:.3f} s/step", flush=True)
             if args.deepxde and (variant, model) == ("fixed", "siren"):      # right after this library's run
-                rows.append(deepxde_example(name, args.steps, 64, 3))
+                rows.append(deepxde_example(name, args.steps, 64, 3, args.seed))
                 rows[-1]["to_match"] = time_to(row["curve"], rows[-1]["score"])
                 print(f"{name:13s} deepxde   fixed    {rows[-1]['score']:.3g}  "
                       f"{rows[-1]['seconds_per_step']:.3f} s/step", flush=True)
             Path(args.out).write_text(json.dumps({"cpu": cpu_name(), "threads": 1, "steps": args.steps,
-                                                  "rows": rows}, indent=1))
+                                                  "seed": args.seed, "rows": rows}, indent=1))
     if args.plot:
         plot(rows, Path(args.plot))
     print(f"\n{cpu_name()}, 1 thread, {args.steps} steps\n\n| example | library | model | variant | error | "
