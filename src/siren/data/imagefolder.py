@@ -239,11 +239,14 @@ def demo_split(size: int = 32) -> Split:
                  "scikit-image photographs (demo)", f"by photograph: {', '.join(DEMO_TEST)} held out")
 
 
-def training_split(folder: str | Path | None, demo: bool, size: int = 32) -> Split:
-    """The Split of a training command's DATA folder (`folder_split`) or, with `demo`, of the demo crops
-    (`demo_split`): exactly one of them (a SirenError otherwise)."""
-    if (folder is None) == (not demo):
-        raise SirenError("give a DATA folder of images or --demo (not both, not neither)")
+def training_split(folder: str | Path | None, demo: bool, size: int = 32, dataset: str | None = None) -> Split:
+    """The Split of a training command's DATA folder (`folder_split`), of the demo crops (`demo`: `demo_split`) or
+    of a packaged image set (`dataset`: `siren.data.packaged`): exactly one of them (a SirenError otherwise)."""
+    if (folder is not None) + bool(demo) + (dataset is not None) != 1:
+        raise SirenError("give a DATA folder of images, --demo or --dataset NAME (exactly one)")
+    if dataset is not None:
+        from .packaged import packaged_split
+        return packaged_split(dataset, size)
     return demo_split(size) if demo else folder_split(folder, size)
 
 

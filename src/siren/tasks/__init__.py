@@ -15,6 +15,8 @@ from .sdf import SDFTask
 from .prior import PriorTask  # registers "prior train" (inpaint, interpolate: siren.commands.prior)
 from . import meta
 from .meta import MetaTask  # registers "meta train" (learned initializations; `--init RUN` on the fitting tasks)
+from . import meta_sdf
+from .meta_sdf import MetaSDFTask  # registers "meta sdf" (shape priors; `siren sdf SCAN --init RUN`)
 from . import wave
 from .wave import WaveTask
 
@@ -22,7 +24,7 @@ __all__ = ["Task", "Output", "OUTPUT_KINDS", "REGISTRY", "register", "get_task",
            "ImageFitTask", "AudioFitTask", "VideoFitTask", "BatchFitTask", "PoissonTask", "EditTask", "SDFTask", "HelmholtzTask",
            "edit", "fit_audio", "fit_image", "fit_video", "helmholtz", "poisson", "sdf"]
 __all__ += ["PriorTask", "prior"]
-__all__ += ["MetaTask", "meta"]
+__all__ += ["MetaTask", "meta", "MetaSDFTask", "meta_sdf"]
 __all__ += ["WaveTask", "wave"]
 __all__ += ["FWITask", "fwi"]
 from . import solve

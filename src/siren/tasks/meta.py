@@ -34,12 +34,13 @@ from torch.func import functional_call
 from .. import distributed, viz
 from ..data.grid import grid
 from ..data.imagefolder import Split, StepImages, spread, training_split
+from ..data.packaged import DATASETS
 from ..errors import SirenError
 from ..metrics import mse_to_psnr, to_unit
 from ..options import option
 from .base import Output, Task, register
 
-__all__ = ["MetaConfig", "MetaTask", "FunctaTask", "adapt", "adapt_latent", "latent_predict", "predict", "unit_psnrs",
+__all__ = ["MetaConfig", "MetaTask", "FunctaTask", "adapt", "adapt_latent", "sgd_latent", "latent_predict", "predict", "unit_psnrs",
            "INNER_OPTIMIZERS", "METHODS"]
 
 INNER_OPTIMIZERS = ("adam", "sgd")
@@ -112,24 +113,30 @@ def _latent_loss(model, latents, coords, values, weight):
 
 def adapt_latent(model, rates: torch.Tensor, coords: torch.Tensor, values: torch.Tensor, steps: int,
                  observed: torch.Tensor | None = None, second_order: bool = False) -> list:
-    """K = `steps` meta-SGD steps on the latent of each of B images from z = 0 -> [z^0, ..., z^K], each (B, L):
+    """K = `steps` meta-SGD steps (`sgd_latent`) on the latent of each of B images from z = 0 -> [z^0, ..., z^K],
+    each (B, L), on L_b as `adapt`'s (values (B, N, C) at coords (N, d); observed as `adapt`'s), by autograd on the
+    plain model call."""
+    weight = None if observed is None else observed.float() / observed.float().sum(-1, keepdim=True).clamp_min(1)
+    return sgd_latent(lambda z: _latent_loss(model, z, coords, values, weight),
+                      values.new_zeros(values.shape[0], rates.shape[0]), rates, steps, second_order)
+
+
+def sgd_latent(loss, z: torch.Tensor, rates: torch.Tensor, steps: int, second_order: bool = False) -> list:
+    """K = `steps` meta-SGD steps on B latents from z^0 = z (B, L) -> [z^0, ..., z^K], each (B, L):
 
         z^{k+1} = z^k - rates * grad_z L_b(z^k)        (rates: (L,), one learning rate per latent dimension)
 
-    with L_b as `adapt`'s, by autograd on the plain model call. second_order: each gradient is taken with
-    create_graph=True, so the z^k stay functions of the base weights and the rates and a loss on z^K
-    backpropagates through every inner step (second-order MAML; `siren.diff`'s fused path is not used: its
-    hand-written backward passes are once-differentiable). Else every z^k is detached."""
-    batch = values.shape[0]
-    weight = None if observed is None else observed.float() / observed.float().sum(-1, keepdim=True).clamp_min(1)
-    z = values.new_zeros(batch, rates.shape[0]).requires_grad_()
+    loss(z) -> (B,): L_b, signal b's loss, a function of z_b alone (their sum is differentiated). second_order:
+    each gradient is taken with create_graph=True, so the z^k stay functions of the base weights and the rates and
+    a loss on z^K backpropagates through every inner step (second-order MAML; the loss must be differentiable
+    twice: `siren.diff`'s fused path is not, its hand-written backward passes are once-differentiable). Else every
+    z^k is detached."""
     out = [z if second_order else z.detach()]
     for _ in range(steps):
         with torch.enable_grad():
             if not z.requires_grad:
                 z = z.detach().requires_grad_()
-            loss = _latent_loss(model, z, coords, values, weight).sum()     # image b's gradient is its own L_b's
-            grad, = torch.autograd.grad(loss, z, create_graph=second_order)
+            grad, = torch.autograd.grad(loss(z).sum(), z, create_graph=second_order)
         z = z - rates * grad
         if not second_order:
             z = z.detach()
@@ -143,6 +150,9 @@ class MetaConfig:
                               "list_eval_partition.txt)", positional=True)
     demo: bool = option(False, "meta-train on the bundled demo crops of scikit-image's photographs, split by "
                         "photograph (no download)")
+    dataset: str | None = option(None, "meta-train on an image set that ships with a package: faces (scikit-image's "
+                                 "LFW subset) or fashion-mnist (Debian's dataset-fashion-mnist)",
+                                 choices=list(DATASETS))
     size: int = option(32, "images are centre-cropped and resized to size x size pixels")
     batch_size: int = option(8, "images per meta step (under torchrun: split across the processes)")
     method: str = option("reptile", "outer update: reptile (first order) or maml (through the inner steps) on all "
@@ -200,7 +210,7 @@ class MetaTask(Task):
 
     @classmethod
     def from_config(cls, config: MetaConfig, shard: tuple[int, int] = (0, 1)) -> MetaTask:
-        split = training_split(config.data, config.demo, config.size)
+        split = training_split(config.data, config.demo, config.size, config.dataset)
         return cls(split, config.batch_size, config.method, _given(config.inner_steps, 5),
                    _given(config.inner_optimizer, "adam"), _given(config.inner_lr, 1e-3), config.workers, shard)
 
@@ -360,7 +370,7 @@ class FunctaTask(MetaTask):
         if config.inner_optimizer not in (None, "sgd"):
             raise SirenError(f"--method functa fits the latent by SGD at learned rates, not {config.inner_optimizer} "
                              f"(leave --inner-optimizer out)")
-        split = training_split(config.data, config.demo, config.size)
+        split = training_split(config.data, config.demo, config.size, config.dataset)
         return cls(split, config.batch_size, config.latent_features, _given(config.inner_steps, 3),
                    _given(config.inner_lr, 1.0), config.workers, shard, config.rates_lr)
 

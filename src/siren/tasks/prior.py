@@ -39,6 +39,7 @@ import torch
 
 from .. import distributed, viz
 from ..data.imagefolder import Split, StepImages, spread, training_split
+from ..data.packaged import DATASETS
 from ..data.masks import EVAL_SEED, context_masks, fixed_masks
 from ..errors import SirenError
 from ..metrics import mse_to_psnr, to_unit
@@ -89,6 +90,8 @@ class PriorConfig:
                               "is used when present; otherwise every 10th file is held out)", positional=True)
     demo: bool = option(False, "train on the bundled demo set instead: square crops of scikit-image's photographs, "
                         "split by photograph (no download)")
+    dataset: str | None = option(None, "train on an image set that ships with a package: faces (scikit-image's LFW "
+                                 "subset) or fashion-mnist (Debian's dataset-fashion-mnist)", choices=list(DATASETS))
     size: int = option(32, "images are centre-cropped and resized to size x size pixels")
     batch_size: int = option(32, "images per step")
     context_min: int = option(10, "fewest context pixels per training image")
@@ -133,7 +136,7 @@ class PriorTask(Task):
 
     @classmethod
     def from_config(cls, config: PriorConfig, shard: tuple[int, int] = (0, 1)) -> PriorTask:
-        split = training_split(config.data, config.demo, config.size)
+        split = training_split(config.data, config.demo, config.size, config.dataset)
         return cls(split, config.batch_size, (config.context_min, config.context_max), config.workers, shard)
 
     def model_hints(self) -> dict:

@@ -182,14 +182,7 @@ class SDFTask(Task):
         x = torch.cat([self.points[idx], uniform])
         out = diff.derivatives(model, x, gradient=True)
         f, grad = out.value[:, 0], out.gradient[:, 0]                        # (2B,), (2B, 3)
-        s = len(idx)
-        terms = {"sdf": (f[:s].abs().mean(), WEIGHTS["sdf"]),
-                 "inter": (torch.exp(-INTER_ALPHA * f[s:].abs()).mean(), WEIGHTS["inter"])}
-        if self.normals is not None:
-            cos = torch.nn.functional.cosine_similarity(grad[:s], self.normals[idx], dim=-1)
-            terms["normal"] = ((1 - cos).mean(), WEIGHTS["normal"])
-        terms["eikonal"] = ((grad.norm(dim=-1) - 1).abs().mean(), WEIGHTS["eikonal"])
-        return terms
+        return sdf_terms(f, grad, len(idx), None if self.normals is None else self.normals[idx])
 
     def evaluate(self, model) -> dict:
         with torch.no_grad():
@@ -273,6 +266,20 @@ class SDFTask(Task):
     @classmethod
     def example_args(cls, folder: Path) -> list[str]:
         return ["--demo", "sphere", "--points", "200", "--batch", "64", "--resolution", "16"]
+
+
+def sdf_terms(f: torch.Tensor, grad: torch.Tensor, surface: int, normals: torch.Tensor | None = None) -> dict:
+    """The loss terms {name: (value, weight)} of the module docstring. f (..., P) and grad (..., P, 3) at P points
+    of which the first `surface` along the last axis are surface points (normals (..., surface, 3), or None: no
+    normal term) and the rest uniform; each term is the mean over its points, of shape (...) (one per leading
+    index: a scalar for f (P,))."""
+    terms = {"sdf": (f[..., :surface].abs().mean(-1), WEIGHTS["sdf"]),
+             "inter": (torch.exp(-INTER_ALPHA * f[..., surface:].abs()).mean(-1), WEIGHTS["inter"])}
+    if normals is not None:
+        cos = torch.nn.functional.cosine_similarity(grad[..., :surface, :], normals, dim=-1)
+        terms["normal"] = ((1 - cos).mean(-1), WEIGHTS["normal"])
+    terms["eikonal"] = ((grad.norm(dim=-1) - 1).abs().mean(-1), WEIGHTS["eikonal"])
+    return terms
 
 
 def _mesh_memory(gib: float) -> float:
