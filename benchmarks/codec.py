@@ -1,16 +1,22 @@
-"""Rate-distortion of the SIREN codec (`siren compress`) against JPEG, WebP and AVIF (Pillow), in one run.
+"""Rate-distortion of `siren compress` (latent grids; the SIREN codec with --siren) against JPEG, WebP, AVIF
+(Pillow) and JPEG XL (imagecodecs, when installed), with BD-rates, timings and published Kodak curves.
 
-    python benchmarks/codec.py [--images astronaut,chelsea,coffee] [--rates 0.1,0.2,0.3,0.5,1.0] [--size 256]
-                               [--steps 2000] [--qat-steps 300] [--workers 2]
+    python benchmarks/codec.py [--images kodim01,kodim03,...] [--photos] [--crop 256] [--rates 0.1,0.25,0.5,1.0]
+                               [--preset medium] [--siren] [--workers 2] [--out benchmarks/results/codec_rd]
 
-Photographs: scikit-image's astronaut, chelsea and coffee (the tests use none of them), center-cropped to a square
-and resized to --size (anti-aliased), 8-bit RGB. bpp = 8 x whole-file bytes / (H W) on every side: the .sirz file
-with its header and checksum, the JPEG/WebP/AVIF file as Pillow writes it (JPEG optimize=True, WebP method 6, AVIF
-Pillow's default speed). PSNR on [0, 1] of the 8-bit decoded images; MS-SSIM by pytorch-msssim (the `codec` extra).
-Matching rule: against a .sirz file of B bytes, each baseline's point is its highest quality whose file is <= B
-bytes ("none" where even its lowest quality is larger). Encode/decode seconds are wall time with one torch thread
-per encoding, --workers encodings at a time. Writes benchmarks/results/codec.json and codec.md, and
-docs/images/codec_rd.png.
+Images: the Kodak photographs of ../shared/external/kodak (768 x 512), by default EIGHT of them (DEFAULT_IMAGES) as
+256 px centre crops (--crop 0: full size; --images all: the 24), and with --photos scikit-image's astronaut,
+chelsea and coffee (centre square resized to --crop px). The default run (8 crops x 4 rates, medium preset, 2
+workers) is sized for about 2 hours on 2 cores; the full-size, all-rates run is `--images all --crop 0`.
+bpp = 8 x whole-file bytes / (H W) on every side: the .sirz file with its header and checksum; the file Pillow or
+imagecodecs writes (JPEG optimize=True, WebP method 6, AVIF Pillow's default speed, JPEG XL effort 7), each swept
+over its whole quality range. PSNR on [0, 1] of the 8-bit images, all channels; MS-SSIM by pytorch-msssim (NaN
+for sides <= 160 px). BD-rate (Bjontegaard, PCHIP interpolation of log bpp against PSNR over the overlapping PSNR
+range, per image, then averaged): negative = fewer bits than the anchor at the same PSNR. Encode / decode seconds
+are wall time with one torch thread per job, --workers jobs at a time; decode multiply-adds per pixel are counted
+from the architecture (`LatentImage.macs`). Published Kodak curves (full-size images; CompressAI's files in
+../shared/external/kodak/anchors, and the overfitted codecs' papers at 0.25 / 0.5 / 1 bpp) are drawn beside,
+marked "published". Writes OUT.json, OUT.md and docs/images/codec_rd.png.
 """
 from __future__ import annotations
 
@@ -25,19 +31,32 @@ import numpy as np
 from machine import cpu_name
 
 ROOT = Path(__file__).resolve().parents[1]
+KODAK = ROOT.parent / "shared" / "external" / "kodak"
+DEFAULT_IMAGES = "kodim01,kodim03,kodim05,kodim07,kodim13,kodim15,kodim19,kodim23"
+PHOTOS = ("astronaut", "chelsea", "coffee")
 BASELINES = {"JPEG": ("JPEG", range(1, 101), {"optimize": True}), "WebP": ("WEBP", range(0, 101), {"method": 6}),
              "AVIF": ("AVIF", range(0, 101), {})}
+JXL_DISTANCES = (0.2, 0.35, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.5, 8.0, 10.0, 13.0, 16.0, 20.0, 25.0)
+PUBLISHED_POINTS = {"C3": (30.9, 34.2, 38.5), "Cool-chic 4": (31.1, 34.4, 38.7), "AV1 intra": (30.5, 33.7, 37.6),
+                    "WebP": (28.6, 31.3, 35.1)}              # PSNR at 0.25 / 0.5 / 1 bpp, from the papers
 
 
-def photo(name: str, size: int) -> np.ndarray:
-    """skimage.data.<name>, center-cropped square, resized to size x size -> (size, size, 3) uint8."""
+def load(name: str, crop: int) -> np.ndarray:
+    """A Kodak image (centre crop of crop x crop, or whole for crop 0) or a scikit-image photo (centre square
+    resized to crop px) -> (H, W, 3) uint8."""
+    from siren.data.image import load_image, resize_image, to_float_image
+    if name.startswith("kodim"):
+        img = np.floor(load_image(KODAK / f"{name}.png") * 255 + 0.5).astype(np.uint8)
+        if crop:
+            h, w = img.shape[:2]
+            img = img[(h - crop) // 2:(h - crop) // 2 + crop, (w - crop) // 2:(w - crop) // 2 + crop]
+        return np.ascontiguousarray(img)
     import skimage.data
-    from siren.data.image import resize_image, to_float_image
     img = to_float_image(getattr(skimage.data, name)())
     h, w = img.shape[:2]
     s = min(h, w)
     img = img[(h - s) // 2:(h - s) // 2 + s, (w - s) // 2:(w - s) // 2 + s]
-    return np.floor(resize_image(img, size) * 255 + 0.5).astype(np.uint8)
+    return np.floor(resize_image(img, crop or 256) * 255 + 0.5).astype(np.uint8)
 
 
 def scores(ref: np.ndarray, out: np.ndarray) -> dict:
@@ -56,10 +75,18 @@ def scores(ref: np.ndarray, out: np.ndarray) -> dict:
     return {"psnr": psnr(b, a), "msssim": msssim}
 
 
-def baseline_curve(img: np.ndarray, fmt: str, qualities, extra: dict) -> list[dict]:
-    """Every quality of one Pillow format -> [{quality, bytes, bpp, psnr, msssim}]."""
-    from PIL import Image
+def baseline_curve(img: np.ndarray, name: str) -> list[dict]:
+    """Every quality of one baseline -> [{quality, bytes, bpp, psnr, msssim}]."""
     points = []
+    if name == "JPEG XL":
+        import imagecodecs
+        for d in JXL_DISTANCES:
+            data = imagecodecs.jpegxl_encode(img, distance=d, effort=7)
+            points.append({"quality": d, "bytes": len(data), "bpp": 8 * len(data) / img[..., 0].size,
+                           **scores(img, imagecodecs.jpegxl_decode(data)[..., :3])})
+        return points
+    from PIL import Image
+    fmt, qualities, extra = BASELINES[name]
     for q in qualities:
         buf = io.BytesIO()
         Image.fromarray(img).save(buf, fmt, quality=q, **extra)
@@ -70,65 +97,121 @@ def baseline_curve(img: np.ndarray, fmt: str, qualities, extra: dict) -> list[di
 
 
 def encode_one(job: tuple) -> dict:
-    """One (photo, rate): compress, decode (timed), score."""
+    """One (image, rate, method): compress, decode (timed, checked bit for bit), score."""
     import torch
     torch.set_num_threads(1)
-    from siren.codec import EncoderConfig, compress, decompress
-    name, rate, size, steps, qat_steps = job
-    img = photo(name, size)
-    enc = compress(img / 255.0, bpp=rate, config=EncoderConfig(steps=steps, qat_steps=qat_steps))
+    from siren.codec import EncoderConfig, LatentConfig, compress, decompress
+    name, rate, crop, method, preset = job
+    img = load(name, crop)
+    config = EncoderConfig() if method == "SIREN" else LatentConfig(preset=preset)
+    enc = compress(img / 255.0, bpp=rate, config=config)
     start = time.perf_counter()
     dec = decompress(enc.data)
     decode_s = time.perf_counter() - start
     assert np.array_equal(dec, enc.image)
-    return {"image": name, "rate": rate, "bytes": len(enc.data), "bpp": enc.bpp, **scores(img, dec),
-            "encode_s": enc.seconds, "decode_s": decode_s, "width": enc.header.model["options"]["hidden_features"],
-            "params": enc.params, "float_psnr": enc.float_psnr, "coder": enc.header.coder}
+    row = {"image": name, "method": method, "rate": rate, "bytes": len(enc.data), "bpp": enc.bpp,
+           **scores(img, dec), "encode_s": enc.seconds, "decode_s": decode_s, "params": enc.params}
+    if method == "latent":
+        from siren.codec.latent import LatentImage
+        row.update(lmbda=enc.lmbda, network_bytes=enc.network_bytes, arch=enc.arch.__dict__,
+                   macs_per_pixel=LatentImage(enc.arch, img.shape[:2]).macs() / (img.shape[0] * img.shape[1]))
+    return row
 
 
-def matched(curve: list[dict], nbytes: int) -> dict | None:
-    """The highest-quality point whose file is <= nbytes, or None."""
-    fit = [p for p in curve if p["bytes"] <= nbytes]
-    return max(fit, key=lambda p: p["quality"]) if fit else None
+def monotone(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """(bpp, psnr) points sorted by bpp, keeping only those whose PSNR beats every cheaper one."""
+    out = []
+    for r, p in sorted(points):
+        if not out or p > out[-1][1]:
+            out.append((r, p))
+    return out
 
 
-def table(rows: list[dict], curves: dict) -> str:
-    head = ("| photo | target bpp | SIREN bytes | bpp | PSNR | MS-SSIM | encode s | decode s | "
-            "JPEG PSNR (bpp) | WebP PSNR (bpp) | AVIF PSNR (bpp) | vs JPEG | vs WebP | vs AVIF |")
+def bd_rate(anchor: list[tuple[float, float]], test: list[tuple[float, float]]) -> float:
+    """Bjontegaard delta rate (%) of `test` against `anchor`, (bpp, psnr) points each (>= 2 after `monotone`):
+    100 (exp(mean over the common PSNR range of log r_test(P) - log r_anchor(P)) - 1), log r(P) by PCHIP; NaN
+    without overlap."""
+    from scipy.interpolate import PchipInterpolator
+    a, t = monotone(anchor), monotone(test)
+    if len(a) < 2 or len(t) < 2:
+        return float("nan")
+    lo, hi = max(a[0][1], t[0][1]), min(a[-1][1], t[-1][1])
+    if hi <= lo:
+        return float("nan")
+    grid = np.linspace(lo, hi, 200)
+    fa = PchipInterpolator([p for _, p in a], np.log([r for r, _ in a]))(grid)
+    ft = PchipInterpolator([p for _, p in t], np.log([r for r, _ in t]))(grid)
+    return float(100 * (np.exp(np.mean(ft - fa)) - 1))
+
+
+def table(rows: list[dict]) -> str:
+    """Per image and method: the measured points."""
+    head = "| image | method | target bpp | bytes | bpp | PSNR | MS-SSIM | encode s | decode s | MACs / px |"
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in rows:
-        cells, deltas = [], []
-        for b in BASELINES:
-            m = matched(curves[r["image"]][b], r["bytes"])
-            cells.append("none" if m is None else f"{m['psnr']:.2f} ({m['bpp']:.3f})")
-            deltas.append("-" if m is None else f"{r['psnr'] - m['psnr']:+.2f}")
-        lines.append(f"| {r['image']} | {r['rate']:g} | {r['bytes']} | {r['bpp']:.3f} | {r['psnr']:.2f} | "
-                     f"{r['msssim']:.4f} | {r['encode_s']:.0f} | {r['decode_s']:.2f} | " + " | ".join(cells + deltas)
-                     + " |")
+        lines.append(f"| {r['image']} | {r['method']} | {r['rate']:g} | {r['bytes']} | {r['bpp']:.3f} | "
+                     f"{r['psnr']:.2f} | {r['msssim']:.4f} | {r['encode_s']:.0f} | {r['decode_s']:.2f} | "
+                     f"{r.get('macs_per_pixel', float('nan')):.0f} |")
     return "\n".join(lines)
 
 
-def figure(rows: list[dict], curves: dict, path: Path) -> None:
+def bd_table(rows: list[dict], curves: dict) -> tuple[str, dict]:
+    """BD-rate (%) of every method (ours and the baselines) against AVIF and WebP, per image and averaged."""
+    methods = sorted({r["method"] for r in rows}) + [b for b in next(iter(curves.values())) if b not in ("AVIF",)]
+    out = {}
+    for anchor in ("AVIF", "WebP"):
+        for m in methods:
+            if m == anchor:
+                continue
+            per = {}
+            for name, base in curves.items():
+                if anchor not in base:
+                    continue
+                test = ([(r["bpp"], r["psnr"]) for r in rows if r["image"] == name and r["method"] == m]
+                        if m not in base else [(p["bpp"], p["psnr"]) for p in base[m]])
+                per[name] = bd_rate([(p["bpp"], p["psnr"]) for p in base[anchor]], test)
+            out[f"{m} vs {anchor}"] = per
+    names = list(curves)
+    head = "| BD-rate (%) | " + " | ".join(names) + " | mean |"
+    lines = [head, "|" + "---|" * (len(names) + 2)]
+    for k, per in out.items():
+        vals = [per.get(n, float("nan")) for n in names]
+        lines.append(f"| {k} | " + " | ".join(f"{v:+.1f}" for v in vals) + f" | {np.nanmean(vals):+.1f} |")
+    return "\n".join(lines), out
+
+
+def figure(rows: list[dict], curves: dict, crop: int, path: Path) -> None:
+    """PSNR and MS-SSIM against bpp: the mean over the images of each method at its target rates (ours) or of
+    each baseline interpolated at common rates; published full-size Kodak curves dashed."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    names = list(curves)
-    fig, axes = plt.subplots(2, len(names), figsize=(4.2 * len(names), 7), squeeze=False)
-    for j, name in enumerate(names):
-        for i, key in enumerate(("psnr", "msssim")):
-            ax = axes[i][j]
-            for b, style in zip(BASELINES, ("-", "--", ":")):
-                pts = sorted((p["bpp"], p[key]) for p in curves[name][b] if p["bpp"] <= 1.2)
-                if pts:
-                    ax.plot(*zip(*pts), style, label=b, lw=1.2)
-            ours = sorted((r["bpp"], r[key]) for r in rows if r["image"] == name)
-            ax.plot(*zip(*ours), "o-", color="k", label="SIREN (.sirz)", lw=2)
-            ax.set_xlim(0, 1.1)
-            ax.set_xlabel("bpp (whole file)")
-            ax.set_ylabel("PSNR (dB)" if key == "psnr" else "MS-SSIM")
-            ax.set_title(name if i == 0 else "")
-            ax.grid(alpha=0.3)
-    axes[0][0].legend()
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.8))
+    grid = np.linspace(0.05, 2.0, 60)
+    for i, key in enumerate(("psnr", "msssim")):
+        ax = axes[i]
+        for b in next(iter(curves.values())):
+            ys = [np.interp(grid, *zip(*sorted((p["bpp"], p[key]) for p in c[b])), left=np.nan, right=np.nan)
+                  for c in curves.values()]
+            ax.plot(grid, np.mean(ys, 0), lw=1.2, label=f"{b} (measured)")
+        for m in sorted({r["method"] for r in rows}):
+            pts = sorted({r["rate"] for r in rows if r["method"] == m})
+            mean = [(np.mean([r["bpp"] for r in rows if r["method"] == m and r["rate"] == t]),
+                     np.mean([r[key] for r in rows if r["method"] == m and r["rate"] == t])) for t in pts]
+            ax.plot(*zip(*mean), "o-", lw=2, label=f"{m} .sirz (measured)")
+        if key == "psnr":
+            for f in sorted((KODAK / "anchors").glob("*.json")):
+                d = json.loads(f.read_text())
+                ax.plot(d["results"]["bpp"], d["results"]["psnr"], "--", lw=0.8, alpha=0.6,
+                        label=f"{d['name']} (published, full Kodak)")
+            for name, ps in PUBLISHED_POINTS.items():
+                ax.plot((0.25, 0.5, 1.0), ps, "x:", lw=0.8, label=f"{name} (published, full Kodak)")
+        ax.set_xlim(0, 2.05)
+        ax.set_xlabel("bpp (whole file)")
+        ax.set_ylabel("PSNR (dB)" if key == "psnr" else "MS-SSIM")
+        ax.set_title(f"mean over {len(curves)} images ({f'{crop} px crops' if crop else 'full size'})")
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=6, ncol=2)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
@@ -136,39 +219,50 @@ def figure(rows: list[dict], curves: dict, path: Path) -> None:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--images", default="astronaut,chelsea,coffee")
-    p.add_argument("--rates", default="0.1,0.2,0.3,0.5,1.0")
-    p.add_argument("--size", type=int, default=256)
-    p.add_argument("--steps", type=int, default=2000)
-    p.add_argument("--qat-steps", type=int, default=300)
+    p.add_argument("--images", default=DEFAULT_IMAGES, help="Kodak names, or 'all'")
+    p.add_argument("--photos", action="store_true", help="also scikit-image's astronaut, chelsea, coffee")
+    p.add_argument("--crop", type=int, default=256, help="centre crop side (0: full size)")
+    p.add_argument("--rates", default="0.1,0.25,0.5,1.0")
+    p.add_argument("--preset", default="medium")
+    p.add_argument("--siren", action="store_true", help="also the SIREN-weights codec (minutes per point)")
     p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "codec"))
+    p.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "codec_rd"))
     p.add_argument("--figure", default=str(ROOT / "docs" / "images" / "codec_rd.png"))
     a = p.parse_args()
+    import importlib.util
+
     from PIL import features
-    names, rates = a.images.split(","), [float(r) for r in a.rates.split(",")]
+    names = [f"kodim{i:02d}" for i in range(1, 25)] if a.images == "all" else a.images.split(",")
+    names += list(PHOTOS) if a.photos else []
+    rates = [float(r) for r in a.rates.split(",")]
     missing = [b for b, f in (("WebP", "webp"), ("AVIF", "avif")) if not features.check(f)]
     for b in missing:
         BASELINES.pop(b)
-    jobs = [(n, r, a.size, a.steps, a.qat_steps) for n in names for r in sorted(rates, reverse=True)]
+    baselines = list(BASELINES) + (["JPEG XL"] if importlib.util.find_spec("imagecodecs") else [])
+    methods = ["latent"] + (["SIREN"] if a.siren else [])
+    jobs = [(n, r, a.crop, m, a.preset) for m in methods for n in names for r in sorted(rates, reverse=True)]
     start = time.perf_counter()
     with ProcessPoolExecutor(a.workers) as pool:
         futures = pool.map(encode_one, jobs)
-        curves = {n: {b: baseline_curve(photo(n, a.size), *spec) for b, spec in BASELINES.items()} for n in names}
-        rows = sorted(futures, key=lambda r: (names.index(r["image"]), r["rate"]))
+        curves = {n: {b: baseline_curve(load(n, a.crop), b) for b in baselines} for n in names}
+        rows = sorted(futures, key=lambda r: (methods.index(r["method"]), names.index(r["image"]), r["rate"]))
+    wall = time.perf_counter() - start
+    bd_md, bd = bd_table(rows, curves)
     cpu = cpu_name()
-    md = (f"SIREN codec vs Pillow {__import__('PIL').__version__} at matched whole-file sizes; {a.size} px center "
-          f"crops; siren 3 hidden layers, {a.steps} fit + {a.qat_steps} QAT steps; CPU: {cpu}, one torch thread "
-          f"per encoding, {a.workers} at a time; wall {time.perf_counter() - start:.0f} s"
-          + (f"; missing in this Pillow: {', '.join(missing)}" if missing else "") + "\n\n" + table(rows, curves))
+    md = (f"siren compress (latent grids, preset {a.preset}{'; and SIREN' if a.siren else ''}) against "
+          f"{', '.join(baselines)} on {len(names)} images ({', '.join(names)}; "
+          f"{f'{a.crop} px centre crops' if a.crop else 'full size'}) at target bpp {a.rates}; CPU: {cpu}, one torch "
+          f"thread per job, {a.workers} at a time; wall {wall:.0f} s"
+          + (f"; missing in this Pillow: {', '.join(missing)}" if missing else "")
+          + "\n\n" + bd_md + "\n\n" + table(rows))
     print(md)
     out = Path(a.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.with_suffix(".md").write_text(md + "\n")
-    out.with_suffix(".json").write_text(json.dumps({"cpu": cpu, "size": a.size, "steps": a.steps,
-                                                    "qat_steps": a.qat_steps, "workers": a.workers, "rows": rows,
+    out.with_suffix(".json").write_text(json.dumps({"cpu": cpu, "crop": a.crop, "preset": a.preset, "rates": rates,
+                                                    "workers": a.workers, "wall_s": wall, "rows": rows, "bd_rate": bd,
                                                     "baselines": curves}, indent=1))
-    figure(rows, curves, Path(a.figure))
+    figure(rows, curves, a.crop, Path(a.figure))
 
 
 if __name__ == "__main__":

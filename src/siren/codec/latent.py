@@ -138,6 +138,17 @@ class LatentImage(nn.Module):
             for y in self.latents:
                 y.clamp_(-laplace.LIMIT, laplace.LIMIT)
 
+    def macs(self) -> int:
+        """Multiply-adds of one decode: the entropy model on every latent, the upsampling (2 per output value per
+        doubling axis), the per-pixel network and the convolutions on every pixel."""
+        sizes = G.shapes(self.size, self.arch.grids)
+        latents = sum(h * w for h, w in sizes)
+        arm = sum(m.in_features * m.out_features for m in self.entropy)
+        up = sum(2 * sizes[j][0] * (sizes[j + 1][1] + sizes[j][1]) for i in range(len(sizes)) for j in range(i))
+        a = self.arch
+        pixel = a.grids * a.width + a.width * a.channels + 9 * a.channels ** 2 * a.convs
+        return latents * arm + up + pixel * self.size[0] * self.size[1]
+
     def layers(self) -> list[tuple[str, nn.Module]]:
         """The network's layers in file order: entropy model, per-pixel MLP, convolutions."""
         return [(f"entropy.{i}", m) for i, m in enumerate(self.entropy)] + \
