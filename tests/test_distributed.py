@@ -86,7 +86,9 @@ def test_two_process_torchrun_equals_one_process(tmp_path):
      "--hyper-hidden", "8", "--encoder-hidden", "8", "--encoder-layers", "1", "--hidden-features", "8",
      "--hidden-layers", "1", "--lr", "1e-3"],
     ["meta", "train", "--demo", "--size", "8", "--batch-size", "4", "--inner-steps", "2", "--hidden-features", "8",
-     "--hidden-layers", "1", "--lr", "1e-3", "--inner-lr", "1e-2"]], ids=["prior", "meta"])
+     "--hidden-layers", "1", "--lr", "1e-3", "--inner-lr", "1e-2"],
+    ["meta", "train", "--demo", "--method", "functa", "--latent-features", "4", "--size", "8", "--batch-size", "4",
+     "--hidden-features", "8", "--hidden-layers", "1", "--lr", "1e-3"]], ids=["prior", "meta", "functa"])
 def test_data_parallel_two_processes_equal_one(tmp_path, argv):
     """torchrun, 2 CPU processes, each a half of every batch, gradients averaged: the same weights and metrics
     as one process on the whole batch (float32 sums in another order); then a resume across processes continues
@@ -101,6 +103,8 @@ def test_data_parallel_two_processes_equal_one(tmp_path, argv):
     assert two["step"] == 4
     for key, value in one["model"].items():
         torch.testing.assert_close(two["model"][key], value, rtol=1e-4, atol=1e-5)
+    if "rates" in one["task_state"]:                 # functa: the learned rates, averaged like the weights
+        torch.testing.assert_close(two["task_state"]["rates"], one["task_state"]["rates"], rtol=1e-4, atol=1e-5)
     m1, m2 = (json.loads((tmp_path / r / "metrics.json").read_text())["metrics"] for r in ("one", "two"))
     assert m2["psnr"] == pytest.approx(m1["psnr"], abs=1e-3)
 

@@ -46,6 +46,6 @@ def test_dataset_errors_and_a_tiny_meta_run(tmp_path, monkeypatch, cli_error):
         packaged_split("fashion-mnist")
     tiny = ["--size", "8", "--batch-size", "2", "--inner-steps", "1", "--hidden-features", "8", "--hidden-layers", "1",
             "--steps", "1", "--no-progress", "--no-report", "--device", "cpu"]
-    assert "exactly one" in cli_error(["meta", "train", "--demo", "--dataset", "faces", *tiny, "--out",
+    assert "not both" in cli_error(["meta", "train", "--demo", "--dataset", "faces", *tiny, "--out",
                                        str(tmp_path / "o")])
     assert main(["meta", "train", "--dataset", "faces", *tiny, "--out", str(tmp_path / "run")]) == 0

@@ -243,7 +243,7 @@ def training_split(folder: str | Path | None, demo: bool, size: int = 32, datase
     """The Split of a training command's DATA folder (`folder_split`), of the demo crops (`demo`: `demo_split`) or
     of a packaged image set (`dataset`: `siren.data.packaged`): exactly one of them (a SirenError otherwise)."""
     if (folder is not None) + bool(demo) + (dataset is not None) != 1:
-        raise SirenError("give a DATA folder of images, --demo or --dataset NAME (exactly one)")
+        raise SirenError("give one of a DATA folder of images, --demo or --dataset NAME (not both, not neither)")
     if dataset is not None:
         from .packaged import packaged_split
         return packaged_split(dataset, size)

@@ -347,7 +347,8 @@ class FunctaTask(MetaTask):
     a latent per image from z = 0 by K SGD steps at the rates (`adapt_latent`, second order) and minimises
     "mse" = mean_b L_b(z_b^K) over the base and the rates by the training loop's Adam (the rates are the task's
     `parameters()`, in its state_dict and in `meta()["test_time"]["rates"]`). `siren fit image --init RUN` then fits
-    only the latent of that base, by the same SGD steps (`siren.models.LatentSiren`). One process only."""
+    only the latent of that base, by the same SGD steps (`siren.models.LatentSiren`). Data-parallel under
+    torchrun like `MetaTask`: the launcher averages the rates' gradients with the weights' (`task.parameters()`)."""
 
     model_kind = "coordinates"
     goals = {"psnr": "max", "mse": "min"}
@@ -358,9 +359,6 @@ class FunctaTask(MetaTask):
             raise SirenError(f"must be at least 1, got {latent_features}", field="latent_features")
         if not rates_lr > 0:
             raise SirenError(f"must be positive, got {rates_lr}", field="rates_lr")
-        if shard[1] > 1:
-            raise SirenError("--method functa runs in one process (its learned rates are not averaged across "
-                             "torchrun's processes: run it without torchrun)")
         super().__init__(split, batch_size, "maml", inner_steps, "sgd", inner_lr, workers, shard)
         self.method, self.latent_features, self.rates_lr = "functa", latent_features, rates_lr
         self.rates = torch.nn.Parameter(torch.full((latent_features,), float(inner_lr)))
