@@ -11,6 +11,13 @@ from 14 photographs, 440 held-out crops from 4 others). All three models: the sa
 as the MSE of the whole image on [0, 1]. Runs are ordinary `siren prior train` run folders under --out (rerunning
 reuses finished runs and resumes unfinished ones). Timings are wall-clock with --threads torch threads.
 The paper's rows are CelebA 32 x 32 after long GPU training: compare the ordering, not the values.
+
+    python benchmarks/inpainting.py --latent-only benchmarks/runs/meta_functa64 ...    # the latent routes
+
+--latent-only RUN...: on the same held-out crops and the same fixed context pixels (10 and 100), each functa init's
+latent fitted to the context pixels only (`adapt_latent` with `observed`: SGD at the learned rates, 0 / 3 / 10 / 30
+steps), against griddata linear / nearest, the context's mean colour and scikit-image's biharmonic inpainting, and
+the priors whose runs lie under --out; merged into benchmarks/results/inpainting_latent.json.
 """
 from __future__ import annotations
 
@@ -186,6 +193,51 @@ def _compare(models: dict, images: torch.Tensor, path: Path) -> None:
     plt.close(fig)
 
 
+LATENT_STEPS = (0, 3, 10, 30)
+
+
+def latent_routes(runs: list[str], args) -> int:
+    """The --latent-only table: see the module docstring."""
+    from meta import biharmonic, interpolation
+    from siren.commands.meta import load_functa
+    from siren.data.grid import grid
+    from siren.data.masks import fixed_masks
+    from siren.tasks.meta import adapt_latent, latent_predict
+    from siren.tasks.prior import mse_at
+    split = demo_split(32)
+    images = torch.stack([split.test[i][0] for i in range(len(split.test))])
+    m = images.shape[0]
+    values, coords = images.reshape(m, -1, 3), grid((32, 32))
+    path = ROOT / "benchmarks" / "results" / "inpainting_latent.json"
+    table = json.loads(path.read_text())["mse"] if path.is_file() else {}
+    for k in (10, 100):
+        row = table.setdefault(str(k), {})
+        if "biharmonic (scikit-image)" not in row:
+            row.update(interpolation(images, k))
+            row["biharmonic (scikit-image)"] = biharmonic(images, k)
+        observed = fixed_masks(m, (32, 32), k).reshape(m, -1)
+        for run in runs:
+            base, tt = load_functa(run)
+            zs = adapt_latent(base, torch.tensor(tt["rates"]), coords, values, max(LATENT_STEPS), observed=observed)
+            for steps in LATENT_STEPS:
+                with torch.no_grad():
+                    pred = to_unit(latent_predict(base, zs[steps], coords))
+                row[f"functa {Path(run).name}, latent {tt['latent_features']} + {steps} steps"] = float(
+                    (pred - to_unit(values)).pow(2).mean())
+        for enc in ("cnp", "set", "cnn"):
+            if (Path(args.out) / enc / CHECKPOINT).is_file():
+                row[f"prior {LABEL[enc]}"] = mse_at(load_prior(Path(args.out) / enc, "cpu")[0], images, k)
+        print(f"{k} px: " + ", ".join(f"{n} {v:.4f}" for n, v in row.items()), flush=True)
+    from machine import cpu_name
+    path.write_text(json.dumps({"cpu": cpu_name(), "threads": args.threads, "images": m, "masks":
+                                "siren.data.masks.fixed_masks(440, (32, 32), k), seed 0", "mse": table}, indent=1))
+    print("| route | 10 px | 100 px |\n|---|---|---|")
+    for name in table["100"]:
+        print(f"| {name} | {table['10'].get(name, float('nan')):.4f} | {table['100'][name]:.4f} |")
+    print(f"wrote {path}")
+    return 0
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--steps", type=int, default=2000)
@@ -200,8 +252,11 @@ def main(argv=None) -> int:
     p.add_argument("--throughput-only", action="store_true")
     p.add_argument("--skip-throughput", action="store_true")
     p.add_argument("--progress", action="store_true")
+    p.add_argument("--latent-only", nargs="+", metavar="RUN", help="functa inits: the latent routes' table only")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
+    if args.latent_only:
+        return latent_routes(args.latent_only, args)
     if not args.skip_throughput:
         print(throughput(args), "\n", flush=True)
     if args.throughput_only:

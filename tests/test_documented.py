@@ -28,6 +28,8 @@ SMALL = {                            # per command: replaced where given, else a
     "stats": {"--hidden-features": "64", "--points": "1024"},
     "prior train": {"--size": "16", "--batch-size": "4"},
     "meta train": {"--size": "16", "--batch-size": "2", "--inner-steps": "1", "--hidden-features": "32"},
+    "meta sdf": {"--shapes": "10", "--points": "256", "--batch": "32", "--batch-size": "2", "--inner-steps": "1",
+                 "--latent-features": "8", "--hidden-features": "16", "--hidden-layers": "1", "--resolution": "16"},
     "poisson": {"--size": "32"},
     "edit": {"--size": "32"},
     "compress": {"--steps": "40", "--qat-steps": "5"},

@@ -8,6 +8,7 @@ import torch
 from torch.func import functional_call
 
 from siren.cli import main
+from siren.data.image import save_image
 from siren.data.shapeset import demo_shapes, folder_shapes
 from siren.errors import SirenError
 from siren.launch import run
@@ -118,6 +119,11 @@ def test_meta_sdf_bad_input_is_one_line_error(prior_run, tmp_path, cli_error):
     line = cli_error(["sdf", scan, "--init", str(prior_run), "--hidden-features", "16", *QUIET, "--out",
                       str(tmp_path / "o")])
     assert "width 8" in line and "width 16" in line
+    png = tmp_path / "img.png"
+    save_image(png, np.random.default_rng(0).random((8, 8, 3)))
+    line = cli_error(["fit", "image", str(png), "--init", str(prior_run), "--steps", "1", *QUIET, "--out",
+                      str(tmp_path / "o")])                                     # an SDF init for an image
+    assert "siren 3 -> 1" in line and "siren 2 -> 3" in line
     task = SDFTask.from_config(SDFConfig(path=scan, points=64, batch=16, resolution=8))
     with pytest.raises(SirenError, match=f"latent of {L} numbers"):
         run(task, "siren", TrainConfig(steps=1, device="cpu", progress=False), tmp_path / "o", init=str(prior_run),

@@ -7,10 +7,11 @@ Folder (`folder_shapes`): every point cloud or mesh file directly in the folder 
 natural name order); every 10th file (files 10, 20, ...) is held out, the last one when there are fewer than 10.
 
 Demo (`demo_shapes`, no download): procedural shapes from trimesh's primitives. Shape i is a torus, a capsule or a
-box with its axis along z, or the union of 2 or 3 of them, each with random size and, in a union, its axis along
-x, y or z and a random position (seed i): axis-aligned, as the classes of shape collections are. A surface sample: each part's mesh sampled uniformly by area with its face normals, keeping the
-points outside every other part (by the parts' exact signed distances), so the points lie on the union's boundary.
-Every 10th shape is held out, so a held-out shape is a whole shape no training shape shares a part with.
+box with its axis along z, or the union of 2 or 3 of them, each with random size and, in a union, its axis along x,
+y or z and a random position (seed i): axis-aligned, as the classes of shape collections are. A surface sample: each
+part's mesh sampled uniformly by area with its face normals, keeping the points outside every other part (by the
+parts' exact signed distances), so the points lie on the union's boundary. Every 10th shape is held out, so a
+held-out shape is a whole shape no training shape shares a part with.
 """
 from __future__ import annotations
 

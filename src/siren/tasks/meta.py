@@ -40,8 +40,8 @@ from ..metrics import mse_to_psnr, to_unit
 from ..options import option
 from .base import Output, Task, register
 
-__all__ = ["MetaConfig", "MetaTask", "FunctaTask", "adapt", "adapt_latent", "sgd_latent", "latent_predict", "predict", "unit_psnrs",
-           "INNER_OPTIMIZERS", "METHODS"]
+__all__ = ["MetaConfig", "MetaTask", "FunctaTask", "adapt", "adapt_latent", "sgd_latent", "latent_predict", "predict",
+           "unit_psnrs", "INNER_OPTIMIZERS", "METHODS"]
 
 INNER_OPTIMIZERS = ("adam", "sgd")
 METHODS = ("reptile", "maml", "functa")

@@ -13,7 +13,10 @@ with L_b the loss of `siren sdf` at the shape's points (`siren.tasks.sdf.sdf_ter
 and Eikonal terms, `siren sdf`'s weights), and minimises mean_b L_b(z_b^K) over the base and r by the training
 loop's Adam (`--lr`; `--rates-lr` for r), through the inner steps (second-order MAML). The terms need grad_x f,
 taken by autograd with create_graph (`siren.diff`, mode "autograd"), so the outer gradient holds third derivatives
-of the network; `siren.diff`'s fused path is once-differentiable and is not used here.
+of the network; `siren.diff`'s fused path is once-differentiable and is not used here. The first `warmup` steps
+(default none) instead fit the base at z = 0 to a sphere of radius 0.5 by `siren sdf`'s loss (first order): a
+geometric initialization (as DiGS's), so that the meta steps start from a distance-like field, not from the
+standard init's nearly flat one.
 
 Logged: the terms of `siren sdf` at z^K. Metrics at log steps, on up to EVAL_SHAPES held-out shapes (fixed points):
 "surface" = mean |f| at their surface points after K steps (model units), "surface_0" the same at z = 0, and
@@ -37,6 +40,7 @@ from ..data.grid import random_indices
 from ..data.shapeset import DEMO_SHAPES, training_shapes
 from ..errors import SirenError
 from ..options import option
+from ..shapes import Sphere, sample_surface
 from .base import Output, Task, register
 from .meta import sgd_latent
 from .sdf import FIRST_FREQUENCY, KEEP_WITHIN, SDFTask, sdf_terms
@@ -78,10 +82,12 @@ class MetaSDFConfig:
     batch: int = option(512, "surface points per shape per inner step (and as many uniform points)")
     batch_size: int = option(4, "shapes per meta step")
     inner_steps: int = option(5, "SGD steps on each shape's latent; also the test-time steps the init is trained for")
-    inner_lr: float = option(1e-2, "the learned per-dimension rates' starting value")
+    inner_lr: float = option(3e-4, "the learned per-dimension rates' starting value")
     latent_features: int = option(64, "numbers in the latent fitted per shape")
-    rates_lr: float = option(1e-3, "Adam learning rate of the learned rates (the base weights': --lr)")
+    rates_lr: float = option(1e-5, "Adam learning rate of the learned rates (the base weights': --lr)")
     resolution: int = option(64, "marching-cubes grid of the held-out shapes' meshes at the end")
+    warmup: int = option(0, "first steps that fit the base (z = 0) to a sphere of radius 0.5 without the inner loop "
+                         "(a geometric initialization: a distance-like field to start the meta steps from)")
 
 
 @register
@@ -92,18 +98,18 @@ class MetaSDFTask(Task):
     help = ("meta-learn an SDF initialization over a folder of shapes (a modulated base, a latent per shape fitted by "
             "SGD on the Eikonal loss); fit a scan with `siren sdf SCAN --init RUN`")
     Config = MetaSDFConfig
-    train_defaults = {"steps": 1000, "lr": 1e-4, "log_every": 100, "checkpoint_every": 250}
+    train_defaults = {"steps": 1000, "lr": 3e-4, "log_every": 100, "checkpoint_every": 250}
     metric_name = "surface"
     goals = {"surface": "min", "eikonal_error": "min", "chamfer": "min", "f_score": "max", "normal_consistency": "max"}
     in_features, out_features = 3, 1
 
-    def __init__(self, shapes, batch: int = 512, batch_size: int = 4, inner_steps: int = 5, inner_lr: float = 1e-2,
-                 latent_features: int = 64, rates_lr: float = 1e-3, resolution: int = 64):
+    def __init__(self, shapes, batch: int = 512, batch_size: int = 4, inner_steps: int = 5, inner_lr: float = 3e-4,
+                 latent_features: int = 64, rates_lr: float = 1e-5, resolution: int = 64, warmup: int = 0):
         """shapes: a `siren.data.shapeset.ShapeSet`."""
-        for field, value in (("batch", batch), ("batch_size", batch_size), ("inner_steps", inner_steps),
-                             ("latent_features", latent_features)):
-            if value < 1:
-                raise SirenError(f"must be at least 1, got {value}", field=field)
+        for field, value, least in (("batch", batch, 1), ("batch_size", batch_size, 1), ("inner_steps", inner_steps, 1),
+                                    ("latent_features", latent_features, 1), ("warmup", warmup, 0)):
+            if value < least:
+                raise SirenError(f"must be at least {least}, got {value}", field=field)
         for field, value in (("inner_lr", inner_lr), ("rates_lr", rates_lr)):
             if not value > 0:
                 raise SirenError(f"must be positive, got {value}", field=field)
@@ -117,9 +123,10 @@ class MetaSDFTask(Task):
         self.shapes, self.batch, self.batch_size, self.inner_steps = shapes, batch, batch_size, inner_steps
         self.latent_features, self.rates_lr, self.resolution = latent_features, rates_lr, resolution
         self.rates = torch.nn.Parameter(torch.full((latent_features,), float(inner_lr)))
-        self.inner_lr = inner_lr
+        self.inner_lr, self.warmup = inner_lr, warmup
         as_tensor = lambda a: torch.from_numpy(np.asarray(a, np.float32))     # noqa: E731
         self.train = [(as_tensor(c.points), as_tensor(c.normals)) for c in shapes.train]
+        self.sphere = tuple(as_tensor(a) for a in sample_surface(Sphere(0.5), max(batch, 4096), seed=0))
         g = torch.Generator().manual_seed(1234)
         self.eval_shapes = shapes.test[:EVAL_SHAPES]
         self.eval = self._draw([(as_tensor(c.points), as_tensor(c.normals)) for c in self.eval_shapes], g)
@@ -131,7 +138,7 @@ class MetaSDFTask(Task):
             raise SirenError(f"must be at least 10, got {config.points}", field="points")
         shapes = training_shapes(config.data, config.demo, config.points, config.shapes)
         return cls(shapes, config.batch, config.batch_size, config.inner_steps, config.inner_lr,
-                   config.latent_features, config.rates_lr, config.resolution)
+                   config.latent_features, config.rates_lr, config.resolution, config.warmup)
 
     def model_hints(self) -> dict:
         return {"latent_features": self.latent_features, "first_omega_0": FIRST_FREQUENCY}
@@ -144,6 +151,7 @@ class MetaSDFTask(Task):
         self.device = torch.device(device)
         self.rates.data = self.rates.data.to(self.device)
         self.train = [(p.to(self.device), n.to(self.device)) for p, n in self.train]
+        self.sphere = tuple(t.to(self.device) for t in self.sphere)
         self.eval = tuple(t.to(self.device) for t in self.eval)
         return self
 
@@ -167,17 +175,20 @@ class MetaSDFTask(Task):
 
     def loss(self, model, step: int, generator: torch.Generator) -> dict:
         self._check(model)
+        if step < self.warmup:                       # the base alone, fitted to a sphere (first order)
+            x, normals = self._draw([self.sphere], generator)
+            z = x.new_zeros(1, self.latent_features)
+            return {k: (t.mean(), w) for k, (t, w) in shape_losses(model, z, x, self.batch, normals).items()}
         pick = torch.randint(len(self.train), (self.batch_size,), generator=generator).tolist()
         x, normals = self._draw([self.train[i] for i in pick], generator)
         z = adapt_shapes(model, self.rates, x, self.batch, normals, self.inner_steps, second_order=True)[-1]
         return {k: (t.mean(), w) for k, (t, w) in shape_losses(model, z, x, self.batch, normals, True).items()}
 
-    def adapted(self, model, steps: int | None = None) -> torch.Tensor:
-        """The held-out evaluation shapes' latents after `steps` (default K) steps at their fixed points -> (E, L)."""
+    def adapted(self, model) -> torch.Tensor:
+        """The held-out evaluation shapes' latents after K steps at their fixed points -> (E, L)."""
         self._check(model)
         x, normals = self.eval
-        return adapt_shapes(model, self.rates.detach(), x, self.batch, normals,
-                            self.inner_steps if steps is None else steps)[-1]
+        return adapt_shapes(model, self.rates.detach(), x, self.batch, normals, self.inner_steps)[-1]
 
     def evaluate(self, model) -> dict:
         x, normals = self.eval
@@ -204,21 +215,22 @@ class MetaSDFTask(Task):
                                 f"model units), for `siren sdf {path} --init RUN`"))
         z = self.adapted(model)
         scores, first = [], None
-        for cloud, latent in zip(self.eval_shapes, z):
+        for name, cloud, latent in zip(self.shapes.test_names, self.eval_shapes, z):
             scorer = SDFTask(cloud, batch=self.batch, resolution=self.resolution, keep_within=KEEP_WITHIN)
             try:
                 mesh, result = scorer.scored_mesh(_values(model, latent))
             except SirenError:                          # no surface yet: this shape has no scores
                 continue
             scores.append(result)
-            first = first or mesh
+            if first is None:
+                first = (name, mesh)
         metrics = {"surface": self.evaluate(model)["surface"], "meshed": len(scores), "shapes": len(self.eval_shapes)}
         for key in ("chamfer", "f_score", "normal_consistency"):
             metrics[key] = float(np.mean([s[key] for s in scores])) if scores else None
         if first is not None:
-            render_mesh_png(first, out_dir / "heldout_mesh.png",
-                            title=f"{self.shapes.test_names[0]} after {self.inner_steps} steps")
-            files.append(Output("heldout_mesh.png", "image", f"the first held-out shape after {self.inner_steps} "
+            render_mesh_png(first[1], out_dir / "heldout_mesh.png",
+                            title=f"{first[0]} after {self.inner_steps} steps")
+            files.append(Output("heldout_mesh.png", "image", f"held-out shape {first[0]} after {self.inner_steps} "
                                 f"steps from the prior (mean Chamfer of {len(scores)}: {metrics['chamfer']:.4f})"))
         viz.curve(history, "surface", out_dir / "surface.png",
                   ylabel=f"held-out mean |f| on the surface after {self.inner_steps} steps")
