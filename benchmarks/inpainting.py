@@ -15,7 +15,7 @@ The paper's rows are CelebA 32 x 32 after long GPU training: compare the orderin
     python benchmarks/inpainting.py --latent-only benchmarks/runs/meta_functa64 ...    # the latent routes
 
 --latent-only RUN...: on the same held-out crops and the same fixed context pixels (10 and 100), each functa init's
-latent fitted to the context pixels only (`adapt_latent` with `observed`: SGD at the learned rates, 0 / 3 / 10 / 30
+latent fitted to the context pixels only (`adapt_latent` with `observed`: SGD at the learned rates, 0 / 3 / 10
 steps), against griddata linear / nearest, the context's mean colour and scikit-image's biharmonic inpainting, and
 the priors whose runs lie under --out; merged into benchmarks/results/inpainting_latent.json.
 """
@@ -193,7 +193,7 @@ def _compare(models: dict, images: torch.Tensor, path: Path) -> None:
     plt.close(fig)
 
 
-LATENT_STEPS = (0, 3, 10, 30)
+LATENT_STEPS = (0, 3, 10)
 
 
 def latent_routes(runs: list[str], args) -> int:
