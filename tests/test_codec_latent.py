@@ -151,3 +151,22 @@ def test_cli(tmp_path, capsys):
         assert main(argv) == 2, argv
         err = capsys.readouterr().err.strip()
         assert err.startswith("error:") and "\n" not in err, (argv, err)
+
+
+def test_network_steps_keep_the_network_at_a_low_rate_weight():
+    """With a small lambda the step search keeps every synthesis tensor fine (k >= 6) and the output nearly unchanged
+    (the entropy model's tensors trade only bits against bits, so an untrained one may go coarse)."""
+    from siren.codec.latent_encode import _steps
+    torch.manual_seed(2)
+    model = LatentImage(Arch(grids=3, width=8, arm=6, arm_layers=1, convs=1), (16, 16))
+    with torch.no_grad():
+        for g in model.latents:
+            g.copy_(torch.round(torch.randn(g.shape) * 3))
+        target = model.synthesize(model.features(list(model.latents))).detach()
+    ks = _steps(model, target, 1e-7)
+    assert min(k for n, k in ks.items() if not n.startswith("entropy")) >= 6
+    q = fixed.quantize_layers(model, ks)
+    for name, (w, k) in q.items():
+        dict(model.named_parameters())[name].data.copy_((w * 2.0 ** -k).float())
+    with torch.no_grad():
+        assert float(torch.mean((model.synthesize(model.features(list(model.latents))) - target) ** 2)) < 1e-5

@@ -175,7 +175,8 @@ def _code_bits(x: torch.Tensor) -> float:
 def _steps(model: LatentImage, target: torch.Tensor, lmbda: float) -> dict[str, int]:
     """k per network tensor (step 2^-k, 0 <= k <= 15, integers within 16 bits) minimising MSE + lambda (latent
     bits + the tensor's coded bits) / (H W), one tensor at a time (synthesis tensors change only the MSE, entropy
-    tensors only the latents' bits), starting from k = 12 everywhere; k rises from 0 until 3 steps past the best."""
+    tensors only the latents' bits), starting from k = 12 everywhere; k falls from 15 (the finest within 16 bits)
+    until 3 steps past the best."""
     pixels = target.shape[1] * target.shape[2]
     y = [torch.round(g) for g in model.latents]
     feats, ctx = model.features(y), model.contexts(y)
@@ -198,9 +199,11 @@ def _steps(model: LatentImage, target: torch.Tensor, lmbda: float) -> dict[str, 
     set_all()
     for name in names:
         best = None
-        for k in range(16):
+        for k in range(15, -1, -1):
             q = torch.round(state[name] * 2.0 ** k)
-            if latent_file.weight_bits(q) > 16 or (best is not None and k > best[1] + 2):
+            if latent_file.weight_bits(q) > 16:
+                continue
+            if best is not None and k < best[1] - 2:
                 break
             params[name].copy_(q * 2.0 ** -k)
             j = cost(name) + lmbda * _code_bits(q) / pixels

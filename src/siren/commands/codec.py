@@ -25,8 +25,8 @@ class CompressConfig:
     psnr: float | None = option(None, "instead of --bpp: the PSNR to reach (dB)")
     lmbda: float | None = option(None, "latent, instead of --bpp or --psnr: the rate weight lambda of MSE + lambda "
                                  "bpp")
-    effort: str = option("medium", "latent: the preset of training steps, trading encoding time for quality",
-                         choices=("fast", "medium", "slow"), flag="--preset")
+    effort: str | None = option(None, "latent: the preset of training steps, trading encoding time for quality "
+                                "(default medium)", choices=("fast", "medium", "slow"), flag="--preset")
     size: int | None = option(None, "resize first so the longer side has this many pixels")
     model: str | None = option(None, "siren: network family (any coordinate family with a hidden width: siren, "
                                "finer, gauss, wire, ...; default siren)")
@@ -42,8 +42,9 @@ class CompressConfig:
 
 def _siren_config(c: CompressConfig):
     from ..codec import EncoderConfig
-    if c.lmbda is not None:
-        raise SirenError("--lmbda belongs to --method latent (give --bpp or --psnr)")
+    for flag, value in (("--lmbda", c.lmbda), ("--preset", c.effort)):
+        if value is not None:
+            raise SirenError(f"{flag} belongs to --method latent (the SIREN codec takes --steps and --qat-steps)")
     given = {k: v for k, v in (("model", c.model), ("hidden_layers", c.hidden_layers), ("bits", c.bits),
                                ("steps", c.steps), ("qat_steps", c.qat_steps)) if v is not None}
     return EncoderConfig(**given, seed=c.seed)
@@ -55,7 +56,7 @@ def _latent_config(c: CompressConfig):
         if getattr(c, name) is not None:
             raise SirenError(f"--{name.replace('_', '-')} belongs to --method siren (the latent-grid codec sizes "
                              f"its networks itself)")
-    return LatentConfig(preset=c.effort, steps=c.steps, qat_steps=c.qat_steps, lmbda=c.lmbda, seed=c.seed)
+    return LatentConfig(preset=c.effort or "medium", steps=c.steps, qat_steps=c.qat_steps, lmbda=c.lmbda, seed=c.seed)
 
 
 @command("compress", "store an image in a .sirz file: latent grids with a learned entropy model (default) or a "
