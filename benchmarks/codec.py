@@ -16,7 +16,7 @@ range, per image, then averaged): negative = fewer bits than the anchor at the s
 are wall time with one torch thread per job, --workers jobs at a time; decode multiply-adds per pixel are counted
 from the architecture (`LatentImage.macs`). Published Kodak curves (full-size images; CompressAI's files in
 ../shared/external/kodak/anchors, and the overfitted codecs' papers at 0.25 / 0.5 / 1 bpp) are drawn beside,
-marked "published". Writes OUT.json, OUT.md and docs/images/codec_rd.png.
+marked "published". Writes OUT.json, OUT.md, docs/images/codec_rd.png, and OUT.rows.jsonl as encodings finish.
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ import argparse
 import io
 import json
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import numpy as np
@@ -242,10 +242,18 @@ def main() -> None:
     methods = ["latent"] + (["SIREN"] if a.siren else [])
     jobs = [(n, r, a.crop, m, a.preset) for m in methods for n in names for r in sorted(rates, reverse=True)]
     start = time.perf_counter()
+    out = Path(a.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_suffix(".rows.jsonl")          # each encoding as it finishes (kept if the run is cut short)
+    partial.write_text("")
     with ProcessPoolExecutor(a.workers) as pool:
-        futures = pool.map(encode_one, jobs)
+        futures = [pool.submit(encode_one, job) for job in jobs]
         curves = {n: {b: baseline_curve(load(n, a.crop), b) for b in baselines} for n in names}
-        rows = sorted(futures, key=lambda r: (methods.index(r["method"]), names.index(r["image"]), r["rate"]))
+        for f in as_completed(futures):
+            with partial.open("a") as fh:
+                fh.write(json.dumps(f.result()) + "\n")
+        rows = sorted((f.result() for f in futures),
+                      key=lambda r: (methods.index(r["method"]), names.index(r["image"]), r["rate"]))
     wall = time.perf_counter() - start
     bd_md, bd = bd_table(rows, curves)
     cpu = cpu_name()
@@ -256,8 +264,6 @@ def main() -> None:
           + (f"; missing in this Pillow: {', '.join(missing)}" if missing else "")
           + "\n\n" + bd_md + "\n\n" + table(rows))
     print(md)
-    out = Path(a.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
     out.with_suffix(".md").write_text(md + "\n")
     out.with_suffix(".json").write_text(json.dumps({"cpu": cpu, "crop": a.crop, "preset": a.preset, "rates": rates,
                                                     "workers": a.workers, "wall_s": wall, "rows": rows, "bd_rate": bd,
