@@ -111,25 +111,23 @@ class LatentImage(nn.Module):
         mu, log2b = self.arm(self.contexts(latents))
         return laplace.bits(torch.cat([g.reshape(-1) for g in latents]), mu, log2b).sum()
 
-    def quantized_latents(self, temperature: float | None, noise: bool,
+    def quantized_latents(self, temperature: float | None,
                           generator: torch.Generator | None = None) -> list[torch.Tensor]:
-        """The latents as training sees them: soft_round(soft_round(y, T) + u, T), u ~ U(-1/2, 1/2) (noise) or
-        soft_round(y, T) (temperature given), else round(y) with a straight-through gradient."""
+        """The latents as training sees them: soft_round(soft_round(y, T) + u, T), u ~ U(-1/2, 1/2) drawn with
+        `generator`, for a temperature T; round(y) with a straight-through gradient for None."""
         out = []
         for y in self.latents:
             if temperature is None:
                 out.append(y + (torch.round(y) - y).detach())
-                continue
-            s = soft_round(y, temperature)
-            if noise:
-                s = soft_round(s + torch.rand(y.shape, generator=generator) - 0.5, temperature)
-            out.append(s)
+            else:
+                noise = torch.rand(y.shape, generator=generator) - 0.5
+                out.append(soft_round(soft_round(y, temperature) + noise, temperature))
         return out
 
-    def forward(self, temperature: float | None, noise: bool = True,
+    def forward(self, temperature: float | None,
                 generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """-> (pixels (C, H, W), latent bits)."""
-        y = self.quantized_latents(temperature, noise, generator)
+        """-> (pixels (C, H, W), latent bits) of `quantized_latents(temperature, generator)`."""
+        y = self.quantized_latents(temperature, generator)
         return self.synthesize(self.features(y)), self.rate(y)
 
     def clamp_(self) -> None:
