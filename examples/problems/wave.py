@@ -1,5 +1,6 @@
 """The wave equation: u_tt = c^2 u_xx on x in [0, 1], t in [0, 1], c = 1, u = 0 at x = 0 and 1,
-u(x, 0) = sin(pi x) + 0.5 sin(3 pi x), u_t(x, 0) = 0.  Run: siren solve examples/problems/wave.py"""
+u(x, 0) = sin(pi x) + 0.5 sin(3 pi x), u_t(x, 0) = 0. Its frequencies (up to 3 pi over the box) want a first
+omega_0 of 10, not an image's 30.  Run: siren solve examples/problems/wave.py"""
 import math
 
 import torch
@@ -13,7 +14,7 @@ def u0(p):
     return torch.sin(math.pi * p.x) + 0.5 * torch.sin(3 * math.pi * p.x)
 
 
-problem = Problem(Interval(0, 1) * TimeInterval(0, 1), outputs="u", constraints={
+problem = Problem(Interval(0, 1) * TimeInterval(0, 1), outputs="u", hints={"first_omega_0": 10.0}, constraints={
     "pde": Residual(lambda v: v.d("u", "t", "t") - c ** 2 * v.d("u", "x", "x"), points=2000),
     "value": Initial("u", u0, points=500, weight=10),
     "velocity": Initial("u", 0.0, order=1, points=500, weight=10),
