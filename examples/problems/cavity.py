@@ -14,7 +14,7 @@ def navier_stokes(f):
 
 
 walls = lambda x: x[:, 1] < 1  # noqa: E731  (the three walls other than the lid)
-problem = Problem(Rectangle([0, 0], [1, 1]), outputs=("u", "v", "p"), constraints={
+problem = Problem(Rectangle([0, 0], [1, 1]), outputs=("u", "v", "p"), hints={"first_omega_0": 10.0}, constraints={
     "ns": Residual(navier_stokes, points=3000),
     "lid_u": Dirichlet("u", 1.0, on="top", points=500, weight=10),
     "lid_v": Dirichlet("v", 0.0, on="top", points=500, weight=10),

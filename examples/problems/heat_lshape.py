@@ -9,7 +9,7 @@ def heat(v):
     return v.d("u", "t") - 0.25 * v.laplacian("u", ("x", "y")) - 1.0
 
 
-problem = Problem(plate * TimeInterval(0, 0.5), outputs="u", constraints={
+problem = Problem(plate * TimeInterval(0, 0.5), outputs="u", hints={"first_omega_0": 10.0}, constraints={
     "pde": Residual(heat, points=3000),
     "walls": Dirichlet("u", 0.0, points=1000, weight=10),
 }, hard={"u": Hard(0.0, lambda p: p.t)})
