@@ -133,8 +133,8 @@ def test_damaged_and_newer_files_are_refused(encoded):
 def test_cli(tmp_path, capsys):
     src, sirz, png, txt = tmp_path / "in.png", tmp_path / "x.sirz", tmp_path / "out.png", tmp_path / "a.txt"
     save_image(src, _image())
-    assert main(["compress", str(src), "--lmbda", "1e-3", "--steps", "20", "--qat-steps", "5", "--quiet",
-                 "--out", str(sirz)]) == 0
+    assert main(["compress", str(src), "--method", "latent", "--lmbda", "1e-3", "--steps", "20", "--qat-steps", "5",
+                 "--quiet", "--out", str(sirz)]) == 0
     assert "latent grids" in capsys.readouterr().out and sirz.read_bytes()[4] == 2
     assert main(["decompress", str(sirz), "--out", str(png), "--size", "30"]) == 0
     import imageio.v3 as iio
@@ -143,10 +143,10 @@ def test_cli(tmp_path, capsys):
     one = tmp_path / "one.png"
     save_image(one, np.zeros((1, 1, 3)))
     for argv in (["decompress", str(txt), "--out", str(png)],
-                 ["compress", str(src), "--bpp", "0", "--out", str(sirz)],
-                 ["compress", str(src), "--psnr", "80", "--out", str(sirz)],
-                 ["compress", str(one), "--bpp", "1", "--out", str(sirz)],
-                 ["compress", str(src), "--bpp", "1", "--model", "finer", "--out", str(sirz)]):
+                 ["compress", "--method", "latent", str(src), "--bpp", "0", "--out", str(sirz)],
+                 ["compress", "--method", "latent", str(src), "--psnr", "80", "--out", str(sirz)],
+                 ["compress", "--method", "latent", str(one), "--bpp", "1", "--out", str(sirz)],
+                 ["compress", "--method", "latent", str(src), "--bpp", "1", "--model", "finer", "--out", str(sirz)]):
         capsys.readouterr()
         assert main(argv) == 2, argv
         err = capsys.readouterr().err.strip()

@@ -1,5 +1,5 @@
-"""`siren compress` and `siren decompress`: an image <-> a .sirz file (latent grids and small networks by default,
-or a SIREN's weights with --method siren; see `siren.codec`)."""
+"""`siren compress` and `siren decompress`: an image <-> a .sirz file (a SIREN's weights by default, or latent grids
+and small networks with --method latent; see `siren.codec`)."""
 from __future__ import annotations
 
 import sys
@@ -18,7 +18,7 @@ class CompressConfig:
     image: str = option(None, "image file (PNG, JPEG, ...) or a bundled demo name (cameraman, astronaut, ...)",
                         positional=True, required=True)
     out: str = option(None, "the .sirz file to write", required=True)
-    method: str = option("latent", "latent: latent grids with a learned entropy model (Cool-chic / C3); siren: a "
+    method: str = option("siren", "latent: latent grids with a learned entropy model (Cool-chic / C3); siren: a "
                          "SIREN's quantized weights (COIN)", choices=("latent", "siren"))
     bpp: float | None = option(None, "rate in bits per pixel of the whole file (latent: aimed at; siren: at most "
                                "bpp H W / 8 bytes)")
@@ -59,8 +59,8 @@ def _latent_config(c: CompressConfig):
     return LatentConfig(preset=c.effort or "medium", steps=c.steps, qat_steps=c.qat_steps, lmbda=c.lmbda, seed=c.seed)
 
 
-@command("compress", "store an image in a .sirz file: latent grids with a learned entropy model (default) or a "
-         "SIREN's quantized weights", CompressConfig)
+@command("compress", "store an image in a .sirz file: a SIREN's quantized weights (default) or latent grids with a "
+         "learned entropy model (--method latent)", CompressConfig)
 def _compress(c: CompressConfig) -> str:
     from ..codec import compress
     from ..data.image import image_or_demo, resize_image
