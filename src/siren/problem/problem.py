@@ -183,8 +183,8 @@ class Problem(Frame):
               shard: tuple[int, int] = (0, 1), step: int = 0) -> dict:
         """{constraint: (mean residual^2 (0-dim), weight)} for one step. shard (rank, world): this process's
         contiguous block of every point set (all ranks draw the same points), its mean weighed by its share
-        (block size x world / N), so that the ranks' averaged gradients are those of the whole batch. step: the steps taken so far (for
-        callable samplers)."""
+        (block size x world / N), so that the ranks' averaged gradients are those of the whole batch. step: the
+        steps taken so far (for callable samplers)."""
         p = next(models["solution"].parameters())
         out = {}
         for name, c in self.constraints.items():

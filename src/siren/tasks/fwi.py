@@ -145,14 +145,13 @@ class FWITask(SolveTask):
                              rng.uniform(-(1 - PML_WIDTH), 1 - PML_WIDTH, (2 * quarter, 2)),
                              self.receivers[rng.integers(len(self.receivers), size=quarter)]
                              + NEAR_STD * rng.normal(size=(quarter, 2))]).clip(-1, 1)
-        self.pool = torch.from_numpy(xy).float()
-        self.u0_pool = self._background(xy)                                    # (pool, S) complex128
         self.rec = torch.from_numpy(self.receivers).float()
         self.target = torch.from_numpy(self.data - self._background(self.receivers).numpy())   # d - u0, (R, S)
         self.names = [f"{part}{j}" for j in range(len(self.sources)) for part in ("re", "im")]
         scattered = torch.stack([self.target.real, self.target.imag], -1).reshape(len(self.receivers), -1)
+        pool = Points(xy, data={"u0": self._background(xy)}, batch=self.points)      # u0: (pool, S) complex128
         super().__init__(Problem(Rectangle([-1, -1], [1, 1]), outputs=(*self.names, "q"), constraints={
-            "residual": Residual(self.residual, on=Points(xy, data={"u0": self.u0_pool}, batch=self.points)),
+            "residual": Residual(self.residual, on=pool),
             "data": Observation(self.receivers, scattered, outputs=self.names,
                                 weight=2 * self.data_weight / self.scale)}), scored=False)
 
@@ -189,7 +188,6 @@ class FWITask(SolveTask):
                                           for s in self.sources], 1))
 
     def to(self, device):
-        self.pool, self.u0_pool = self.pool.to(device), self.u0_pool.to(device)
         self.rec, self.target = self.rec.to(device), self.target.to(device)
         return super().to(device)
 

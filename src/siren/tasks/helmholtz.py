@@ -105,7 +105,7 @@ class HelmholtzTask(SolveTask):
         if points < 16:
             raise SirenError(f"must be at least 16, got {points}", field="batch")
         require_points(points, "batch")
-        self.k, self.source, self.formulation, self.points = float(k), check_source(source), formulation, points
+        self.k, self.source, self.formulation = float(k), check_source(source), formulation
         self.velocity, self.n = velocity, c.shape[0]
         require_resolved(self.k, self.n, float(c.min()))
         if max(abs(v) for v in self.source) > 1 - PML_WIDTH:
