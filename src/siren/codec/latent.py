@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import blocked
 from . import grids as G
 from . import laplace
 
@@ -59,6 +60,16 @@ def _apply(layer: nn.Module, x: torch.Tensor) -> torch.Tensor:
     return layer.weight.reshape(layer.weight.shape[0], -1) @ x + layer.bias[:, None]
 
 
+def _mlp(layers: nn.ModuleList, x: torch.Tensor, apply: Apply) -> torch.Tensor:
+    """Linear layers with ReLU between on x (in, N) -> (out, N): `blocked.mlp` for the float layers (the same
+    function, run from cache), layer by layer through any other `apply`."""
+    if apply is _apply:
+        return blocked.mlp(x, [(layer.weight, layer.bias) for layer in layers])
+    for layer in layers[:-1]:
+        x = torch.relu(apply(layer, x))
+    return apply(layers[-1], x)
+
+
 class LatentImage(nn.Module):
     """One image's model: `latents` (grid i: (ceil(H/2^i), ceil(W/2^i)), float while training), `entropy` (the
     entropy model's Linear layers), `mlp` (the per-pixel Linear layers), `convs` (C -> C, 3 x 3)."""
@@ -81,19 +92,17 @@ class LatentImage(nn.Module):
 
     def arm(self, ctx: torch.Tensor, apply: Apply = _apply) -> tuple[torch.Tensor, torch.Tensor]:
         """ctx (CONTEXT, N) -> (mu, log2 b), each (N,)."""
-        h = ctx
-        for layer in self.entropy[:-1]:
-            h = torch.relu(apply(layer, h))
-        out = apply(self.entropy[-1], h)
+        out = _mlp(self.entropy, ctx, apply)
         return out[0], out[1]
 
     def synthesize(self, features: torch.Tensor, apply: Apply = _apply) -> torch.Tensor:
         """features (L, H, W) -> pixels (C, H, W) (about [0, 1])."""
         L, H, W = features.shape
-        h = torch.relu(apply(self.mlp[0], features.reshape(L, -1)))
-        x = apply(self.mlp[1], h).reshape(-1, H, W)
+        x = _mlp(self.mlp, features.reshape(L, -1), apply).reshape(-1, H, W)
         for conv in self.convs:
-            x = x + apply(conv, patches(F.pad(x[None], (1, 1, 1, 1), mode="replicate")[0])).reshape(x.shape)
+            p = F.pad(x[None], (1, 1, 1, 1), mode="replicate")
+            x = x + (F.conv2d(p, conv.weight, conv.bias)[0] if apply is _apply
+                     else apply(conv, patches(p[0])).reshape(x.shape))
         return x
 
     def features(self, latents: list[torch.Tensor]) -> torch.Tensor:
