@@ -46,9 +46,9 @@ class _BlockedMLP(torch.autograd.Function):
                 grads[2 * i].addmm_(d, hs[i].T)
                 grads[2 * i + 1] += d.sum(1)
                 if i > 0:
-                    d = (params[2 * i].T @ d) * (hs[i] > 0)
+                    d = torch.ops.aten.threshold_backward(params[2 * i].T @ d, hs[i], 0)
                 elif gx is not None:
-                    gx[:, s:s + BLOCK] = params[0].T @ d
+                    torch.mm(params[0].T, d, out=gx[:, s:s + BLOCK])
         return (gx, *grads)
 
 

@@ -36,13 +36,13 @@ __all__ = ["PRESETS", "LatentConfig", "LatentEncoded", "compress_latent", "choos
 PRESETS = {"fast": (300, 60), "medium": (1200, 200), "slow": (4000, 500)}     # (steps, qat_steps)
 ARCHS = [Arch(grids=7, width=w, arm=a, arm_layers=n, convs=c) for w, a, n, c in
          ((6, 6, 1, 0), (8, 8, 1, 1), (12, 12, 1, 2), (16, 16, 1, 2), (24, 16, 2, 2), (32, 24, 2, 2), (40, 24, 2, 2))]
-NET_SHARE = 0.12            # the network's estimated bits (NET_BITS per weight) stay below this share of a budget
+NET_SHARE = 0.2             # the network's estimated bits (NET_BITS per weight) stay below this share of a budget
 NET_BITS = 7.0
 CONTROL, GAIN = 10, 0.6
-LATENT_LR = 4.0             # the latents' learning rate is this many times the networks'
+LATENT_LR = 10.0            # the latents' learning rate is this many times the networks'
 RERUN = 0.6                 # a retry restarts from the state at this share of phase 1
 TOLERANCE = 0.05            # a file within this share above (3 times it below) a bpp target is kept
-AIM = 0.97                  # a bpp target aims at this share of the budget
+AIM = 0.92                  # a bpp target aims at this share of the budget
 RETRIES = 3
 ELASTICITY = 0.55            # about -d log(rate) / d log(lambda), the search's first step
 MAX_PSNR = 60.0             # a --psnr target above this is refused before any work
