@@ -2,12 +2,13 @@
 (Pillow) and JPEG XL (imagecodecs, when installed), with BD-rates, timings and published Kodak curves.
 
     python benchmarks/codec.py [--images kodim01,kodim03,...] [--photos] [--crop 256] [--rates 0.1,0.25,0.5,1.0]
-                               [--preset medium] [--siren] [--workers 2] [--out benchmarks/results/codec_rd]
+                               [--preset fast] [--siren] [--workers 2] [--out benchmarks/results/codec_rd]
 
 Images: the Kodak photographs of ../shared/external/kodak (768 x 512), by default all 24 as 256 px centre crops
 (--crop 0: full size; --images kodim01,kodim05: some), and with --photos scikit-image's astronaut, chelsea and
-coffee (centre square resized to --crop px). The default run (24 crops x 4 rates, medium preset, 2 workers) is
-sized for about an hour on 2 cores; the full-size, all-rates run is `--crop 0` (about 8 minutes per encoding).
+coffee (centre square resized to --crop px). The default run (24 crops x 4 rates, the fast preset, 2 workers) takes
+about an hour on 2 cores; `--preset medium` (the codec's default) about 4 times that; the full-size, all-rates run
+is `--crop 0 --preset medium` (about 10 minutes per encoding on 2 cores: some 16 hours for the 96).
 bpp = 8 x whole-file bytes / (H W) on every side: the .sirz file with its header and checksum; the file Pillow or
 imagecodecs writes (JPEG optimize=True, WebP method 6, AVIF Pillow's default speed, JPEG XL effort 7), each swept
 over its whole quality range. PSNR on [0, 1] of the 8-bit images, all channels; MS-SSIM by pytorch-msssim (NaN
@@ -222,7 +223,7 @@ def main() -> None:
     p.add_argument("--photos", action="store_true", help="also scikit-image's astronaut, chelsea, coffee")
     p.add_argument("--crop", type=int, default=256, help="centre crop side (0: full size)")
     p.add_argument("--rates", default="0.1,0.25,0.5,1.0")
-    p.add_argument("--preset", default="medium")
+    p.add_argument("--preset", default="fast")
     p.add_argument("--siren", action="store_true", help="also the SIREN-weights codec (minutes per point)")
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "codec_rd"))
