@@ -7,7 +7,8 @@ Training minimises  J = MSE(x, x^) + lambda R / (H W)  (x in [0, 1]; R the laten
   2. `qat_steps` steps on rounded latents with a straight-through gradient, at lr / 20.
 With a bpp target lambda starts at 2e-3 (0.5 / bpp)^2 (else 2e-3).
 Targets: with `lmbda` given, lambda is fixed; with a bpp or PSNR target, every CONTROL steps the rounded latents'
-rate (plus the network's estimated bits) or PSNR is measured and log lambda moves towards the target (a
+rate (plus the network's estimated bits; for a bpp target scaled, from RERUN of phase 1 on, by the ratio of one
+trial coding's bits to that estimate) or PSNR is measured and log lambda moves towards the target (a
 proportional controller), until the second half of phase 2; then a search on log lambda over the coded files
 (`_next_lambda`), each try restarting from the state at RERUN of phase 1 with lambda fixed, until a file is
 `_accepted` (at most RETRIES tries more).
@@ -42,7 +43,7 @@ CONTROL, GAIN = 10, 0.6
 LATENT_LR = 10.0            # the latents' learning rate is this many times the networks'
 RERUN = 0.6                 # a retry restarts from the state at this share of phase 1
 TOLERANCE = 0.05            # a file within this share above (3 times it below) a bpp target is kept
-AIM = 0.92                  # a bpp target aims at this share of the budget
+AIM = 0.95                  # a bpp target aims at this share of the budget
 RETRIES = 3
 ELASTICITY = 0.55            # about -d log(rate) / d log(lambda), the search's first step
 MAX_PSNR = 60.0             # a --psnr target above this is refused before any work
@@ -102,6 +103,18 @@ class _Target:
 
     def __init__(self, lmbda: float, bits: float | None, db: float | None, extra_bits: float):
         self.log, self.bits, self.db, self.extra = math.log(lmbda), bits, db, extra_bits
+        self.ratio = 1.0        # coded bits / estimated bits, from one trial coding (`calibrate`)
+
+    def estimate(self, model: LatentImage) -> float:
+        """The file's bits as the controller sees them: the rounded latents' bits under the float entropy model,
+        plus the header's and the network's estimated bits, times `ratio`."""
+        with torch.no_grad():
+            return (float(model(None)[1]) + self.extra) * self.ratio
+
+    def calibrate(self, model: LatentImage, coded_bits: float) -> None:
+        """Set `ratio` so that the estimate of the model as it is equals the bits of its coded file."""
+        self.ratio = 1.0
+        self.ratio = coded_bits / self.estimate(model)
 
     @property
     def value(self) -> float:
@@ -110,11 +123,11 @@ class _Target:
     def update(self, model: LatentImage, target: torch.Tensor) -> None:
         if self.bits is None and self.db is None:
             return
-        with torch.no_grad():
-            x, r = model(None)
         if self.bits is not None:
-            step = math.log((float(r) + self.extra) / self.bits)
+            step = math.log(self.estimate(model) / self.bits)
         else:
+            with torch.no_grad():
+                x = model(None)[0]
             step = -(self.db - psnr_of(x.clamp(0, 1), target)) * math.log(10) / 10
         self.log += GAIN * max(-1.0, min(1.0, step))
 
@@ -149,6 +162,9 @@ def _train(model: LatentImage, target: torch.Tensor, lam: _Target, steps: int, q
     for i in range(start, total):
         if i == keep:
             snapshot = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            if lam.bits is not None:
+                lam.calibrate(model, 8.0 * len(_write(model, target, lam.value)[0]))
+                log(f"step {i}: a trial coding has {lam.ratio:.3f} times the estimated bits")
         for g in opt.param_groups:
             g["lr"] = g["scale"] * _phase_lr(lr, i, steps, qat)
         temperature = 0.3 - 0.2 * i / steps if i < steps else None
