@@ -105,16 +105,19 @@ class _Target:
         self.log, self.bits, self.db, self.extra = math.log(lmbda), bits, db, extra_bits
         self.ratio = 1.0        # coded bits / estimated bits, from one trial coding (`calibrate`)
 
-    def estimate(self, model: LatentImage) -> float:
-        """The file's bits as the controller sees them: the rounded latents' bits under the float entropy model,
-        plus the header's and the network's estimated bits, times `ratio`."""
+    def _raw(self, model: LatentImage) -> float:
+        """The rounded latents' bits under the float entropy model, plus the header's and the network's estimated
+        bits."""
         with torch.no_grad():
-            return (float(model(None)[1]) + self.extra) * self.ratio
+            return float(model(None)[1]) + self.extra
+
+    def estimate(self, model: LatentImage) -> float:
+        """The file's bits as the controller sees them: `_raw` times `ratio`."""
+        return self._raw(model) * self.ratio
 
     def calibrate(self, model: LatentImage, coded_bits: float) -> None:
         """Set `ratio` so that the estimate of the model as it is equals the bits of its coded file."""
-        self.ratio = 1.0
-        self.ratio = coded_bits / self.estimate(model)
+        self.ratio = coded_bits / self._raw(model)
 
     @property
     def value(self) -> float:
