@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import blocked
+from .conv import conv3x3
 from . import grids as G
 from . import laplace
 
@@ -101,7 +102,7 @@ class LatentImage(nn.Module):
         x = _mlp(self.mlp, features.reshape(L, -1), apply).reshape(-1, H, W)
         for conv in self.convs:
             p = F.pad(x[None], (1, 1, 1, 1), mode="replicate")
-            x = x + (F.conv2d(p, conv.weight, conv.bias)[0] if apply is _apply
+            x = x + (conv3x3(p, conv.weight, conv.bias)[0] if apply is _apply
                      else apply(conv, patches(p[0])).reshape(x.shape))
         return x
 
@@ -115,10 +116,33 @@ class LatentImage(nn.Module):
         return torch.cat([G.contexts(g, latents[i + 1] if i + 1 < len(latents) else None).reshape(G.CONTEXT, -1)
                           for i, g in enumerate(latents)], 1)
 
-    def rate(self, latents: list[torch.Tensor]) -> torch.Tensor:
-        """Total bits of the latents under the entropy model (float, differentiable)."""
-        mu, log2b = self.arm(self.contexts(latents))
-        return laplace.bits(torch.cat([g.reshape(-1) for g in latents]), mu, log2b).sum()
+    def rate(self, latents: list[torch.Tensor], generator: torch.Generator | None = None) -> torch.Tensor:
+        """Total bits of the latents under the entropy model (float, differentiable), evaluated phase by phase
+        (`grids.PHASES`: the entropy model runs once per anchor pair). With a generator (training): grid 0, 3/4
+        of all latents, is estimated from one of its four phases drawn at random, times 4 (unbiased)."""
+        blocks, uses = [], []       # contexts (CONTEXT, rows, cols); (block index, latents, weight)
+        for i, g in enumerate(latents):
+            parent = latents[i + 1] if i + 1 < len(latents) else None
+            phases, weight = G.PHASES, 1.0
+            if i == 0 and generator is not None:
+                phases, weight = [G.PHASES[int(torch.randint(4, (), generator=generator))]], 4.0
+            if any(dr == dc for dr, dc in phases):
+                blocks.append(G.anchor_contexts(g, parent))
+                uses += [(len(blocks) - 1, g[dr::2, dc::2], weight) for dr, dc in phases if dr == dc]
+            for dr, dc in phases:
+                if dr != dc:
+                    blocks.append(G.phase_contexts(g, parent, dr, dc))
+                    uses.append((len(blocks) - 1, g[dr::2, dc::2], weight))
+        mu, log2b = self.arm(torch.cat([b.reshape(G.CONTEXT, -1) for b in blocks], 1))
+        sizes = [b.shape[1] * b.shape[2] for b in blocks]
+        mus, log2bs = mu.split(sizes), log2b.split(sizes)
+        y, m, t = [], [], []
+        for k, g, _ in uses:        # an anchor block may be one row or column larger than its (1, 1) phase
+            y.append(g.reshape(-1))
+            m.append(mus[k].reshape(blocks[k].shape[1:])[:g.shape[0], :g.shape[1]].reshape(-1))
+            t.append(log2bs[k].reshape(blocks[k].shape[1:])[:g.shape[0], :g.shape[1]].reshape(-1))
+        parts = laplace.bits(torch.cat(y), torch.cat(m), torch.cat(t)).split([len(x) for x in y])
+        return sum(w * p.sum() for (_, _, w), p in zip(uses, parts))
 
     def quantized_latents(self, temperature: float | None,
                           generator: torch.Generator | None = None) -> list[torch.Tensor]:
@@ -133,11 +157,12 @@ class LatentImage(nn.Module):
                 out.append(soft_round(soft_round(y, temperature) + noise, temperature))
         return out
 
-    def forward(self, temperature: float | None,
-                generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """-> (pixels (C, H, W), latent bits) of `quantized_latents(temperature, generator)`."""
+    def forward(self, temperature: float | None, generator: torch.Generator | None = None,
+                sample: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+        """-> (pixels (C, H, W), latent bits) of `quantized_latents(temperature, generator)`; with `sample`, the
+        bits of grid 0 estimated from one random phase (`rate`)."""
         y = self.quantized_latents(temperature, generator)
-        return self.synthesize(self.features(y)), self.rate(y)
+        return self.synthesize(self.features(y)), self.rate(y, generator if sample else None)
 
     def clamp_(self) -> None:
         """Latents into [-LIMIT, LIMIT] (after an optimizer step)."""

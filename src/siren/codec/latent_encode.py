@@ -171,7 +171,7 @@ def _train(model: LatentImage, target: torch.Tensor, lam: _Target, steps: int, q
         for g in opt.param_groups:
             g["lr"] = g["scale"] * _phase_lr(lr, i, steps, qat)
         temperature = 0.3 - 0.2 * i / steps if i < steps else None
-        x, bits = model(temperature, generator=gen)
+        x, bits = model(temperature, generator=gen, sample=True)
         mse = torch.mean((x - target) ** 2)
         loss = mse + lam.value * bits / pixels
         opt.zero_grad(set_to_none=True)

@@ -1,0 +1,45 @@
+"""The entropy model evaluated phase by phase (training's path) gives the raster-order contexts' bits; one random
+phase of grid 0, times 4, is an unbiased estimate of them."""
+import pytest
+import torch
+
+from siren.codec import grids as G
+from siren.codec import laplace
+from siren.codec.latent import Arch, LatentImage
+
+
+@pytest.mark.parametrize("shape", [(7, 5), (8, 8), (9, 12), (1, 1), (2, 3)])
+def test_phase_contexts_are_slices_of_the_raster_contexts(shape):
+    g = torch.Generator().manual_seed(0)
+    grid = torch.randint(-5, 6, shape, generator=g).double()
+    parent = torch.randint(-5, 6, (-(-shape[0] // 2), -(-shape[1] // 2)), generator=g).double()
+    for p in (parent, None):
+        full = G.contexts(grid, p)
+        anchors = G.anchor_contexts(grid, p)
+        assert torch.equal(anchors, full[:, 0::2, 0::2])
+        assert torch.equal(anchors[:, :shape[0] // 2, :shape[1] // 2], full[:, 1::2, 1::2])
+        for dr, dc in ((0, 1), (1, 0)):
+            assert torch.equal(G.phase_contexts(grid, p, dr, dc), full[:, dr::2, dc::2])
+
+
+def test_rate_by_phases_and_its_sampled_estimate():
+    torch.manual_seed(0)
+    model = LatentImage(Arch(grids=4, width=4, arm=6, arm_layers=2, convs=0), (19, 26)).double()
+    with torch.no_grad():
+        for y in model.latents:
+            y.copy_(torch.round(torch.randn(y.shape) * 3))
+        for layer in model.entropy:
+            layer.weight.normal_(0, 0.3)
+    y = list(model.latents)
+    mu, log2b = model.arm(model.contexts(y))
+    want = laplace.bits(torch.cat([t.reshape(-1) for t in y]), mu, log2b).sum()
+    got = model.rate(y)
+    assert torch.allclose(got, want, rtol=1e-12)
+    grads = torch.autograd.grad(got, y + list(model.entropy.parameters()))
+    ref = torch.autograd.grad(want, y + list(model.entropy.parameters()))
+    for a, b in zip(grads, ref):
+        assert torch.allclose(a, b, rtol=1e-10, atol=1e-10)
+    gen = torch.Generator().manual_seed(3)
+    with torch.no_grad():
+        draws = sorted({round(float(model.rate(y, gen)), 6) for _ in range(64)})
+    assert len(draws) == 4 and abs(sum(draws) / 4 - float(want.detach())) < 1e-6 * float(want.detach())
