@@ -25,7 +25,7 @@ import argparse
 import io
 import json
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -246,12 +246,16 @@ def main() -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_suffix(".rows.jsonl")          # each encoding as it finishes (kept if the run is cut short)
     partial.write_text("")
+    def keep(future) -> None:          # runs as each encoding finishes, while the baselines are being swept
+        if future.exception() is None:
+            with partial.open("a") as fh:
+                fh.write(json.dumps(future.result()) + "\n")
+
     with ProcessPoolExecutor(a.workers) as pool:
         futures = [pool.submit(encode_one, job) for job in jobs]
+        for f in futures:
+            f.add_done_callback(keep)
         curves = {n: {b: baseline_curve(load(n, a.crop), b) for b in baselines} for n in names}
-        for f in as_completed(futures):
-            with partial.open("a") as fh:
-                fh.write(json.dumps(f.result()) + "\n")
         rows = sorted((f.result() for f in futures),
                       key=lambda r: (methods.index(r["method"]), names.index(r["image"]), r["rate"]))
     wall = time.perf_counter() - start

@@ -144,24 +144,25 @@ class LatentImage(nn.Module):
         parts = laplace.bits(torch.cat(y), torch.cat(m), torch.cat(t)).split([len(x) for x in y])
         return sum(w * p.sum() for (_, _, w), p in zip(uses, parts))
 
-    def quantized_latents(self, temperature: float | None,
-                          generator: torch.Generator | None = None) -> list[torch.Tensor]:
-        """The latents as training sees them: soft_round(soft_round(y, T) + u, T), u ~ U(-1/2, 1/2) drawn with
-        `generator`, for a temperature T; round(y) with a straight-through gradient for None."""
+    def quantized_latents(self, temperature: float | None, generator: torch.Generator | None = None,
+                          noise: float = 1.0) -> list[torch.Tensor]:
+        """The latents as training sees them: soft_round(soft_round(y, T) + a u, T), u ~ U(-1/2, 1/2) drawn with
+        `generator`, for a temperature T and noise amplitude a = `noise`; round(y) with a straight-through gradient
+        for T None."""
         out = []
         for y in self.latents:
             if temperature is None:
                 out.append(y + (torch.round(y) - y).detach())
             else:
-                noise = torch.rand(y.shape, generator=generator) - 0.5
-                out.append(soft_round(soft_round(y, temperature) + noise, temperature))
+                u = (torch.rand(y.shape, generator=generator) - 0.5) * noise
+                out.append(soft_round(soft_round(y, temperature) + u, temperature))
         return out
 
     def forward(self, temperature: float | None, generator: torch.Generator | None = None,
-                sample: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
-        """-> (pixels (C, H, W), latent bits) of `quantized_latents(temperature, generator)`; with `sample`, the
-        bits of grid 0 estimated from one random phase (`rate`)."""
-        y = self.quantized_latents(temperature, generator)
+                sample: bool = False, noise: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+        """-> (pixels (C, H, W), latent bits) of `quantized_latents(temperature, generator, noise)`; with `sample`,
+        the bits of grid 0 estimated from one random phase (`rate`)."""
+        y = self.quantized_latents(temperature, generator, noise)
         return self.synthesize(self.features(y)), self.rate(y, generator if sample else None)
 
     def clamp_(self) -> None:

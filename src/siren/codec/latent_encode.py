@@ -2,9 +2,10 @@
 
 Training minimises  J = MSE(x, x^) + lambda R / (H W)  (x in [0, 1]; R the latents' bits under the entropy model,
 `LatentImage.rate`) with Adam, learning rate cosine-decayed (LATENT_LR times larger for the latents):
-  1. `steps` steps on soft-rounded, noisy latents soft_round(soft_round(y, T) + u, T), u ~ U(-1/2, 1/2), T from
-     0.3 down to 0.1 (C3);
-  2. `qat_steps` steps on rounded latents with a straight-through gradient, at lr / 20.
+  1. `steps` steps on soft-rounded, noisy latents soft_round(soft_round(y, T) + a u, T), u ~ U(-1/2, 1/2), T from
+     TEMPERATURE[0] down to TEMPERATURE[1] (C3's soft rounding) and the noise amplitude a from 1 down to NOISE_END,
+     linearly; the rate of grid 0 estimated from one random phase a step (`LatentImage.rate`);
+  2. `qat_steps` steps (none in the presets) on rounded latents with a straight-through gradient, at lr / QAT_DIV.
 With a bpp target lambda starts at 2e-3 (0.5 / bpp)^2 (else 2e-3).
 Targets: with `lmbda` given, lambda is fixed; with a bpp or PSNR target, every CONTROL steps the rounded latents'
 rate (plus the network's estimated bits; for a bpp target scaled, from RERUN of phase 1 on, by the ratio of one
@@ -34,13 +35,16 @@ from .latent import Arch, LatentImage
 
 __all__ = ["PRESETS", "LatentConfig", "LatentEncoded", "compress_latent", "choose_arch", "MAX_PSNR"]
 
-PRESETS = {"fast": (300, 60), "medium": (1200, 200), "slow": (4000, 500)}     # (steps, qat_steps)
+PRESETS = {"fast": (360, 0), "medium": (1400, 0), "slow": (4500, 0)}     # (steps, qat_steps)
 ARCHS = [Arch(grids=7, width=w, arm=a, arm_layers=n, convs=c) for w, a, n, c in
          ((6, 6, 1, 0), (8, 8, 1, 1), (12, 12, 1, 2), (16, 16, 1, 2), (24, 16, 2, 2), (32, 24, 2, 2), (40, 24, 2, 2))]
 NET_SHARE = 0.2             # the network's estimated bits (NET_BITS per weight) stay below this share of a budget
 NET_BITS = 7.0
 CONTROL, GAIN = 10, 0.6
 LATENT_LR = 10.0            # the latents' learning rate is this many times the networks'
+TEMPERATURE = (0.5, 0.1)    # soft rounding's temperature, first and last step of phase 1
+NOISE_END = 0.5             # the noise amplitude at the last step of phase 1 (1 at the first)
+QAT_DIV = 200.0             # phase 2 runs at lr / QAT_DIV (at lr / 20 it lost 0.7 dB)
 RERUN = 0.6                 # a retry restarts from the state at this share of phase 1
 TOLERANCE = 0.05            # a file within this share above (3 times it below) a bpp target is kept
 AIM = 0.95                  # a bpp target aims at this share of the budget
@@ -95,7 +99,7 @@ def choose_arch(size: tuple[int, int], channels: int, budget_bits: float) -> Arc
 def _phase_lr(cfg_lr: float, i: int, steps: int, qat: int) -> float:
     if i < steps:
         return cfg_lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * i / steps)))
-    return cfg_lr / 20 * 0.5 * (1 + math.cos(math.pi * (i - steps) / max(qat, 1)))
+    return cfg_lr / QAT_DIV * 0.5 * (1 + math.cos(math.pi * (i - steps) / max(qat, 1)))
 
 
 class _Target:
@@ -170,8 +174,9 @@ def _train(model: LatentImage, target: torch.Tensor, lam: _Target, steps: int, q
                 log(f"step {i}: a trial coding has {lam.ratio:.3f} times the estimated bits")
         for g in opt.param_groups:
             g["lr"] = g["scale"] * _phase_lr(lr, i, steps, qat)
-        temperature = 0.3 - 0.2 * i / steps if i < steps else None
-        x, bits = model(temperature, generator=gen, sample=True)
+        progress = i / steps
+        temperature = TEMPERATURE[0] + (TEMPERATURE[1] - TEMPERATURE[0]) * progress if i < steps else None
+        x, bits = model(temperature, generator=gen, sample=True, noise=1.0 - (1.0 - NOISE_END) * progress)
         mse = torch.mean((x - target) ** 2)
         loss = mse + lam.value * bits / pixels
         opt.zero_grad(set_to_none=True)
@@ -253,8 +258,9 @@ def compress_latent(img: np.ndarray, bpp: float | None = None, psnr: float | Non
         raise SirenError(f"must be one of {', '.join(PRESETS)}, got {cfg.preset!r}", field="preset")
     steps, qat = (cfg.steps if cfg.steps is not None else PRESETS[cfg.preset][0],
                   cfg.qat_steps if cfg.qat_steps is not None else PRESETS[cfg.preset][1])
-    if steps < 1 or qat < 1:
-        raise SirenError(f"must be at least 1, got {min(steps, qat)}", field="steps" if steps < 1 else "qat_steps")
+    if steps < 1 or qat < 0:
+        raise SirenError(f"must be at least {1 if steps < 1 else 0}, got {steps if steps < 1 else qat}",
+                         field="steps" if steps < 1 else "qat_steps")
     img = np.asarray(img, dtype=np.float64)
     if img.ndim != 3 or img.shape[2] not in (1, 3):
         raise SirenError(f"the image has shape {img.shape}, expected (H, W, 1) or (H, W, 3)")
