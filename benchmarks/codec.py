@@ -7,8 +7,8 @@
 Images: the Kodak photographs of ../shared/external/kodak (768 x 512), by default all 24 as 256 px centre crops
 (--crop 0: full size; --images kodim01,kodim05: some), and with --photos scikit-image's astronaut, chelsea and
 coffee (centre square resized to --crop px). The default run (24 crops x 4 rates, the fast preset, 2 workers) takes
-about an hour on 2 cores; `--preset medium` (the codec's default) about 4 times that; the full-size, all-rates run
-is `--crop 0 --preset medium` (about 10 minutes per encoding on 2 cores: some 16 hours for the 96).
+about half an hour on 2 cores; `--preset medium` (the codec's default) about 4 times that; the full-size, all-rates run
+is `--crop 0 --preset medium` (about 7 minutes per encoding on 2 cores: some 11 hours for the 96).
 bpp = 8 x whole-file bytes / (H W) on every side: the .sirz file with its header and checksum; the file Pillow or
 imagecodecs writes (JPEG optimize=True, WebP method 6, AVIF Pillow's default speed, JPEG XL effort 7), each swept
 over its whole quality range. PSNR on [0, 1] of the 8-bit images, all channels; MS-SSIM by pytorch-msssim (NaN

@@ -34,8 +34,8 @@ class CompressConfig:
     bits: int | None = option(None, "siren: design bits per weight (default 6): the width is sized for it; each "
                               "tensor then gets its own bits (4..16) by sensitivity")
     steps: int | None = option(None, "training steps (latent: the preset's soft-rounding steps; siren: 2000)")
-    qat_steps: int | None = option(None, "steps with the quantization in the loop (latent: the preset's "
-                                   "straight-through steps; siren: 300)")
+    qat_steps: int | None = option(None, "steps with the quantization in the loop (latent: straight-through "
+                                   "steps after the others, none by default; siren: 300)")
     seed: int = option(0, "random seed")
     quiet: bool = option(False, "no progress lines")
 
