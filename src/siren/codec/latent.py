@@ -18,9 +18,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import blocked
-from .conv import conv3x3
 from . import grids as G
 from . import laplace
+from .conv import conv3x3
 
 __all__ = ["Arch", "LatentImage", "Apply", "soft_round", "patches", "LOG2_SCALE"]
 
