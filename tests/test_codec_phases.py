@@ -13,13 +13,33 @@ def test_phase_contexts_are_slices_of_the_raster_contexts(shape):
     g = torch.Generator().manual_seed(0)
     grid = torch.randint(-5, 6, shape, generator=g).double()
     parent = torch.randint(-5, 6, (-(-shape[0] // 2), -(-shape[1] // 2)), generator=g).double()
-    for p in (parent, None):
-        full = G.contexts(grid, p)
-        anchors = G.anchor_contexts(grid, p)
-        assert torch.equal(anchors, full[:, 0::2, 0::2])
-        assert torch.equal(anchors[:, :shape[0] // 2, :shape[1] // 2], full[:, 1::2, 1::2])
-        for dr, dc in ((0, 1), (1, 0)):
-            assert torch.equal(G.phase_contexts(grid, p, dr, dc), full[:, dr::2, dc::2])
+    for scheme in G.SCHEMES.values():
+        for p in (parent, None):
+            full = G.contexts(grid, p, scheme)
+            assert full.shape == (scheme.size, *shape)
+            for dr, dc in G.PHASES:
+                assert torch.equal(G.phase_contexts(grid, p, scheme, dr, dc), full[:, dr::2, dc::2])
+
+
+@pytest.mark.parametrize("version", sorted(G.SCHEMES))
+def test_contexts_see_only_earlier_passes(version):
+    """Changing a latent changes only the contexts of latents in later passes (or of the next finer grid): the
+    coder can decode pass by pass."""
+    scheme = G.SCHEMES[version]
+    grid = torch.randint(-3, 4, (9, 8), generator=torch.Generator().manual_seed(1)).double()
+    base = G.contexts(grid, None, scheme)
+    passes = torch.zeros(grid.shape, dtype=torch.long)
+    for k in range(max(scheme.passes) + 1):
+        passes[G.pass_mask(tuple(grid.shape), scheme, k)] = k
+    for r in range(9):
+        for c in range(8):
+            moved = grid.clone()
+            moved[r, c] += 5
+            changed = (G.contexts(moved, None, scheme) != base).any(0)
+            assert (passes[changed] > passes[r, c]).all()
+            seen = [(r - a, c - b) for a, b in scheme.offsets if 0 <= r - a < 9 and 0 <= c - b < 8
+                    and passes[r - a, c - b] > passes[r, c]]
+            assert all(changed[q] for q in seen)
 
 
 def test_rate_by_phases_and_its_sampled_estimate():

@@ -1,5 +1,5 @@
 """A .sirz file -> pixels at any resolution: version 1 (a SIREN's weights, rendered in float32 on the CPU) here,
-version 2 (latent grids, exact fixed point) in `latent_file`."""
+versions 2 and 3 (latent grids, exact fixed point) in `latent_file`."""
 from __future__ import annotations
 
 import numpy as np
@@ -77,7 +77,7 @@ def output_size(encoded: tuple[int, int], size: int | None) -> tuple[int, int]:
 def decompress(data: bytes, size: int | None = None, name: str = "the file") -> np.ndarray:
     """The bytes of a .sirz file (either version) -> (H, W, C) uint8 pixels, at the encoded size or with the longer
     side `size`."""
-    if version(data, name) == 2:
+    if version(data, name) >= 2:
         return latent_file.decode(data, lambda hw: output_size(hw, size), name)
     header, payload = unpack(data, name)
     return render(load_network(header, payload), output_size(header.size, size))

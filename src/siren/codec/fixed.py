@@ -53,7 +53,7 @@ def _applier(model: LatentImage, q: Quantized):
 
 
 def arm_indices(model: LatentImage, q: Quantized, ctx: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
-    """Integer contexts (CONTEXT, N) -> (rows of `laplace.table`, m) per latent, exactly."""
+    """Integer contexts (scheme.size, N) -> (rows of `laplace.table`, m) per latent, exactly."""
     mu, lb = model.arm(ctx.double() * 2.0 ** FRAC, _applier(model, q))
     half = 2.0 ** (FRAC - 1)
     mu_q = torch.floor((mu * laplace.MEAN_STEPS + half) * 2.0 ** -FRAC)

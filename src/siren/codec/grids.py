@@ -4,25 +4,49 @@ Grid i (i = 0 .. L-1) has ceil(H / 2^i) x ceil(W / 2^i) latents. Upsampling doub
 taps (1, 3) / 4 on each axis (edges replicated) and crops, i times for grid i; `upsample` returns the sums without
 the division, i.e. 16^i times the upsampled values, so integer latents stay integers (exact in float64).
 
-Coding order: the coarsest grid first; within a grid the anchors ((r + c) even) first, then the others. The context
-of latent (r, c) of grid i, CONTEXT = 14 numbers: its four neighbours N, S, W, E in grid i (zeros for an anchor,
-whose neighbours come later; a non-anchor's neighbours are all anchors), the 3 x 3 latents of grid i + 1 around
-(r // 2, c // 2) (zeros for the coarsest grid), and 1 for a non-anchor (0 for an anchor). Outside a grid: zeros.
-
-The phases of a grid: its latents with (r % 2, c % 2) = (dr, dc), `PHASES` (the anchors (0, 0), (1, 1) first).
-Both anchors of a 2 x 2 block have the context of their parent's position, so `anchor_contexts` builds one per
-parent latent; `phase_contexts` builds a non-anchor phase's from slices (training evaluates the entropy model
-phase by phase, `LatentImage.rate`).
+Coding order: the coarsest grid first; within a grid pass by pass. The phases of a grid are its latents with
+(r % 2, c % 2) = (dr, dc), in the order `PHASES` = (0, 0), (1, 1), (0, 1), (1, 0); a context `Scheme` gives each
+phase its pass and lists the same-grid neighbour offsets a latent sees. The context of latent (r, c) of grid i,
+`Scheme.size` numbers: its neighbours at the scheme's offsets in grid i, each where its pass is earlier than
+(r, c)'s (else 0); the 3 x 3 latents of grid i + 1 around (r // 2, c // 2) (zeros for the coarsest grid); and
+[pass == k] for k = 1 .. passes - 1. Outside a grid: zeros. `SCHEMES` holds them by .sirz format version:
+  2: the four axis neighbours, two passes ((0, 0) and (1, 1) together: a checkerboard), 14 numbers;
+  3: the eight neighbours of the 3 x 3 block, four passes (one a phase), 20 numbers: (1, 1) sees its four diagonal
+     (0, 0) neighbours, (0, 1) its four axis neighbours, (1, 0) all eight.
+Training evaluates the entropy model phase by phase (`phase_contexts`, `LatentImage.rate`); the coder pass by pass
+on the raster contexts (`contexts`, `pass_mask`).
 """
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
-__all__ = ["CONTEXT", "PHASES", "shapes", "upsample", "contexts", "anchors", "anchor_contexts", "phase_contexts"]
+__all__ = ["PHASES", "Scheme", "SCHEMES", "shapes", "upsample", "contexts", "pass_mask", "phase_contexts"]
 
-CONTEXT = 14
 PHASES = ((0, 0), (1, 1), (0, 1), (1, 0))
+
+
+@dataclass(frozen=True)
+class Scheme:
+    """A context scheme: same-grid neighbour offsets (dr, dc) and the pass of each phase (in `PHASES` order)."""
+    offsets: tuple[tuple[int, int], ...]
+    passes: tuple[int, int, int, int]
+
+    @property
+    def size(self) -> int:
+        """Numbers in a context."""
+        return len(self.offsets) + 9 + max(self.passes)
+
+    def seen(self, phase: tuple[int, int], offset: tuple[int, int]) -> bool:
+        """Whether a latent of `phase` sees its neighbour at `offset` (that neighbour's pass is earlier)."""
+        other = ((phase[0] + offset[0]) % 2, (phase[1] + offset[1]) % 2)
+        return self.passes[PHASES.index(other)] < self.passes[PHASES.index(phase)]
+
+
+SCHEMES = {2: Scheme(((-1, 0), (1, 0), (0, -1), (0, 1)), (0, 0, 1, 1)),
+           3: Scheme(tuple((a, b) for a in (-1, 0, 1) for b in (-1, 0, 1) if (a, b) != (0, 0)), (0, 1, 2, 3))}
 
 
 def shapes(size: tuple[int, int], count: int) -> list[tuple[int, int]]:
@@ -52,12 +76,6 @@ def upsample(grids: list[torch.Tensor], size: tuple[int, int]) -> torch.Tensor:
     return torch.stack(out)
 
 
-def anchors(shape: tuple[int, int]) -> torch.Tensor:
-    """(h, w) bool: (r + c) even."""
-    r, c = torch.arange(shape[0])[:, None], torch.arange(shape[1])[None, :]
-    return (r + c) % 2 == 0
-
-
 def _coarse(grid: torch.Tensor, parent: torch.Tensor | None, rows: int, cols: int) -> list[torch.Tensor]:
     """The 3 x 3 parent latents around parent position (i, j), i < rows, j < cols: 9 maps (rows, cols) (zeros
     without a parent)."""
@@ -67,31 +85,39 @@ def _coarse(grid: torch.Tensor, parent: torch.Tensor | None, rows: int, cols: in
     return [q[1 + dr:1 + dr + rows, 1 + dc:1 + dc + cols] for dr in (-1, 0, 1) for dc in (-1, 0, 1)]
 
 
-def contexts(grid: torch.Tensor, parent: torch.Tensor | None) -> torch.Tensor:
-    """grid (h, w), parent (ceil(h/2), ceil(w/2)) or None -> (CONTEXT, h, w) (module docstring), in grid's dtype."""
+def _tile(values: list, shape: tuple[int, int], dtype: torch.dtype) -> torch.Tensor:
+    """values[PHASES.index((r % 2, c % 2))] at each (r, c) of a (h, w) map."""
+    by = torch.tensor([[values[PHASES.index((a, b))] for b in (0, 1)] for a in (0, 1)], dtype=dtype)
+    return by.repeat(-(-shape[0] // 2), -(-shape[1] // 2))[:shape[0], :shape[1]]
+
+
+def pass_mask(shape: tuple[int, int], scheme: Scheme, k: int) -> torch.Tensor:
+    """(h, w) bool: the latents of pass k."""
+    return _tile([p == k for p in scheme.passes], shape, torch.bool)
+
+
+def contexts(grid: torch.Tensor, parent: torch.Tensor | None, scheme: Scheme) -> torch.Tensor:
+    """grid (h, w), parent (ceil(h/2), ceil(w/2)) or None -> (scheme.size, h, w) (module docstring), in grid's
+    dtype."""
     h, w = grid.shape
-    later = (~anchors((h, w))).to(grid.dtype)
     p = F.pad(grid, (1, 1, 1, 1))
-    same = [p[:-2, 1:-1], p[2:, 1:-1], p[1:-1, :-2], p[1:-1, 2:]]
+    same = [p[1 + a:1 + a + h, 1 + b:1 + b + w] * _tile([scheme.seen(ph, (a, b)) for ph in PHASES], (h, w), grid.dtype)
+            for a, b in scheme.offsets]
     coarse = [c.repeat_interleave(2, 0).repeat_interleave(2, 1)[:h, :w]
               for c in _coarse(grid, parent, -(-h // 2), -(-w // 2))]
-    return torch.stack([s * later for s in same] + coarse + [later])
+    flags = [_tile([float(j == k) for j in scheme.passes], (h, w), grid.dtype) for k in range(1, max(scheme.passes) + 1)]
+    return torch.stack(same + coarse + flags)
 
 
-def anchor_contexts(grid: torch.Tensor, parent: torch.Tensor | None) -> torch.Tensor:
-    """The contexts of grid's anchors (2i, 2j) and (2i + 1, 2j + 1), one per parent position: (CONTEXT,
-    ceil(h/2), ceil(w/2)), equal to contexts(grid, parent)[:, 0::2, 0::2] (cropped to (h // 2, w // 2), to
-    [:, 1::2, 1::2])."""
-    rows, cols = -(-grid.shape[0] // 2), -(-grid.shape[1] // 2)
-    zero = grid.new_zeros(rows, cols)
-    return torch.stack([zero] * 4 + _coarse(grid, parent, rows, cols) + [zero])
-
-
-def phase_contexts(grid: torch.Tensor, parent: torch.Tensor | None, dr: int, dc: int) -> torch.Tensor:
-    """The contexts of a non-anchor phase (dr + dc odd): (CONTEXT, rows, cols), equal to contexts(grid,
-    parent)[:, dr::2, dc::2]."""
+def phase_contexts(grid: torch.Tensor, parent: torch.Tensor | None, scheme: Scheme, dr: int, dc: int) -> torch.Tensor:
+    """The contexts of phase (dr, dc): (scheme.size, rows, cols), equal to contexts(grid, parent, scheme)[:, dr::2,
+    dc::2], built from slices."""
     h, w = grid.shape
     rows, cols = (h - dr + 1) // 2, (w - dc + 1) // 2
     p = F.pad(grid, (1, 1, 1, 1))
-    same = [p[dr + a::2, dc + b::2][:rows, :cols] for a, b in ((0, 1), (2, 1), (1, 0), (1, 2))]
-    return torch.stack(same + _coarse(grid, parent, rows, cols) + [grid.new_ones(rows, cols)])
+    zero = grid.new_zeros(rows, cols)
+    same = [p[1 + dr + a::2, 1 + dc + b::2][:rows, :cols] if scheme.seen((dr, dc), (a, b)) else zero
+            for a, b in scheme.offsets]
+    k = scheme.passes[PHASES.index((dr, dc))]
+    flags = [grid.new_ones(rows, cols) if j == k else zero for j in range(1, max(scheme.passes) + 1)]
+    return torch.stack(same + _coarse(grid, parent, rows, cols) + flags)

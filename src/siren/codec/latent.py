@@ -3,7 +3,7 @@ synthesis network with residual 3 x 3 convolutions, and an entropy model over ea
 
     features  f = (grid_i upsampled to H x W / 16^i)_i                       (L, H, W)    `grids.upsample`
     pixels    x = c_K(...c_1(M(f))),  M: L -> width -> ReLU -> C per pixel,  c_j(x) = x + conv3x3_j(x)   (C, H, W)
-    entropy   (mu, log2 b) = A(context), A: CONTEXT -> arm -> ReLU (x arm_layers) -> 2;  bits = sum -log2 P(y)
+    entropy   (mu, log2 b) = A(context), A: scheme.size -> arm -> ReLU (x arm_layers) -> 2;  bits = sum -log2 P(y)
 
 The architecture is written once (`arm`, `synthesize`) over a layer-application function, so the same code runs in
 float32 for training and in exact fixed-point arithmetic for coding (`fixed`).
@@ -31,13 +31,14 @@ Apply = Callable[[nn.Module, torch.Tensor], torch.Tensor]    # (layer, input (ch
 @dataclass(frozen=True)
 class Arch:
     """The shape of a latent-grid model: grids L, synthesis width, entropy-model width and hidden layers, residual
-    convolutions, channels C (1 or 3)."""
+    convolutions, channels C (1 or 3), context scheme (a key of `grids.SCHEMES`: the .sirz format version)."""
     grids: int = 7
     width: int = 16
     arm: int = 16
     arm_layers: int = 2
     convs: int = 2
     channels: int = 3
+    context: int = 3
 
 
 def soft_round(x: torch.Tensor, temperature: float) -> torch.Tensor:
@@ -77,9 +78,9 @@ class LatentImage(nn.Module):
 
     def __init__(self, arch: Arch, size: tuple[int, int]):
         super().__init__()
-        self.arch, self.size = arch, tuple(size)
+        self.arch, self.size, self.scheme = arch, tuple(size), G.SCHEMES[arch.context]
         self.latents = nn.ParameterList([nn.Parameter(torch.zeros(s)) for s in G.shapes(size, arch.grids)])
-        widths = [G.CONTEXT] + [arch.arm] * arch.arm_layers + [2]
+        widths = [self.scheme.size] + [arch.arm] * arch.arm_layers + [2]
         self.entropy = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths, widths[1:]))
         self.mlp = nn.ModuleList([nn.Linear(arch.grids, arch.width), nn.Linear(arch.width, arch.channels)])
         self.convs = nn.ModuleList(nn.Conv2d(arch.channels, arch.channels, 3) for _ in range(arch.convs))
@@ -92,7 +93,7 @@ class LatentImage(nn.Module):
                 c.bias.zero_()
 
     def arm(self, ctx: torch.Tensor, apply: Apply = _apply) -> tuple[torch.Tensor, torch.Tensor]:
-        """ctx (CONTEXT, N) -> (mu, log2 b), each (N,)."""
+        """ctx (scheme.size, N) -> (mu, log2 b), each (N,)."""
         out = _mlp(self.entropy, ctx, apply)
         return out[0], out[1]
 
@@ -112,37 +113,26 @@ class LatentImage(nn.Module):
         return G.upsample(latents, self.size) * scale[:, None, None]
 
     def contexts(self, latents: list[torch.Tensor]) -> torch.Tensor:
-        """(CONTEXT, N): every latent's context, grid 0 first, each grid in raster order."""
-        return torch.cat([G.contexts(g, latents[i + 1] if i + 1 < len(latents) else None).reshape(G.CONTEXT, -1)
+        """(scheme.size, N): every latent's context, grid 0 first, each grid in raster order."""
+        return torch.cat([G.contexts(g, latents[i + 1] if i + 1 < len(latents) else None, self.scheme).flatten(1)
                           for i, g in enumerate(latents)], 1)
 
     def rate(self, latents: list[torch.Tensor], generator: torch.Generator | None = None) -> torch.Tensor:
         """Total bits of the latents under the entropy model (float, differentiable), evaluated phase by phase
-        (`grids.PHASES`: the entropy model runs once per anchor pair). With a generator (training): grid 0, 3/4
-        of all latents, is estimated from one of its four phases drawn at random, times 4 (unbiased)."""
-        blocks, uses = [], []       # contexts (CONTEXT, rows, cols); (block index, latents, weight)
+        (`grids.phase_contexts`). With a generator (training): grid 0, 3/4 of all latents, is estimated from one of
+        its four phases drawn at random, times 4 (unbiased)."""
+        blocks, uses = [], []       # contexts (size, rows, cols); (latents (rows, cols), weight)
         for i, g in enumerate(latents):
             parent = latents[i + 1] if i + 1 < len(latents) else None
             phases, weight = G.PHASES, 1.0
             if i == 0 and generator is not None:
                 phases, weight = [G.PHASES[int(torch.randint(4, (), generator=generator))]], 4.0
-            if any(dr == dc for dr, dc in phases):
-                blocks.append(G.anchor_contexts(g, parent))
-                uses += [(len(blocks) - 1, g[dr::2, dc::2], weight) for dr, dc in phases if dr == dc]
             for dr, dc in phases:
-                if dr != dc:
-                    blocks.append(G.phase_contexts(g, parent, dr, dc))
-                    uses.append((len(blocks) - 1, g[dr::2, dc::2], weight))
-        mu, log2b = self.arm(torch.cat([b.reshape(G.CONTEXT, -1) for b in blocks], 1))
-        sizes = [b.shape[1] * b.shape[2] for b in blocks]
-        mus, log2bs = mu.split(sizes), log2b.split(sizes)
-        y, m, t = [], [], []
-        for k, g, _ in uses:        # an anchor block may be one row or column larger than its (1, 1) phase
-            y.append(g.reshape(-1))
-            m.append(mus[k].reshape(blocks[k].shape[1:])[:g.shape[0], :g.shape[1]].reshape(-1))
-            t.append(log2bs[k].reshape(blocks[k].shape[1:])[:g.shape[0], :g.shape[1]].reshape(-1))
-        parts = laplace.bits(torch.cat(y), torch.cat(m), torch.cat(t)).split([len(x) for x in y])
-        return sum(w * p.sum() for (_, _, w), p in zip(uses, parts))
+                blocks.append(G.phase_contexts(g, parent, self.scheme, dr, dc).flatten(1))
+                uses.append((g[dr::2, dc::2].reshape(-1), weight))
+        mu, log2b = self.arm(torch.cat(blocks, 1))
+        parts = laplace.bits(torch.cat([y for y, _ in uses]), mu, log2b).split([len(y) for y, _ in uses])
+        return sum(w * p.sum() for (_, w), p in zip(uses, parts))
 
     def quantized_latents(self, temperature: float | None, generator: torch.Generator | None = None,
                           noise: float = 1.0) -> list[torch.Tensor]:

@@ -1,6 +1,6 @@
 """Range coding of integer latent grids in vectorised passes (the `constriction` range coder, 32-bit words).
 
-Passes: grid L-1 (the coarsest) down to grid 0, in each its anchors then its other latents (`grids`). All latents of
+Passes: grid L-1 (the coarsest) down to grid 0, in each the passes of the model's context scheme (`grids`). All latents of
 a pass have their context decoded before the pass, so one fixed-point evaluation of the entropy model (`fixed`)
 gives all their Laplace parameters at once. Within a pass the latents are grouped by table row (ascending, raster
 order inside a group) and each group is coded with that row's integer frequencies (`laplace.table`) as the symbol
@@ -28,11 +28,11 @@ def _passes(model: LatentImage, q: fixed.Quantized, latents: list[torch.Tensor],
     """For each pass: (rows, m, symbols-or-None) -> the pass's latents, written into `latents` (float64 grids)."""
     for i in range(len(latents) - 1, -1, -1):
         parent = latents[i + 1] if i + 1 < len(latents) else None
-        mask = G.anchors(tuple(latents[i].shape))
-        for part in (mask, ~mask):
+        for k in range(max(model.scheme.passes) + 1):
+            part = G.pass_mask(tuple(latents[i].shape), model.scheme, k)
             if not part.any():
                 continue
-            ctx = G.contexts(latents[i], parent)[:, part]
+            ctx = G.contexts(latents[i], parent, model.scheme)[:, part]
             rows, m = fixed.arm_indices(model, q, ctx)
             latents[i][part] = torch.from_numpy(code(rows, m, latents[i][part].numpy()).astype(np.float64))
 

@@ -1,7 +1,10 @@
-"""Image -> version-2 .sirz bytes: fit latent grids and networks to one image (Cool-chic / C3), quantize, code.
+"""Image -> version-3 .sirz bytes: fit latent grids and networks to one image (Cool-chic / C3), quantize, code.
 
 Training minimises  J = MSE(x, x^) + lambda R / (H W)  (x in [0, 1]; R the latents' bits under the entropy model,
 `LatentImage.rate`) with Adam, learning rate cosine-decayed (LATENT_LR times larger for the latents):
+  0. a warm-up: `candidates` models (seeds seed, seed + 1, ...) each run the first min(WARM, steps / 4) steps of
+     phase 1 at the starting lambda; the one with the lowest J on rounded latents goes on (runs from one seed
+     differ by up to 1.4 dB, and the order is set early);
   1. `steps` steps on soft-rounded, noisy latents soft_round(soft_round(y, T) + a u, T), u ~ U(-1/2, 1/2), T from
      TEMPERATURE[0] down to TEMPERATURE[1] (C3's soft rounding) and the noise amplitude a from 1 down to NOISE_END,
      linearly; the rate of grid 0 estimated from one random phase a step (`LatentImage.rate`);
@@ -35,7 +38,7 @@ from .latent import Arch, LatentImage
 
 __all__ = ["PRESETS", "LatentConfig", "LatentEncoded", "compress_latent", "choose_arch", "MAX_PSNR"]
 
-PRESETS = {"fast": (400, 0), "medium": (1700, 0), "slow": (5000, 0)}     # (steps, qat_steps)
+PRESETS = {"fast": (400, 0, 4), "medium": (1700, 0, 4), "slow": (5000, 0, 4)}     # (steps, qat_steps, candidates)
 ARCHS = [Arch(grids=7, width=w, arm=a, arm_layers=n, convs=c) for w, a, n, c in
          ((6, 6, 1, 0), (8, 8, 1, 1), (12, 12, 1, 2), (16, 16, 1, 2), (24, 16, 2, 2), (32, 24, 2, 2), (40, 24, 2, 2))]
 NET_SHARE = 0.2             # the network's estimated bits (NET_BITS per weight) stay below this share of a budget
@@ -52,16 +55,18 @@ RETRIES = 3
 ELASTICITY = 0.55            # about -d log(rate) / d log(lambda), the search's first step
 MAX_PSNR = 60.0             # a --psnr target above this is refused before any work
 MIN_SIDE = 4
+WARM = 100                  # warm-up steps of each candidate
 
 
 @dataclass
 class LatentConfig:
-    """The latent-grid encoder's knobs: preset (PRESETS: steps and qat_steps, unless given), lr (Adam's initial
-    rate), lmbda (fixed rate weight instead of a target), arch (None: the largest of ARCHS whose network fits the
-    budget), seed (the noise draws)."""
+    """The latent-grid encoder's knobs: preset (PRESETS: steps, qat_steps and candidates, unless given), lr (Adam's
+    initial rate), lmbda (fixed rate weight instead of a target), arch (None: the largest of ARCHS whose network
+    fits the budget), seed (the first candidate's initialization and noise draws)."""
     preset: str = "medium"
     steps: int | None = None
     qat_steps: int | None = None
+    candidates: int | None = None
     lr: float = 1e-2
     lmbda: float | None = None
     arch: Arch | None = None
@@ -158,15 +163,20 @@ def _next_lambda(tried: list[tuple], elasticity: float) -> float:
     return x1 + max(-2.0, min(2.0, step))
 
 
-def _train(model: LatentImage, target: torch.Tensor, lam: _Target, steps: int, qat: int, lr: float,
-           gen: torch.Generator, log: Callable[[str], None], start: int = 0, keep: int | None = None) -> dict | None:
-    """Steps start .. steps + qat - 1 of the two phases (module docstring); the model's state at step `keep`."""
+def _optimizer(model: LatentImage) -> torch.optim.Adam:
+    net = [p for n, p in model.named_parameters() if not n.startswith("latents")]
+    return torch.optim.Adam([{"params": list(model.latents), "scale": LATENT_LR}, {"params": net, "scale": 1.0}])
+
+
+def _train(model: LatentImage, opt: torch.optim.Adam, target: torch.Tensor, lam: _Target, steps: int, qat: int,
+           lr: float, gen: torch.Generator, log: Callable[[str], None], start: int = 0, stop: int | None = None,
+           keep: int | None = None) -> dict | None:
+    """Steps start .. stop - 1 (default steps + qat - 1) of the two phases (module docstring); the model's state
+    at step `keep`."""
     snapshot = None
     pixels = target.shape[1] * target.shape[2]
-    net = [p for n, p in model.named_parameters() if not n.startswith("latents")]
-    opt = torch.optim.Adam([{"params": list(model.latents), "scale": LATENT_LR}, {"params": net, "scale": 1.0}])
     total = steps + qat
-    for i in range(start, total):
+    for i in range(start, total if stop is None else stop):
         if i == keep:
             snapshot = {k: v.detach().clone() for k, v in model.state_dict().items()}
             if lam.bits is not None:
@@ -189,6 +199,27 @@ def _train(model: LatentImage, target: torch.Tensor, lam: _Target, steps: int, q
             log(f"step {i}/{total}: MSE {float(mse.detach()):.2e}, "
                 f"{float(bits.detach()) / pixels:.3f} bpp (latents, estimated), lambda {lam.value:.2e}")
     return snapshot
+
+
+def _warm_up(arch: Arch, target: torch.Tensor, lam: _Target, steps: int, count: int, cfg: LatentConfig,
+             log: Callable[[str], None]) -> tuple[LatentImage, torch.optim.Adam, torch.Generator, int]:
+    """Phase 0 (module docstring) -> (model, its optimizer, its noise generator, the next step)."""
+    warm = min(WARM, steps // 4) if count > 1 else 0
+    fixed_lam, pixels, best = _Target(lam.value, None, None, 0.0), target.shape[1] * target.shape[2], None
+    for j in range(count if warm else 1):
+        with torch.random.fork_rng():
+            torch.manual_seed(cfg.seed + j)
+            model = LatentImage(arch, tuple(target.shape[1:]))
+        opt, gen = _optimizer(model), torch.Generator().manual_seed(cfg.seed + j)
+        _train(model, opt, target, fixed_lam, steps, 0, cfg.lr, gen, lambda line: None, stop=warm)
+        with torch.no_grad():
+            x, bits = model(None)
+            cost = float(torch.mean((x - target) ** 2) + lam.value * bits / pixels)
+        if warm:
+            log(f"candidate {j} (seed {cfg.seed + j}): J {cost:.4e} after {warm} steps")
+        if best is None or cost < best[0]:
+            best = (cost, model, opt, gen)
+    return best[1], best[2], best[3], warm
 
 
 def _code_bits(x: torch.Tensor) -> float:
@@ -247,7 +278,7 @@ def _write(model: LatentImage, target: torch.Tensor, lmbda: float) -> tuple[byte
 
 def compress_latent(img: np.ndarray, bpp: float | None = None, psnr: float | None = None,
                     config: LatentConfig | None = None, log: Callable[[str], None] | None = None) -> LatentEncoded:
-    """An (H, W, C) image in [0, 1] (C in {1, 3}, H, W >= MIN_SIDE) -> a version-2 .sirz file aimed at bpp H W / 8
+    """An (H, W, C) image in [0, 1] (C in {1, 3}, H, W >= MIN_SIDE) -> a version-3 .sirz file aimed at bpp H W / 8
     bytes, or whose reconstruction reaches `psnr` dB, or with config.lmbda fixed (exactly one of the three; module
     docstring). Of the files tried, the one nearest the target that meets it (else the nearest)."""
     cfg, log = config or LatentConfig(), log or (lambda s: None)
@@ -256,11 +287,11 @@ def compress_latent(img: np.ndarray, bpp: float | None = None, psnr: float | Non
         raise SirenError("give one of --bpp, --psnr or --lmbda")
     if cfg.preset not in PRESETS:
         raise SirenError(f"must be one of {', '.join(PRESETS)}, got {cfg.preset!r}", field="preset")
-    steps, qat = (cfg.steps if cfg.steps is not None else PRESETS[cfg.preset][0],
-                  cfg.qat_steps if cfg.qat_steps is not None else PRESETS[cfg.preset][1])
-    if steps < 1 or qat < 0:
-        raise SirenError(f"must be at least {1 if steps < 1 else 0}, got {steps if steps < 1 else qat}",
-                         field="steps" if steps < 1 else "qat_steps")
+    steps, qat, count = (given if given is not None else default for given, default in
+                         zip((cfg.steps, cfg.qat_steps, cfg.candidates), PRESETS[cfg.preset]))
+    for field, value, least in (("steps", steps, 1), ("qat_steps", qat, 0), ("candidates", count, 1)):
+        if value < least:
+            raise SirenError(f"must be at least {least}, got {value}", field=field)
     img = np.asarray(img, dtype=np.float64)
     if img.ndim != 3 or img.shape[2] not in (1, 3):
         raise SirenError(f"the image has shape {img.shape}, expected (H, W, 1) or (H, W, 3)")
@@ -278,7 +309,6 @@ def compress_latent(img: np.ndarray, bpp: float | None = None, psnr: float | Non
     arch = cfg.arch or choose_arch((h, w), c, 8.0 * budget if budget else 0.5 * h * w)
     params = _params(arch)
     with torch.random.fork_rng():
-        torch.manual_seed(cfg.seed)
         model = LatentImage(arch, (h, w))
     smallest = latent_file.overhead(model) + math.ceil(params * 2 / 8)
     if budget is not None and budget < smallest:
@@ -289,16 +319,16 @@ def compress_latent(img: np.ndarray, bpp: float | None = None, psnr: float | Non
     start_lmbda = cfg.lmbda or (2e-3 * min(100.0, (0.5 / bpp) ** 2) if bpp else 2e-3)
     lam = _Target(start_lmbda, AIM * 8.0 * budget if budget else None, psnr, extra)
     log(f"{w}x{h}, {arch.grids} grids, synthesis width {arch.width}, entropy model {arch.arm} x {arch.arm_layers}, "
-        f"{arch.convs} convolutions, {params} weights; {steps} + {qat} steps")
-    gen = torch.Generator().manual_seed(cfg.seed)
-    snapshot = _train(model, target, lam, steps, qat, cfg.lr, gen, log, keep=int(RERUN * steps))
+        f"{arch.convs} convolutions, {params} weights; {steps} + {qat} steps, {count} candidates")
+    model, opt, gen, warm = _warm_up(arch, target, lam, steps, count, cfg, log)
+    snapshot = _train(model, opt, target, lam, steps, qat, cfg.lr, gen, log, start=warm, keep=int(RERUN * steps))
     lam.bits = lam.db = None
     tried: list[tuple[float, float, bytes, np.ndarray, float, fixed.Quantized]] = []   # (log lambda, error, ...)
     for attempt in range(RETRIES + 1):
         if attempt:
             lam.log = _next_lambda(tried, ELASTICITY if budget else 1.0)
             model.load_state_dict(snapshot)
-            _train(model, target, lam, steps, qat, cfg.lr, gen, log, start=int(RERUN * steps))
+            _train(model, _optimizer(model), target, lam, steps, qat, cfg.lr, gen, log, start=int(RERUN * steps))
         data, q = _write(model, target, lam.value)
         recon = latent_file.decode(data)
         quality = psnr_of(recon.astype(np.float64) / 255.0, img)

@@ -1,10 +1,11 @@
-"""Format version 2: a latent-grid image (`latent`) in a .sirz file, and its exact decoding.
+"""Format versions 2 and 3: a latent-grid image (`latent`) in a .sirz file, and its exact decoding. The version
+names the entropy model's context scheme (`grids.SCHEMES`: 3 is written, 2 still read); the layout is the same.
 
 Byte layout (integers little-endian):
 
     offset  size  field
     0       4     magic b"SIRZ"
-    4       1     format version (2)
+    4       1     format version (2 or 3)
     5       4     H - 1, W - 1 (uint16 each)
     9       6     channels, grids L, synthesis width, entropy-model width, its hidden layers, convolutions (uint8)
     15      1     the coder of the network's integers (index into `entropy.CODERS`)
@@ -63,18 +64,18 @@ def write(model: LatentImage, q: fixed.Quantized, latents: list[torch.Tensor]) -
     a, (h, w) = model.arch, model.size
     coder, net = code_network(q)
     table = bytes((k << 4) | (weight_bits(x) - 1) for x, k in q.values())
-    head = _HEAD.pack(MAGIC, 2, h - 1, w - 1, a.channels, a.grids, a.width, a.arm, a.arm_layers, a.convs, coder)
+    head = _HEAD.pack(MAGIC, a.context, h - 1, w - 1, a.channels, a.grids, a.width, a.arm, a.arm_layers, a.convs, coder)
     return seal(head + table + _LEN.pack(len(net)) + net + encode_latents(model, q, latents))
 
 
 def read(data: bytes, name: str = "the file") -> tuple[LatentImage, fixed.Quantized, list[torch.Tensor]]:
-    """The bytes of a version-2 .sirz file -> (model (its float weights unused), quantized network, integer
+    """The bytes of a version-2 or -3 .sirz file -> (model (its float weights unused), quantized network, integer
     latents); one-line SirenErrors for a damaged file."""
     body = opened(data, name, _HEAD.size)
-    _, _, h, w, channels, count, width, arm, arm_layers, convs, coder = _HEAD.unpack_from(body)
+    _, version, h, w, channels, count, width, arm, arm_layers, convs, coder = _HEAD.unpack_from(body)
     if channels not in (1, 3) or not 1 <= count <= 16 or coder >= len(entropy.CODERS) or min(width, arm) < 1:
         raise SirenError(f"{name}: the .sirz header is malformed (the file is damaged)")
-    model = LatentImage(Arch(count, width, arm, arm_layers, convs, channels), (h + 1, w + 1))
+    model = LatentImage(Arch(count, width, arm, arm_layers, convs, channels, version), (h + 1, w + 1))
     names = fixed.parameters(model)
     at = _HEAD.size + len(names)
     if len(body) < at + _LEN.size:
@@ -92,7 +93,7 @@ def read(data: bytes, name: str = "the file") -> tuple[LatentImage, fixed.Quanti
 
 def decode(data: bytes, size: Callable[[tuple[int, int]], tuple[int, int]] | None = None,
            name: str = "the file") -> np.ndarray:
-    """The bytes of a version-2 .sirz file -> (H, W, C) uint8 at the encoded size (exact), or at size((H, W)) by
+    """The bytes of a version-2 or -3 .sirz file -> (H, W, C) uint8 at the encoded size (exact), or at size((H, W)) by
     resampling the fixed-point features bilinearly (float64) before the synthesis."""
     model, q, latents = read(data, name)
     feats = fixed.features(latents, model.size)

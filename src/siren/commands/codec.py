@@ -36,13 +36,15 @@ class CompressConfig:
     steps: int | None = option(None, "training steps (latent: the preset's soft-rounding steps; siren: 2000)")
     qat_steps: int | None = option(None, "steps with the quantization in the loop (latent: straight-through "
                                    "steps after the others, none by default; siren: 300)")
+    candidates: int | None = option(None, "latent: models whose first steps run from different seeds, the best "
+                                    "going on (default 4)")
     seed: int = option(0, "random seed")
     quiet: bool = option(False, "no progress lines")
 
 
 def _siren_config(c: CompressConfig):
     from ..codec import EncoderConfig
-    for flag, value in (("--lmbda", c.lmbda), ("--preset", c.effort)):
+    for flag, value in (("--lmbda", c.lmbda), ("--preset", c.effort), ("--candidates", c.candidates)):
         if value is not None:
             raise SirenError(f"{flag} belongs to --method latent (the SIREN codec takes --steps and --qat-steps)")
     given = {k: v for k, v in (("model", c.model), ("hidden_layers", c.hidden_layers), ("bits", c.bits),
@@ -56,7 +58,8 @@ def _latent_config(c: CompressConfig):
         if getattr(c, name) is not None:
             raise SirenError(f"--{name.replace('_', '-')} belongs to --method siren (the latent-grid codec sizes "
                              f"its networks itself)")
-    return LatentConfig(preset=c.effort or "medium", steps=c.steps, qat_steps=c.qat_steps, lmbda=c.lmbda, seed=c.seed)
+    return LatentConfig(preset=c.effort or "medium", steps=c.steps, qat_steps=c.qat_steps, candidates=c.candidates,
+                        lmbda=c.lmbda, seed=c.seed)
 
 
 @command("compress", "store an image in a .sirz file: a SIREN's quantized weights (default) or latent grids with a "
