@@ -25,16 +25,21 @@ __all__ = ["encode_latents", "decode_latents"]
 
 def _passes(model: LatentImage, q: fixed.Quantized, latents: list[torch.Tensor],
             code: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]) -> None:
-    """For each pass: (rows, m, symbols-or-None) -> the pass's latents, written into `latents` (float64 grids)."""
+    """For each pass: (rows, m, symbols-or-None) -> the pass's latents, written into `latents` (float64 grids); a
+    pass's latents in raster order (its phases' contexts built from slices, `grids.phase_contexts`)."""
+    scheme = model.scheme
     for i in range(len(latents) - 1, -1, -1):
-        parent = latents[i + 1] if i + 1 < len(latents) else None
-        for k in range(max(model.scheme.passes) + 1):
-            part = G.pass_mask(tuple(latents[i].shape), model.scheme, k)
-            if not part.any():
+        parent, flat = latents[i + 1] if i + 1 < len(latents) else None, latents[i].view(-1)
+        index = torch.arange(flat.numel()).reshape(latents[i].shape)
+        for k in range(max(scheme.passes) + 1):
+            phases = [ph for ph, p in zip(G.PHASES, scheme.passes) if p == k]
+            at = torch.cat([index[dr::2, dc::2].reshape(-1) for dr, dc in phases])
+            if not len(at):
                 continue
-            ctx = G.contexts(latents[i], parent, model.scheme)[:, part]
-            rows, m = fixed.arm_indices(model, q, ctx)
-            latents[i][part] = torch.from_numpy(code(rows, m, latents[i][part].numpy()).astype(np.float64))
+            at, order = torch.sort(at)
+            ctx = torch.cat([G.phase_contexts(latents[i], parent, scheme, dr, dc).flatten(1) for dr, dc in phases], 1)
+            rows, m = fixed.arm_indices(model, q, ctx[:, order])
+            flat[at] = torch.from_numpy(code(rows, m, flat[at].numpy()).astype(np.float64))
 
 
 def _groups(rows: np.ndarray):

@@ -38,7 +38,7 @@ from .latent import Arch, LatentImage
 
 __all__ = ["PRESETS", "LatentConfig", "LatentEncoded", "compress_latent", "choose_arch", "MAX_PSNR"]
 
-PRESETS = {"fast": (400, 0, 4), "medium": (1700, 0, 4), "slow": (5000, 0, 4)}     # (steps, qat_steps, candidates)
+PRESETS = {"fast": (400, 0, 4), "medium": (1500, 0, 4), "slow": (5000, 0, 4)}     # (steps, qat_steps, candidates)
 ARCHS = [Arch(grids=7, width=w, arm=a, arm_layers=n, convs=c) for w, a, n, c in
          ((6, 6, 1, 0), (8, 8, 1, 1), (12, 12, 1, 2), (16, 16, 1, 2), (24, 16, 2, 2), (32, 24, 2, 2), (40, 24, 2, 2))]
 NET_SHARE = 0.2             # the network's estimated bits (NET_BITS per weight) stay below this share of a budget
