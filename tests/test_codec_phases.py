@@ -63,3 +63,19 @@ def test_rate_by_phases_and_its_sampled_estimate():
     with torch.no_grad():
         draws = sorted({round(float(model.rate(y, gen)), 6) for _ in range(64)})
     assert len(draws) == 4 and abs(sum(draws) / 4 - float(want.detach())) < 1e-6 * float(want.detach())
+
+
+@pytest.mark.parametrize("size", [(19, 26), (32, 32), (7, 40), (2, 3)])
+def test_upsample_is_repeated_bilinear_doubling(size):
+    """Grid i upsampled = 16^i times i bilinear doublings (PyTorch's align_corners=False, edges clamped), each
+    cropped to the next grid's shape; exact in float64."""
+    count = min(5, int(torch.log2(torch.tensor(float(min(size))))) + 1)
+    shapes = G.shapes(size, count)
+    grids = [torch.randint(-20, 21, s, generator=torch.Generator().manual_seed(i)).double() for i, s in enumerate(shapes)]
+    got = G.upsample(grids, size)
+    for i, g in enumerate(grids):
+        x = g[None, None]
+        for j in range(i - 1, -1, -1):
+            x = torch.nn.functional.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
+            x = x[..., :shapes[j][0], :shapes[j][1]]
+        assert torch.equal(got[i], x[0, 0] * 16 ** i)

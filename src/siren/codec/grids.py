@@ -18,6 +18,7 @@ on the raster contexts (`contexts`, `pass_mask`).
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import torch
@@ -65,15 +66,28 @@ def _double(x: torch.Tensor, dim: int, n: int) -> torch.Tensor:
     return out.narrow(dim, 0, n)
 
 
+@functools.lru_cache(maxsize=256)
+def _doubling(n: int, times: int) -> torch.Tensor:
+    """(n, ceil(n / 2^times)) float64 integer matrix: `times` doublings of an axis (`_double`, each cropped to
+    ceil(n / 2^j)) up to length n."""
+    m = torch.eye(-(-n // 2 ** times), dtype=torch.float64)
+    for j in range(times - 1, -1, -1):
+        m = _double(m, 0, -(-n // 2 ** j))
+    return m
+
+
 def upsample(grids: list[torch.Tensor], size: tuple[int, int]) -> torch.Tensor:
-    """Grids [(h_i, w_i)] (i = 0 .. L-1, shapes as `shapes`) -> (L, H, W): grid i doubled i times, times 16^i."""
-    out = []
-    sizes = shapes(size, len(grids))
-    for i, g in enumerate(grids):
-        for j in range(i - 1, -1, -1):
-            g = _double(_double(g, 0, sizes[j][0]), 1, sizes[j][1])
-        out.append(g)
-    return torch.stack(out)
+    """Grids [(h_i, w_i)] (i = 0 .. L-1, shapes as `shapes`) -> (L, H, W): grid i doubled i times, times 16^i.
+    Grids 2.. are brought to grid 1's shape by matrix products (`_doubling`), then grids 1.. doubled together by
+    PyTorch's bilinear x2 (align_corners=False: the same taps and edges; its weights 1/4 and 3/4 keep integers
+    exact in float64)."""
+    if len(grids) == 1:
+        return grids[0][None]
+    (h, w), (h1, w1) = shapes(size, 2)
+    half = torch.stack([g if i == 1 else _doubling(h1, i - 1).to(g.dtype) @ g @ _doubling(w1, i - 1).to(g.dtype).T
+                        for i, g in enumerate(grids) if i])
+    full = F.interpolate(half[None], scale_factor=2, mode="bilinear", align_corners=False)[0, :, :h, :w]
+    return torch.cat([grids[0][None], full * 16])
 
 
 def _coarse(grid: torch.Tensor, parent: torch.Tensor | None, rows: int, cols: int) -> list[torch.Tensor]:
