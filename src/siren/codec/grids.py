@@ -14,7 +14,7 @@ phase its pass and lists the same-grid neighbour offsets a latent sees. The cont
   3: the eight neighbours of the 3 x 3 block, four passes (one a phase), 20 numbers: (1, 1) sees its four diagonal
      (0, 0) neighbours, (0, 1) its four axis neighbours, (1, 0) all eight.
 Training evaluates the entropy model phase by phase (`phase_contexts`, `LatentImage.rate`); the coder pass by pass
-on the raster contexts (`contexts`, `pass_mask`).
+on each pass's phases (`phase_contexts`, in raster order); `contexts` gives every latent's at once.
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-__all__ = ["PHASES", "Scheme", "SCHEMES", "shapes", "upsample", "contexts", "pass_mask", "phase_contexts"]
+__all__ = ["PHASES", "Scheme", "SCHEMES", "shapes", "upsample", "contexts", "phase_contexts"]
 
 PHASES = ((0, 0), (1, 1), (0, 1), (1, 0))
 
@@ -39,6 +39,11 @@ class Scheme:
     def size(self) -> int:
         """Numbers in a context."""
         return len(self.offsets) + 9 + max(self.passes)
+
+    @property
+    def reach(self) -> int:
+        """The largest |dr| or |dc| of the offsets."""
+        return max(max(abs(a), abs(b)) for a, b in self.offsets)
 
     def seen(self, phase: tuple[int, int], offset: tuple[int, int]) -> bool:
         """Whether a latent of `phase` sees its neighbour at `offset` (that neighbour's pass is earlier)."""
@@ -105,17 +110,12 @@ def _tile(values: list, shape: tuple[int, int], dtype: torch.dtype) -> torch.Ten
     return by.repeat(-(-shape[0] // 2), -(-shape[1] // 2))[:shape[0], :shape[1]]
 
 
-def pass_mask(shape: tuple[int, int], scheme: Scheme, k: int) -> torch.Tensor:
-    """(h, w) bool: the latents of pass k."""
-    return _tile([p == k for p in scheme.passes], shape, torch.bool)
-
-
 def contexts(grid: torch.Tensor, parent: torch.Tensor | None, scheme: Scheme) -> torch.Tensor:
     """grid (h, w), parent (ceil(h/2), ceil(w/2)) or None -> (scheme.size, h, w) (module docstring), in grid's
     dtype."""
-    h, w = grid.shape
-    p = F.pad(grid, (1, 1, 1, 1))
-    same = [p[1 + a:1 + a + h, 1 + b:1 + b + w] * _tile([scheme.seen(ph, (a, b)) for ph in PHASES], (h, w), grid.dtype)
+    (h, w), r = grid.shape, scheme.reach
+    p = F.pad(grid, (r, r, r, r))
+    same = [p[r + a:r + a + h, r + b:r + b + w] * _tile([scheme.seen(ph, (a, b)) for ph in PHASES], (h, w), grid.dtype)
             for a, b in scheme.offsets]
     coarse = [c.repeat_interleave(2, 0).repeat_interleave(2, 1)[:h, :w]
               for c in _coarse(grid, parent, -(-h // 2), -(-w // 2))]
@@ -126,11 +126,11 @@ def contexts(grid: torch.Tensor, parent: torch.Tensor | None, scheme: Scheme) ->
 def phase_contexts(grid: torch.Tensor, parent: torch.Tensor | None, scheme: Scheme, dr: int, dc: int) -> torch.Tensor:
     """The contexts of phase (dr, dc): (scheme.size, rows, cols), equal to contexts(grid, parent, scheme)[:, dr::2,
     dc::2], built from slices."""
-    h, w = grid.shape
+    (h, w), r = grid.shape, scheme.reach
     rows, cols = (h - dr + 1) // 2, (w - dc + 1) // 2
-    p = F.pad(grid, (1, 1, 1, 1))
+    p = F.pad(grid, (r, r, r, r))
     zero = grid.new_zeros(rows, cols)
-    same = [p[1 + dr + a::2, 1 + dc + b::2][:rows, :cols] if scheme.seen((dr, dc), (a, b)) else zero
+    same = [p[r + dr + a::2, r + dc + b::2][:rows, :cols] if scheme.seen((dr, dc), (a, b)) else zero
             for a, b in scheme.offsets]
     k = scheme.passes[PHASES.index((dr, dc))]
     flags = [grid.new_ones(rows, cols) if j == k else zero for j in range(1, max(scheme.passes) + 1)]
