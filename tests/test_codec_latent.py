@@ -1,4 +1,4 @@
-"""siren.codec, the latent-grid codec (format 3; format 2 still read): exact decoding under any thread count and matmul precision, the
+"""siren.codec, the latent-grid codec (format 2): exact decoding under any thread count and matmul precision, the
 rate term as a real bit count, targets, bad input, the CLI (24 px images, tens of steps)."""
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def encoded():
 
 
 def test_round_trip_is_exact_and_reported(encoded):
-    assert encoded.data[4] == 3 and encoded.image.shape == (24, 20, 3)
+    assert encoded.data[4] == 2 and encoded.image.shape == (24, 20, 3)
     np.testing.assert_array_equal(decompress(encoded.data), encoded.image)
     mse = np.mean((encoded.image / 255.0 - _image()) ** 2)
     assert encoded.psnr == pytest.approx(10 * np.log10(1 / mse)) and encoded.psnr > 15
@@ -133,21 +133,25 @@ def test_damaged_and_newer_files_are_refused(encoded):
 
 def test_the_best_warm_up_candidate_goes_on():
     """With 3 candidates the encoder logs each one's cost after the warm-up and goes on with the cheapest: the file
-    equals a one-candidate run from that candidate's seed (at a fixed lambda the warm-up's steps are its first)."""
+    equals a one-candidate run from that candidate's seed (the warm-up's steps are its first), with a fixed lambda
+    and with a bpp target."""
     from dataclasses import replace
     import re
-    lines = []
-    many = compress(_image(), config=replace(TINY, candidates=3, seed=5), log=lines.append)
-    costs = [float(m.group(1)) for m in (re.search(r"candidate \d \(seed \d+\): J (\S+)", x) for x in lines) if m]
-    assert len(costs) == 3 and len(set(costs)) == 3
-    best = 5 + costs.index(min(costs))
-    assert many.data == compress(_image(), config=replace(TINY, candidates=1, seed=best)).data
-    assert many.data != compress(_image(), config=replace(TINY, candidates=1, seed=5 + costs.index(max(costs)))).data
+    for target in ({}, {"bpp": 1.5}):        # a fixed lambda; a bpp target (each candidate with its controller)
+        lines = []
+        config = replace(TINY, candidates=3, seed=5, lmbda=None if target else TINY.lmbda)
+        many = compress(_image(), **target, config=config, log=lines.append)
+        costs = [float(m.group(1)) for m in (re.search(r"candidate \d \(seed \d+\): J (\S+)", x) for x in lines)
+                 if m]
+        assert len(costs) == 3 and len(set(costs)) == 3
+        for seed, same in ((5 + costs.index(min(costs)), True), (5 + costs.index(max(costs)), False)):
+            alone = compress(_image(), **target, config=replace(config, candidates=1, seed=seed))
+            assert (many.data == alone.data) == same
 
 
 def test_a_format_2_file_decodes_as_it_did():
-    """A file written by the checkerboard-context codec (format 2, before the four-pass contexts) decodes to what
-    that version decoded, bit for bit."""
+    """A file written by an earlier version of this codec (format 2, before the phase-wise coder and the matrix
+    upsampling) decodes to what that version decoded, bit for bit."""
     import imageio.v3 as iio
     data = Path(__file__).parent / "data" / "codec_v2"
     sirz = (data / "kodim23_64.sirz").read_bytes()
@@ -160,7 +164,7 @@ def test_cli(tmp_path, capsys):
     save_image(src, _image())
     assert main(["compress", str(src), "--method", "latent", "--lmbda", "1e-3", "--steps", "20", "--qat-steps", "5",
                  "--quiet", "--out", str(sirz)]) == 0
-    assert "latent grids" in capsys.readouterr().out and sirz.read_bytes()[4] == 3
+    assert "latent grids" in capsys.readouterr().out and sirz.read_bytes()[4] == 2
     assert main(["decompress", str(sirz), "--out", str(png), "--size", "30"]) == 0
     import imageio.v3 as iio
     assert iio.imread(png).shape == (30, 25, 3)

@@ -1,5 +1,5 @@
 """A .sirz file -> pixels at any resolution: version 1 (a SIREN's weights, rendered in float32 on the CPU) here,
-versions 2 and 3 (latent grids, exact fixed point) in `latent_file`."""
+version 2 (latent grids, exact fixed point) in `latent_file`."""
 from __future__ import annotations
 
 import numpy as np

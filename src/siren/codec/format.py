@@ -1,5 +1,5 @@
-"""The .sirz container: magic, format version, body, CRC-32. Versions 2 and 3 (`latent_file`, the latent-grid codec)
-have a binary header; version 1 (the SIREN-weights codec, this module's `Header`) a JSON one:
+"""The .sirz container: magic, format version, body, CRC-32. Version 2 (`latent_file`, the latent-grid codec) has a
+binary header; version 1 (the SIREN-weights codec, this module's `Header`) a JSON one:
 
 Byte layout (integers little-endian), version 1:
 
@@ -27,7 +27,7 @@ from ..errors import SirenError
 __all__ = ["MAGIC", "VERSION", "Header", "pack", "unpack", "overhead", "version", "seal", "opened"]
 
 MAGIC = b"SIRZ"
-VERSION = 3                         # the newest version this library reads
+VERSION = 2                         # the newest version this library reads
 _FIXED = struct.Struct("<4sBH")     # magic, version, header length
 _CRC = struct.Struct("<I")
 

@@ -10,9 +10,8 @@ phase its pass and lists the same-grid neighbour offsets a latent sees. The cont
 `Scheme.size` numbers: its neighbours at the scheme's offsets in grid i, each where its pass is earlier than
 (r, c)'s (else 0); the 3 x 3 latents of grid i + 1 around (r // 2, c // 2) (zeros for the coarsest grid); and
 [pass == k] for k = 1 .. passes - 1. Outside a grid: zeros. `SCHEMES` holds them by .sirz format version:
-  2: the four axis neighbours, two passes ((0, 0) and (1, 1) together: a checkerboard), 14 numbers;
-  3: the eight neighbours of the 3 x 3 block, four passes (one a phase), 20 numbers: (1, 1) sees its four diagonal
-     (0, 0) neighbours, (0, 1) its four axis neighbours, (1, 0) all eight.
+  2: the four axis neighbours N, S, W, E, two passes ((0, 0) and (1, 1) together, then the others: a
+     checkerboard), 14 numbers.
 Training evaluates the entropy model phase by phase (`phase_contexts`, `LatentImage.rate`); the coder pass by pass
 on each pass's phases (`phase_contexts`, in raster order); `contexts` gives every latent's at once.
 """
@@ -51,8 +50,7 @@ class Scheme:
         return self.passes[PHASES.index(other)] < self.passes[PHASES.index(phase)]
 
 
-SCHEMES = {2: Scheme(((-1, 0), (1, 0), (0, -1), (0, 1)), (0, 0, 1, 1)),
-           3: Scheme(tuple((a, b) for a in (-1, 0, 1) for b in (-1, 0, 1) if (a, b) != (0, 0)), (0, 1, 2, 3))}
+SCHEMES = {2: Scheme(((-1, 0), (1, 0), (0, -1), (0, 1)), (0, 0, 1, 1))}
 
 
 def shapes(size: tuple[int, int], count: int) -> list[tuple[int, int]]:

@@ -38,7 +38,7 @@ class Arch:
     arm_layers: int = 2
     convs: int = 2
     channels: int = 3
-    context: int = 3
+    context: int = 2
 
 
 def soft_round(x: torch.Tensor, temperature: float) -> torch.Tensor:

@@ -1,10 +1,10 @@
-"""Image -> version-3 .sirz bytes: fit latent grids and networks to one image (Cool-chic / C3), quantize, code.
+"""Image -> version-2 .sirz bytes: fit latent grids and networks to one image (Cool-chic / C3), quantize, code.
 
 Training minimises  J = MSE(x, x^) + lambda R / (H W)  (x in [0, 1]; R the latents' bits under the entropy model,
 `LatentImage.rate`) with Adam, learning rate cosine-decayed (LATENT_LR times larger for the latents):
-  0. a warm-up: `candidates` models (seeds seed, seed + 1, ...) each run the first min(WARM, steps / 4) steps of
-     phase 1 at the starting lambda; the one with the lowest J on rounded latents goes on (runs from one seed
-     differ by up to 1.4 dB, and the order is set early);
+  0. with `candidates` > 1 (none in the presets), a warm-up: that many models (seeds seed, seed + 1, ...) each run
+     the first min(WARM, steps / 4) steps of phase 1 (with its own lambda controller); the one with the lowest J
+     on rounded latents (at the geometric mean of their lambdas) goes on;
   1. `steps` steps on soft-rounded, noisy latents soft_round(soft_round(y, T) + a u, T), u ~ U(-1/2, 1/2), T from
      TEMPERATURE[0] down to TEMPERATURE[1] (C3's soft rounding) and the noise amplitude a from 1 down to NOISE_END,
      linearly; the rate of grid 0 estimated from one random phase a step (`LatentImage.rate`);
@@ -22,6 +22,7 @@ decoder will show).
 """
 from __future__ import annotations
 
+import copy
 import math
 import time
 from collections.abc import Callable
@@ -38,7 +39,7 @@ from .latent import Arch, LatentImage
 
 __all__ = ["PRESETS", "LatentConfig", "LatentEncoded", "compress_latent", "choose_arch", "MAX_PSNR"]
 
-PRESETS = {"fast": (400, 0, 4), "medium": (1500, 0, 4), "slow": (5000, 0, 4)}     # (steps, qat_steps, candidates)
+PRESETS = {"fast": (400, 0, 1), "medium": (1500, 0, 1), "slow": (5000, 0, 1)}     # (steps, qat_steps, candidates)
 ARCHS = [Arch(grids=7, width=w, arm=a, arm_layers=n, convs=c) for w, a, n, c in
          ((6, 6, 1, 0), (8, 8, 1, 1), (12, 12, 1, 2), (16, 16, 1, 2), (24, 16, 2, 2), (32, 24, 2, 2), (40, 24, 2, 2))]
 NET_SHARE = 0.2             # the network's estimated bits (NET_BITS per weight) stay below this share of a budget
@@ -201,25 +202,31 @@ def _train(model: LatentImage, opt: torch.optim.Adam, target: torch.Tensor, lam:
     return snapshot
 
 
-def _warm_up(arch: Arch, target: torch.Tensor, lam: _Target, steps: int, count: int, cfg: LatentConfig,
+def _warm_up(arch: Arch, target: torch.Tensor, lam: _Target, steps: int, qat: int, count: int, cfg: LatentConfig,
              log: Callable[[str], None]) -> tuple[LatentImage, torch.optim.Adam, torch.Generator, int]:
-    """Phase 0 (module docstring) -> (model, its optimizer, its noise generator, the next step)."""
+    """Phase 0 (module docstring) -> (model, its optimizer, its noise generator, the next step); `lam` takes the
+    chosen candidate's lambda. Each candidate runs the schedule's first steps with its own copy of the lambda
+    controller; they are compared at the geometric mean of their lambdas."""
     warm = min(WARM, steps // 4) if count > 1 else 0
-    fixed_lam, pixels, best = _Target(lam.value, None, None, 0.0), target.shape[1] * target.shape[2], None
+    pixels, runs = target.shape[1] * target.shape[2], []
     for j in range(count if warm else 1):
         with torch.random.fork_rng():
             torch.manual_seed(cfg.seed + j)
             model = LatentImage(arch, tuple(target.shape[1:]))
+        own = copy.copy(lam)
         opt, gen = _optimizer(model), torch.Generator().manual_seed(cfg.seed + j)
-        _train(model, opt, target, fixed_lam, steps, 0, cfg.lr, gen, lambda line: None, stop=warm)
+        _train(model, opt, target, own, steps, qat, cfg.lr, gen, lambda line: None, stop=warm)
         with torch.no_grad():
             x, bits = model(None)
-            cost = float(torch.mean((x - target) ** 2) + lam.value * bits / pixels)
-        if warm:
-            log(f"candidate {j} (seed {cfg.seed + j}): J {cost:.4e} after {warm} steps")
-        if best is None or cost < best[0]:
-            best = (cost, model, opt, gen)
-    return best[1], best[2], best[3], warm
+        runs.append((float(torch.mean((x - target) ** 2)), float(bits) / pixels, own, model, opt, gen))
+    common = math.exp(sum(r[2].log for r in runs) / len(runs))
+    costs = [mse + common * rate for mse, rate, *_ in runs]
+    if warm:
+        for j, c in enumerate(costs):
+            log(f"candidate {j} (seed {cfg.seed + j}): J {c:.4e} after {warm} steps (lambda {common:.3g})")
+    _, _, chosen, model, opt, gen = runs[costs.index(min(costs))]
+    lam.log = chosen.log
+    return model, opt, gen, warm
 
 
 def _code_bits(x: torch.Tensor) -> float:
@@ -278,7 +285,7 @@ def _write(model: LatentImage, target: torch.Tensor, lmbda: float) -> tuple[byte
 
 def compress_latent(img: np.ndarray, bpp: float | None = None, psnr: float | None = None,
                     config: LatentConfig | None = None, log: Callable[[str], None] | None = None) -> LatentEncoded:
-    """An (H, W, C) image in [0, 1] (C in {1, 3}, H, W >= MIN_SIDE) -> a version-3 .sirz file aimed at bpp H W / 8
+    """An (H, W, C) image in [0, 1] (C in {1, 3}, H, W >= MIN_SIDE) -> a version-2 .sirz file aimed at bpp H W / 8
     bytes, or whose reconstruction reaches `psnr` dB, or with config.lmbda fixed (exactly one of the three; module
     docstring). Of the files tried, the one nearest the target that meets it (else the nearest)."""
     cfg, log = config or LatentConfig(), log or (lambda s: None)
@@ -320,7 +327,7 @@ def compress_latent(img: np.ndarray, bpp: float | None = None, psnr: float | Non
     lam = _Target(start_lmbda, AIM * 8.0 * budget if budget else None, psnr, extra)
     log(f"{w}x{h}, {arch.grids} grids, synthesis width {arch.width}, entropy model {arch.arm} x {arch.arm_layers}, "
         f"{arch.convs} convolutions, {params} weights; {steps} + {qat} steps, {count} candidates")
-    model, opt, gen, warm = _warm_up(arch, target, lam, steps, count, cfg, log)
+    model, opt, gen, warm = _warm_up(arch, target, lam, steps, qat, count, cfg, log)
     snapshot = _train(model, opt, target, lam, steps, qat, cfg.lr, gen, log, start=warm, keep=int(RERUN * steps))
     lam.bits = lam.db = None
     tried: list[tuple[float, float, bytes, np.ndarray, float, fixed.Quantized]] = []   # (log lambda, error, ...)

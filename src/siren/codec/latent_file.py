@@ -1,11 +1,11 @@
-"""Format versions 2 and 3: a latent-grid image (`latent`) in a .sirz file, and its exact decoding. The version
-names the entropy model's context scheme (`grids.SCHEMES`: 3 is written, 2 still read); the layout is the same.
+"""Format version 2: a latent-grid image (`latent`) in a .sirz file, and its exact decoding. The version also names
+the entropy model's context scheme (`grids.SCHEMES`).
 
 Byte layout (integers little-endian):
 
     offset  size  field
     0       4     magic b"SIRZ"
-    4       1     format version (2 or 3)
+    4       1     format version (2)
     5       4     H - 1, W - 1 (uint16 each)
     9       6     channels, grids L, synthesis width, entropy-model width, its hidden layers, convolutions (uint8)
     15      1     the coder of the network's integers (index into `entropy.CODERS`)
@@ -69,7 +69,7 @@ def write(model: LatentImage, q: fixed.Quantized, latents: list[torch.Tensor]) -
 
 
 def read(data: bytes, name: str = "the file") -> tuple[LatentImage, fixed.Quantized, list[torch.Tensor]]:
-    """The bytes of a version-2 or -3 .sirz file -> (model (its float weights unused), quantized network, integer
+    """The bytes of a version-2 .sirz file -> (model (its float weights unused), quantized network, integer
     latents); one-line SirenErrors for a damaged file."""
     body = opened(data, name, _HEAD.size)
     _, version, h, w, channels, count, width, arm, arm_layers, convs, coder = _HEAD.unpack_from(body)
@@ -93,7 +93,7 @@ def read(data: bytes, name: str = "the file") -> tuple[LatentImage, fixed.Quanti
 
 def decode(data: bytes, size: Callable[[tuple[int, int]], tuple[int, int]] | None = None,
            name: str = "the file") -> np.ndarray:
-    """The bytes of a version-2 or -3 .sirz file -> (H, W, C) uint8 at the encoded size (exact), or at size((H, W)) by
+    """The bytes of a version-2 .sirz file -> (H, W, C) uint8 at the encoded size (exact), or at size((H, W)) by
     resampling the fixed-point features bilinearly (float64) before the synthesis."""
     model, q, latents = read(data, name)
     feats = fixed.features(latents, model.size)

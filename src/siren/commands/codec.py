@@ -37,7 +37,7 @@ class CompressConfig:
     qat_steps: int | None = option(None, "steps with the quantization in the loop (latent: straight-through "
                                    "steps after the others, none by default; siren: 300)")
     candidates: int | None = option(None, "latent: models whose first steps run from different seeds, the best "
-                                    "going on (default 4)")
+                                    "going on (default 1)")
     seed: int = option(0, "random seed")
     quiet: bool = option(False, "no progress lines")
 
