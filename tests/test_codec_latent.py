@@ -151,18 +151,21 @@ def test_the_best_warm_up_candidate_goes_on():
 
 
 def test_the_rate_controller_keeps_lambda_within_bounds():
-    """A model whose rate cannot follow (here: large fixed latents) moves lambda at most SPREAD (in log) from its
-    start, however long the controller pushes (unbounded, --bpp 0.1 ran it up by 10^17)."""
+    """A model whose rate cannot follow (here: large fixed latents) raises lambda at most SPREAD (in log) above its
+    start, however long the controller pushes (unbounded, --bpp 0.1 ran it up by 10^17); lowering it is free."""
     from siren.codec.latent_encode import SPREAD, _Target
     model = LatentImage(Arch(grids=3, width=4, arm=4, arm_layers=1, convs=0), (12, 12))
     with torch.no_grad():
         for y in model.latents:
             y.fill_(20.0)
-    for bits, sign in ((1.0, 1), (1e9, -1)):     # far below / above the model's rate
+    for bits in (1.0, 1e9):     # far below / above the model's rate
         lam = _Target(1e-2, bits, None, 0.0)
         for _ in range(200):
             lam.update(model, torch.zeros(3, 12, 12))
-        assert lam.log == pytest.approx(math.log(1e-2) + sign * SPREAD)
+        if bits == 1.0:
+            assert lam.log == pytest.approx(math.log(1e-2) + SPREAD)
+        else:
+            assert lam.log < math.log(1e-2) - 2 * SPREAD
 
 
 def test_a_format_2_file_decodes_as_it_did():

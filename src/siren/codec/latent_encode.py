@@ -45,8 +45,9 @@ ARCHS = [Arch(grids=7, width=w, arm=a, arm_layers=n, convs=c) for w, a, n, c in
 NET_SHARE = 0.2             # the network's estimated bits (NET_BITS per weight) stay below this share of a budget
 NET_BITS = 7.0
 CONTROL, GAIN = 10, 0.6
-SPREAD = math.log(100.0)    # the controller keeps lambda within 100 times of its start (unbounded, a model that
-                            # cannot lower its rate yet ran lambda up by 10^17 at --bpp 0.1)
+SPREAD = math.log(100.0)    # the controller keeps lambda below 100 times its start (unbounded, a model that
+                            # cannot lower its rate yet ran lambda up by 10^17 at --bpp 0.1); downwards it is free
+                            # (a high PSNR target may need a far smaller lambda)
 LATENT_LR = 10.0            # the latents' learning rate is this many times the networks'
 TEMPERATURE = (0.5, 0.1)    # soft rounding's temperature, first and last step of phase 1
 NOISE_END = 0.5             # the noise amplitude at the last step of phase 1 (1 at the first)
@@ -145,7 +146,7 @@ class _Target:
             with torch.no_grad():
                 x = model(None)[0]
             step = -(self.db - psnr_of(x.clamp(0, 1), target)) * math.log(10) / 10
-        self.log = min(self.start + SPREAD, max(self.start - SPREAD, self.log + GAIN * max(-1.0, min(1.0, step))))
+        self.log = min(self.start + SPREAD, self.log + GAIN * max(-1.0, min(1.0, step)))
 
 
 def _accepted(error: float, rate: bool, quality: bool) -> bool:
