@@ -71,7 +71,8 @@ def test_upsample_is_repeated_bilinear_doubling(size):
     cropped to the next grid's shape; exact in float64."""
     count = min(5, int(torch.log2(torch.tensor(float(min(size))))) + 1)
     shapes = G.shapes(size, count)
-    grids = [torch.randint(-20, 21, s, generator=torch.Generator().manual_seed(i)).double() for i, s in enumerate(shapes)]
+    grids = [torch.randint(-20, 21, s, generator=torch.Generator().manual_seed(i)).double()
+             for i, s in enumerate(shapes)]
     got = G.upsample(grids, size)
     for i, g in enumerate(grids):
         x = g[None, None]

@@ -117,7 +117,8 @@ def contexts(grid: torch.Tensor, parent: torch.Tensor | None, scheme: Scheme) ->
             for a, b in scheme.offsets]
     coarse = [c.repeat_interleave(2, 0).repeat_interleave(2, 1)[:h, :w]
               for c in _coarse(grid, parent, -(-h // 2), -(-w // 2))]
-    flags = [_tile([float(j == k) for j in scheme.passes], (h, w), grid.dtype) for k in range(1, max(scheme.passes) + 1)]
+    flags = [_tile([float(j == k) for j in scheme.passes], (h, w), grid.dtype)
+             for k in range(1, max(scheme.passes) + 1)]
     return torch.stack(same + coarse + flags)
 
 

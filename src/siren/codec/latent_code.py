@@ -1,10 +1,10 @@
 """Range coding of integer latent grids in vectorised passes (the `constriction` range coder, 32-bit words).
 
-Passes: grid L-1 (the coarsest) down to grid 0, in each the passes of the model's context scheme (`grids`). All latents of
-a pass have their context decoded before the pass, so one fixed-point evaluation of the entropy model (`fixed`)
-gives all their Laplace parameters at once. Within a pass the latents are grouped by table row (ascending, raster
-order inside a group) and each group is coded with that row's integer frequencies (`laplace.table`) as the symbol
-d + SPAN, d = y - m: the coder sees the same integer tables at both ends.
+Passes: grid L-1 (the coarsest) down to grid 0, in each the passes of the model's context scheme (`grids`). All
+latents of a pass have their context decoded before the pass, so one fixed-point evaluation of the entropy model
+(`fixed`) gives all their Laplace parameters at once. Within a pass the latents are grouped by table row
+(ascending, raster order inside a group) and each group is coded with that row's integer frequencies
+(`laplace.table`) as the symbol d + SPAN, d = y - m: the coder sees the same integer tables at both ends.
 """
 from __future__ import annotations
 
