@@ -9,9 +9,8 @@ Coding order: the coarsest grid first; within a grid pass by pass. The phases of
 phase its pass and lists the same-grid neighbour offsets a latent sees. The context of latent (r, c) of grid i,
 `Scheme.size` numbers: its neighbours at the scheme's offsets in grid i, each where its pass is earlier than
 (r, c)'s (else 0); the 3 x 3 latents of grid i + 1 around (r // 2, c // 2) (zeros for the coarsest grid); and
-[pass == k] for k = 1 .. passes - 1. Outside a grid: zeros. `SCHEMES` holds them by .sirz format version:
-  2: the four axis neighbours N, S, W, E, two passes ((0, 0) and (1, 1) together, then the others: a
-     checkerboard), 14 numbers.
+[pass == k] for k = 1 .. passes - 1. Outside a grid: zeros. The codec's scheme (format 2) is `CHECKERBOARD`: the
+four axis neighbours N, S, W, E, two passes ((0, 0) and (1, 1) together, then the others), 14 numbers.
 Training evaluates the entropy model phase by phase (`phase_contexts`, `LatentImage.rate`); the coder pass by pass
 on each pass's phases (`phase_contexts`, in raster order); `contexts` gives every latent's at once.
 """
@@ -23,7 +22,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-__all__ = ["PHASES", "Scheme", "SCHEMES", "shapes", "upsample", "contexts", "phase_contexts"]
+__all__ = ["PHASES", "Scheme", "CHECKERBOARD", "shapes", "upsample", "contexts", "phase_contexts"]
 
 PHASES = ((0, 0), (1, 1), (0, 1), (1, 0))
 
@@ -50,7 +49,7 @@ class Scheme:
         return self.passes[PHASES.index(other)] < self.passes[PHASES.index(phase)]
 
 
-SCHEMES = {2: Scheme(((-1, 0), (1, 0), (0, -1), (0, 1)), (0, 0, 1, 1))}
+CHECKERBOARD = Scheme(((-1, 0), (1, 0), (0, -1), (0, 1)), (0, 0, 1, 1))
 
 
 def shapes(size: tuple[int, int], count: int) -> list[tuple[int, int]]:

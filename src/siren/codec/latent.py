@@ -31,14 +31,13 @@ Apply = Callable[[nn.Module, torch.Tensor], torch.Tensor]    # (layer, input (ch
 @dataclass(frozen=True)
 class Arch:
     """The shape of a latent-grid model: grids L, synthesis width, entropy-model width and hidden layers, residual
-    convolutions, channels C (1 or 3), context scheme (a key of `grids.SCHEMES`: the .sirz format version)."""
+    convolutions, channels C (1 or 3)."""
     grids: int = 7
     width: int = 16
     arm: int = 16
     arm_layers: int = 2
     convs: int = 2
     channels: int = 3
-    context: int = 2
 
 
 def soft_round(x: torch.Tensor, temperature: float) -> torch.Tensor:
@@ -78,7 +77,7 @@ class LatentImage(nn.Module):
 
     def __init__(self, arch: Arch, size: tuple[int, int]):
         super().__init__()
-        self.arch, self.size, self.scheme = arch, tuple(size), G.SCHEMES[arch.context]
+        self.arch, self.size, self.scheme = arch, tuple(size), G.CHECKERBOARD
         self.latents = nn.ParameterList([nn.Parameter(torch.zeros(s)) for s in G.shapes(size, arch.grids)])
         widths = [self.scheme.size] + [arch.arm] * arch.arm_layers + [2]
         self.entropy = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths, widths[1:]))

@@ -16,7 +16,8 @@ trial coding's bits to that estimate) or PSNR is measured and log lambda moves t
 proportional controller), until the second half of phase 2; then a search on log lambda over the coded files
 (`_next_lambda`), each try restarting from the state at RERUN of phase 1 with lambda fixed, until a file is
 `_accepted` (at most RETRIES tries more).
-Then each network tensor gets the step 2^-k (k in 0..15) minimising J with the coded bits of its integers counted
+Each coding first fits a copy's entropy model to the rounded latents (`_fit_entropy`: the bits they will be coded
+with; training saw noisy, soft-rounded ones). Then each network tensor gets the step 2^-k (k in 0..15) minimising J with the coded bits of its integers counted
 (coordinate search, `_steps`), the file is written and decoded (`latent_file.decode`: the reconstruction the
 decoder will show).
 """
@@ -46,8 +47,11 @@ NET_SHARE = 0.2             # the network's estimated bits (NET_BITS per weight)
 NET_BITS = 7.0
 CONTROL, GAIN = 10, 0.6
 SPREAD = math.log(100.0)    # the controller keeps lambda below 100 times its start (unbounded, a model that
-                            # cannot lower its rate yet ran lambda up by 10^17 at --bpp 0.1); downwards it is free
-                            # (a high PSNR target may need a far smaller lambda)
+                            # cannot lower its rate yet ran lambda up by 10^17 at --bpp 0.1) ...
+RATE_SPREAD = math.log(30.0)    # ... and within 30 times of it both ways for a bpp target (bounded only upwards,
+                            # at --bpp 0.1 it overshot, the latents collapsed, and lambda ran down by 10^15 while
+                            # they grew back: 7 of 8 crops landed below the band); downwards a PSNR target is free
+                            # (a high one may need a far smaller lambda)
 LATENT_LR = 10.0            # the latents' learning rate is this many times the networks'
 TEMPERATURE = (0.5, 0.1)    # soft rounding's temperature, first and last step of phase 1
 NOISE_END = 0.5             # the noise amplitude at the last step of phase 1 (1 at the first)
@@ -60,6 +64,7 @@ ELASTICITY = 0.55            # about -d log(rate) / d log(lambda), the search's 
 MAX_PSNR = 60.0             # a --psnr target above this is refused before any work
 MIN_SIDE = 4
 WARM = 100                  # warm-up steps of each candidate
+FIT_STEPS, FIT_LR = 200, 1e-2   # `_fit_entropy`
 
 
 @dataclass
@@ -146,7 +151,9 @@ class _Target:
             with torch.no_grad():
                 x = model(None)[0]
             step = -(self.db - psnr_of(x.clamp(0, 1), target)) * math.log(10) / 10
-        self.log = min(self.start + SPREAD, self.log + GAIN * max(-1.0, min(1.0, step)))
+        spread = RATE_SPREAD if self.bits is not None else SPREAD
+        low = self.start - spread if self.bits is not None else -math.inf
+        self.log = max(low, min(self.start + spread, self.log + GAIN * max(-1.0, min(1.0, step))))
 
 
 def _accepted(error: float, rate: bool, quality: bool) -> bool:
@@ -282,7 +289,25 @@ def _steps(model: LatentImage, target: torch.Tensor, lmbda: float) -> dict[str, 
     return ks
 
 
+def _fit_entropy(model: LatentImage) -> LatentImage:
+    """A copy of the model whose entropy model has taken FIT_STEPS Adam steps (lr FIT_LR, cosine-decayed) on the
+    bits of the rounded latents, the latents and the synthesis unchanged."""
+    out = copy.deepcopy(model)
+    y = [torch.round(g.detach()) for g in out.latents]
+    ctx, flat = out.contexts(y), torch.cat([g.reshape(-1) for g in y])
+    opt = torch.optim.Adam(out.entropy.parameters(), lr=FIT_LR)
+    for i in range(FIT_STEPS):
+        opt.param_groups[0]["lr"] = FIT_LR * 0.5 * (1 + math.cos(math.pi * i / FIT_STEPS))
+        mu, log2b = out.arm(ctx)
+        loss = latent_bits(flat, mu, log2b).sum()
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    return out
+
+
 def _write(model: LatentImage, target: torch.Tensor, lmbda: float) -> tuple[bytes, fixed.Quantized]:
+    model = _fit_entropy(model)
     q = fixed.quantize_layers(model, _steps(model, target, lmbda))
     return latent_file.write(model, q, [torch.round(g.detach()) for g in model.latents]), q
 

@@ -1,5 +1,5 @@
-"""Format version 2: a latent-grid image (`latent`) in a .sirz file, and its exact decoding. The version also names
-the entropy model's context scheme (`grids.SCHEMES`).
+"""Format version 2: a latent-grid image (`latent`, its entropy model over `grids.CHECKERBOARD` contexts) in a .sirz
+file, and its exact decoding.
 
 Byte layout (integers little-endian):
 
@@ -37,6 +37,7 @@ from .quantize import levels
 
 __all__ = ["write", "read", "decode", "weight_bits", "overhead"]
 
+FORMAT = 2
 _HEAD = struct.Struct("<4sBHHBBBBBBB")
 _LEN = struct.Struct("<H")
 
@@ -64,7 +65,7 @@ def write(model: LatentImage, q: fixed.Quantized, latents: list[torch.Tensor]) -
     a, (h, w) = model.arch, model.size
     coder, net = code_network(q)
     table = bytes((k << 4) | (weight_bits(x) - 1) for x, k in q.values())
-    head = _HEAD.pack(MAGIC, a.context, h - 1, w - 1, a.channels, a.grids, a.width, a.arm, a.arm_layers, a.convs, coder)
+    head = _HEAD.pack(MAGIC, FORMAT, h - 1, w - 1, a.channels, a.grids, a.width, a.arm, a.arm_layers, a.convs, coder)
     return seal(head + table + _LEN.pack(len(net)) + net + encode_latents(model, q, latents))
 
 
@@ -72,10 +73,10 @@ def read(data: bytes, name: str = "the file") -> tuple[LatentImage, fixed.Quanti
     """The bytes of a version-2 .sirz file -> (model (its float weights unused), quantized network, integer
     latents); one-line SirenErrors for a damaged file."""
     body = opened(data, name, _HEAD.size)
-    _, version, h, w, channels, count, width, arm, arm_layers, convs, coder = _HEAD.unpack_from(body)
+    _, _, h, w, channels, count, width, arm, arm_layers, convs, coder = _HEAD.unpack_from(body)
     if channels not in (1, 3) or not 1 <= count <= 16 or coder >= len(entropy.CODERS) or min(width, arm) < 1:
         raise SirenError(f"{name}: the .sirz header is malformed (the file is damaged)")
-    model = LatentImage(Arch(count, width, arm, arm_layers, convs, channels, version), (h + 1, w + 1))
+    model = LatentImage(Arch(count, width, arm, arm_layers, convs, channels), (h + 1, w + 1))
     names = fixed.parameters(model)
     at = _HEAD.size + len(names)
     if len(body) < at + _LEN.size:
