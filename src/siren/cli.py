@@ -4,6 +4,7 @@ Two registries make every command: each training task (`siren.tasks.REGISTRY`), 
 dataclass, of its model kind's config (`siren.models.MODEL_CONFIGS`) and of the training settings (`TrainConfig`),
 run by `siren.launch.launch`; and each command that does not train (`siren.commands.COMMANDS`), with the flags of
 its own Config. A two-word name ("fit image", "prior inpaint") is a subcommand of a group ("fit", "prior").
+The commands in `LIGHT` parse without the training tasks (whose modules take about a second to import).
 """
 from __future__ import annotations
 
@@ -11,15 +12,12 @@ import argparse
 import sys
 import warnings
 
-from . import distributed
-from .commands import COMMANDS
+from . import commands
 from .errors import SirenError
-from .launch import launch
-from .models import MODEL_CONFIGS
 from .options import Parser, add_arguments, from_args
 from .runtime import require_writable, tune_allocator
-from .tasks import REGISTRY
-from .train import TrainConfig
+
+LIGHT = {"compress": "codec", "decompress": "codec"}     # command -> the one `siren.commands` module it needs
 
 
 def _command(args) -> dict:
@@ -28,6 +26,9 @@ def _command(args) -> dict:
 
 
 def _cmd_task(args) -> int:
+    from .launch import launch
+    from .models import MODEL_CONFIGS
+    from .train import TrainConfig
     task = args.task
     require_writable(args.out)                  # before the task loads its data or solves its reference
     summary = launch(task, from_args(task.Config, args), from_args(MODEL_CONFIGS[task.model_kind], args),
@@ -48,13 +49,14 @@ def _cmd_other(args) -> int:
     return 0
 
 
-def _task_parser(sub, groups: dict, name: str, help: str) -> argparse.ArgumentParser:
-    """The parser of command `name`; "fit image" goes under the group "fit" (made on first use)."""
+def _task_parser(sub, groups: dict, names: list[str], name: str, help: str) -> argparse.ArgumentParser:
+    """The parser of command `name` (one of `names`); "fit image" goes under the group "fit" (made on first
+    use)."""
     group, _, leaf = name.rpartition(" ")
     if not group:
         return sub.add_parser(name, help=help, description=help)
     if group not in groups:
-        members = [n.rpartition(" ")[2] for n in (*REGISTRY, *COMMANDS) if n.rpartition(" ")[0] == group]
+        members = [n.rpartition(" ")[2] for n in names if n.rpartition(" ")[0] == group]
         p = sub.add_parser(group, help=f"{group}: {', '.join(members)}")
         groups[group] = p.add_subparsers(dest=f"{group}_kind", required=True, parser_class=Parser)
     return groups[group].add_parser(leaf, help=help, description=help)
@@ -71,7 +73,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     given explicitly still win; with --init RUN, likewise with the learned initialization's architecture and
     test-time learning rate (`siren.launch.init_defaults`) as the defaults, over the preset's. Arguments a command
     does not declare are an error, except for commands that take them (`extra`: they arrive in args.extra)."""
-    parser = build_parser()
+    parser = build_parser(LIGHT.get(argv[0]) if argv else None)
     args, extra = parser.parse_known_args(argv)
     defaults = dict(args.task.presets[args.preset]) if getattr(args, "preset", None) else {}
     if getattr(args, "init", None):
@@ -95,13 +97,23 @@ def _flag(parser: argparse.ArgumentParser | None, field: str) -> str:
     return "--" + field.replace("_", "-")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(module: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every command, or with `module` only of the commands of that `siren.commands` module (no
+    training task)."""
     parser = Parser(prog="siren", description="Implicit neural representations with periodic activations.")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     groups: dict = {}
-    for name, task in REGISTRY.items():
-        p = _task_parser(sub, groups, name, task.help)
+    if module:
+        registry, others = {}, commands.load(module)
+    else:
+        from .models import MODEL_CONFIGS
+        from .tasks import REGISTRY as registry
+        from .train import TrainConfig
+        others = commands.load()
+    names = [*registry, *others]
+    for name, task in registry.items():
+        p = _task_parser(sub, groups, names, name, task.help)
         add_arguments(p, task.Config)
         add_arguments(p, MODEL_CONFIGS[task.model_kind])
         add_arguments(p, TrainConfig, defaults=task.train_defaults)
@@ -114,8 +126,10 @@ def build_parser() -> argparse.ArgumentParser:
                            + "; ".join(f"{k}: {_shown(v)}" for k, v in task.presets.items()))
         p.set_defaults(func=_cmd_task, task=task, parser=p)
 
-    for name, command in COMMANDS.items():
-        p = _task_parser(sub, groups, name, command.help)
+    for name, command in others.items():
+        if module and name not in LIGHT:
+            continue
+        p = _task_parser(sub, groups, names, name, command.help)
         add_arguments(p, command.Config)
         p.set_defaults(func=_cmd_other, command_=command, parser=p)
     return parser
@@ -131,7 +145,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run `siren ARGV` -> exit status (0, 1 for a bug, 2 for bad input, 130 interrupted). A torchrun worker ends
     here with that status (`siren.distributed.leave`)."""
     code = _main(sys.argv[1:] if argv is None else argv)
-    distributed.leave(code)
+    if "siren.distributed" in sys.modules:      # only a training run can be a torchrun worker
+        sys.modules["siren.distributed"].leave(code)
     return code
 
 

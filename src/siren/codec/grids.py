@@ -48,6 +48,10 @@ class Scheme:
         other = ((phase[0] + offset[0]) % 2, (phase[1] + offset[1]) % 2)
         return self.passes[PHASES.index(other)] < self.passes[PHASES.index(phase)]
 
+    def blind(self, phase: tuple[int, int]) -> bool:
+        """Whether a latent of `phase` sees none of its neighbours (its context: the parent grid and the flags)."""
+        return not any(self.seen(phase, o) for o in self.offsets)
+
 
 CHECKERBOARD = Scheme(((-1, 0), (1, 0), (0, -1), (0, 1)), (0, 0, 1, 1))
 

@@ -118,20 +118,35 @@ class LatentImage(nn.Module):
 
     def rate(self, latents: list[torch.Tensor], generator: torch.Generator | None = None) -> torch.Tensor:
         """Total bits of the latents under the entropy model (float, differentiable), evaluated phase by phase
-        (`grids.phase_contexts`). With a generator (training): grid 0, 3/4 of all latents, is estimated from one of
-        its four phases drawn at random, times 4 (unbiased)."""
-        blocks, uses = [], []       # contexts (size, rows, cols); (latents (rows, cols), weight)
+        (`grids.phase_contexts`). Phases of one pass that see no neighbour in their grid (the checkerboard's first
+        pass) have the same contexts up to their size: the entropy model runs once for them, on the first one's
+        (the largest). With a generator (training): grid 0, 3/4 of all latents, is estimated from one of its four
+        phases drawn at random, times 4 (unbiased)."""
+        blocks, uses = [], []       # contexts (size, rows, cols); (latents (rows, cols), weight, block)
         for i, g in enumerate(latents):
             parent = latents[i + 1] if i + 1 < len(latents) else None
             phases, weight = G.PHASES, 1.0
             if i == 0 and generator is not None:
                 phases, weight = [G.PHASES[int(torch.randint(4, (), generator=generator))]], 4.0
+            shared = {}             # pass -> the block of its phases that see no neighbour
             for dr, dc in phases:
-                blocks.append(G.phase_contexts(g, parent, self.scheme, dr, dc).flatten(1))
-                uses.append((g[dr::2, dc::2].reshape(-1), weight))
-        mu, log2b = self.arm(torch.cat(blocks, 1))
-        parts = laplace.bits(torch.cat([y for y, _ in uses]), mu, log2b).split([len(y) for y, _ in uses])
-        return sum(w * p.sum() for (_, w), p in zip(uses, parts))
+                y = g[dr::2, dc::2]
+                k = self.scheme.passes[G.PHASES.index((dr, dc))]
+                b = shared.get(k) if self.scheme.blind((dr, dc)) else None
+                if b is None or any(n > m for n, m in zip(y.shape, blocks[b].shape[1:])):
+                    blocks.append(G.phase_contexts(g, parent, self.scheme, dr, dc))
+                    b = len(blocks) - 1
+                    if self.scheme.blind((dr, dc)):
+                        shared.setdefault(k, b)
+                uses.append((y, weight, b))
+        mu, log2b = self.arm(torch.cat([c.flatten(1) for c in blocks], 1))
+        sizes = [c.shape[1] * c.shape[2] for c in blocks]
+        maps = [(m.reshape(c.shape[1:]), v.reshape(c.shape[1:]))
+                for m, v, c in zip(mu.split(sizes), log2b.split(sizes), blocks)]
+        parts = laplace.bits(torch.cat([y.reshape(-1) for y, _, _ in uses]),
+                             *(torch.cat([maps[b][j][:y.shape[0], :y.shape[1]].reshape(-1) for y, _, b in uses])
+                               for j in (0, 1))).split([y.numel() for y, _, _ in uses])
+        return sum(w * p.sum() for (_, w, _), p in zip(uses, parts))
 
     def quantized_latents(self, temperature: float | None, generator: torch.Generator | None = None,
                           noise: float = 1.0) -> list[torch.Tensor]:

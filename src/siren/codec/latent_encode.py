@@ -17,9 +17,9 @@ proportional controller), until the second half of phase 2; then a search on log
 (`_next_lambda`), each try restarting from the state at RERUN of phase 1 with lambda fixed, until a file is
 `_accepted` (at most RETRIES tries more).
 Each coding first fits a copy's entropy model to the rounded latents (`_fit_entropy`: the bits they will be coded
-with; training saw noisy, soft-rounded ones). Then each network tensor gets the step 2^-k (k in 0..15) minimising J with the coded bits of its integers counted
-(coordinate search, `_steps`), the file is written and decoded (`latent_file.decode`: the reconstruction the
-decoder will show).
+with; training saw noisy, soft-rounded ones). Then each network tensor gets the step 2^-k (k in 0..15) minimising J
+with the coded bits of its integers counted (coordinate search, `_steps`), the file is written and decoded
+(`latent_file.decode`: the reconstruction the decoder will show).
 """
 from __future__ import annotations
 
