@@ -220,21 +220,22 @@ def _warm_up(arch: Arch, target: torch.Tensor, lam: _Target, steps: int, qat: in
     controller; they are compared at the geometric mean of their lambdas."""
     warm = min(WARM, steps // 4) if count > 1 else 0
     pixels, runs = target.shape[1] * target.shape[2], []
-    for j in range(count if warm else 1):
+    for j in range(count):
         with torch.random.fork_rng():
             torch.manual_seed(cfg.seed + j)
             model = LatentImage(arch, tuple(target.shape[1:]))
-        own = copy.copy(lam)
         opt, gen = _optimizer(model), torch.Generator().manual_seed(cfg.seed + j)
+        if not warm:
+            return model, opt, gen, 0
+        own = copy.copy(lam)
         _train(model, opt, target, own, steps, qat, cfg.lr, gen, lambda line: None, stop=warm)
         with torch.no_grad():
             x, bits = model(None)
         runs.append((float(torch.mean((x - target) ** 2)), float(bits) / pixels, own, model, opt, gen))
     common = math.exp(sum(r[2].log for r in runs) / len(runs))
     costs = [mse + common * rate for mse, rate, *_ in runs]
-    if warm:
-        for j, c in enumerate(costs):
-            log(f"candidate {j} (seed {cfg.seed + j}): J {c:.4e} after {warm} steps (lambda {common:.3g})")
+    for j, c in enumerate(costs):
+        log(f"candidate {j} (seed {cfg.seed + j}): J {c:.4e} after {warm} steps (lambda {common:.3g})")
     _, _, chosen, model, opt, gen = runs[costs.index(min(costs))]
     lam.log = chosen.log
     return model, opt, gen, warm
