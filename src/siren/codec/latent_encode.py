@@ -46,12 +46,12 @@ ARCHS = [Arch(grids=7, width=w, arm=a, arm_layers=n, convs=c) for w, a, n, c in
 NET_SHARE = 0.2             # the network's estimated bits (NET_BITS per weight) stay below this share of a budget
 NET_BITS = 7.0
 CONTROL, GAIN = 10, 0.6
-SPREAD = math.log(100.0)    # the controller keeps lambda below 100 times its start (unbounded, a model that
-                            # cannot lower its rate yet ran lambda up by 10^17 at --bpp 0.1) ...
-RATE_SPREAD = math.log(30.0)    # ... and within 30 times of it both ways for a bpp target (bounded only upwards,
-                            # at --bpp 0.1 it overshot, the latents collapsed, and lambda ran down by 10^15 while
-                            # they grew back: 7 of 8 crops landed below the band); downwards a PSNR target is free
-                            # (a high one may need a far smaller lambda)
+RATE_SPREAD = math.log(30.0)    # under a bpp target the controller keeps lambda within 30 times of its start
+                            # (unbounded, a model that cannot lower its rate yet ran lambda up by 10^17 at --bpp
+                            # 0.1; bounded upwards only, it overshot, the latents collapsed, and lambda ran down
+                            # by 10^15 while they grew back)
+SPREAD = math.log(100.0)    # under a PSNR target below 100 times its start, and free downwards (a high target may
+                            # need a far smaller lambda)
 LATENT_LR = 10.0            # the latents' learning rate is this many times the networks'
 TEMPERATURE = (0.5, 0.1)    # soft rounding's temperature, first and last step of phase 1
 NOISE_END = 0.5             # the noise amplitude at the last step of phase 1 (1 at the first)
@@ -151,9 +151,9 @@ class _Target:
             with torch.no_grad():
                 x = model(None)[0]
             step = -(self.db - psnr_of(x.clamp(0, 1), target)) * math.log(10) / 10
-        spread = RATE_SPREAD if self.bits is not None else SPREAD
-        low = self.start - spread if self.bits is not None else -math.inf
-        self.log = max(low, min(self.start + spread, self.log + GAIN * max(-1.0, min(1.0, step))))
+        low, high = (self.start - RATE_SPREAD, self.start + RATE_SPREAD) if self.bits is not None else \
+            (-math.inf, self.start + SPREAD)
+        self.log = max(low, min(high, self.log + GAIN * max(-1.0, min(1.0, step))))
 
 
 def _accepted(error: float, rate: bool, quality: bool) -> bool:
