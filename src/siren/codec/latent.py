@@ -131,12 +131,12 @@ class LatentImage(nn.Module):
             shared = {}             # pass -> the block of its phases that see no neighbour
             for dr, dc in phases:
                 y = g[dr::2, dc::2]
-                k = self.scheme.passes[G.PHASES.index((dr, dc))]
-                b = shared.get(k) if self.scheme.blind((dr, dc)) else None
+                k, blind = self.scheme.passes[G.PHASES.index((dr, dc))], self.scheme.blind((dr, dc))
+                b = shared.get(k) if blind else None
                 if b is None or any(n > m for n, m in zip(y.shape, blocks[b].shape[1:])):
                     blocks.append(G.phase_contexts(g, parent, self.scheme, dr, dc))
                     b = len(blocks) - 1
-                    if self.scheme.blind((dr, dc)):
+                    if blind:
                         shared.setdefault(k, b)
                 uses.append((y, weight, b))
         mu, log2b = self.arm(torch.cat([c.flatten(1) for c in blocks], 1))
