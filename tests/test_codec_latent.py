@@ -105,6 +105,19 @@ def test_bpp_target_is_aimed_at():
     np.testing.assert_array_equal(decompress(enc.data), enc.image)
 
 
+def test_the_time_limit_stops_the_rate_search():
+    """A bpp target far from where 30 steps can aim retries the search; with no time left it keeps the first file
+    (the one nearest the target of those tried) and says so."""
+    lines = {}
+    for limit in (None, 0.0):
+        log = []
+        enc = compress(_image(32, 32), bpp=4.5, config=LatentConfig(steps=30, time_limit=limit), log=log.append)
+        lines[limit] = [s for s in log if s.startswith("coded:")]
+        np.testing.assert_array_equal(decompress(enc.data), enc.image)
+    assert len(lines[None]) > 1 and len(lines[0.0]) == 1
+    assert lines[None][0] == lines[0.0][0]
+
+
 @pytest.mark.parametrize("bad, match", [
     (dict(img=np.zeros((1, 1, 3)), bpp=1.0), "needs sides"),
     (dict(bpp=0.0), "bpp must be positive"),

@@ -15,7 +15,8 @@ rate (plus the network's estimated bits; for a bpp target scaled, from RERUN of 
 trial coding's bits to that estimate) or PSNR is measured and log lambda moves towards the target (a
 proportional controller), until the second half of phase 2; then a search on log lambda over the coded files
 (`_next_lambda`), each try restarting from the state at RERUN of phase 1 with lambda fixed, until a file is
-`_accepted` (at most RETRIES tries more).
+`_accepted` (at most RETRIES tries more, and none that would end past `time_limit` seconds from the start: a try
+is expected to take as long as the last retry, or (1 - RERUN) of phase 1 plus one coding before the first).
 Each coding first fits a copy's entropy model to the rounded latents (`_fit_entropy`: the bits they will be coded
 with; training saw noisy, soft-rounded ones). Then each network tensor gets the step 2^-k (k in 0..15) minimising J
 with the coded bits of its integers counted (coordinate search, `_steps`), the file is written and decoded
@@ -71,7 +72,8 @@ FIT_STEPS, FIT_LR = 200, 1e-2   # `_fit_entropy`
 class LatentConfig:
     """The latent-grid encoder's knobs: preset (PRESETS: steps, qat_steps and candidates, unless given), lr (Adam's
     initial rate), lmbda (fixed rate weight instead of a target), arch (None: the largest of ARCHS whose network
-    fits the budget), seed (the first candidate's initialization and noise draws)."""
+    fits the budget), seed (the first candidate's initialization and noise draws), time_limit (seconds: no retry of
+    the lambda search that would end past it; None: no limit)."""
     preset: str = "medium"
     steps: int | None = None
     qat_steps: int | None = None
@@ -80,6 +82,7 @@ class LatentConfig:
     lmbda: float | None = None
     arch: Arch | None = None
     seed: int = 0
+    time_limit: float | None = 600.0
 
 
 @dataclass
@@ -358,16 +361,24 @@ def compress_latent(img: np.ndarray, bpp: float | None = None, psnr: float | Non
     log(f"{w}x{h}, {arch.grids} grids, synthesis width {arch.width}, entropy model {arch.arm} x {arch.arm_layers}, "
         f"{arch.convs} convolutions, {params} weights; {steps} + {qat} steps, {count} candidates")
     model, opt, gen, warm = _warm_up(arch, target, lam, steps, qat, count, cfg, log)
+    trained = time.perf_counter()
     snapshot = _train(model, opt, target, lam, steps, qat, cfg.lr, gen, log, start=warm, keep=int(RERUN * steps))
+    trained = (time.perf_counter() - trained) * (steps + qat - int(RERUN * steps)) / (steps + qat - warm)
     lam.bits = lam.db = None
     tried: list[tuple[float, float, bytes, np.ndarray, float, fixed.Quantized]] = []   # (log lambda, error, ...)
     for attempt in range(RETRIES + 1):
         if attempt:
+            now = time.perf_counter()
+            if cfg.time_limit is not None and now - start + retry > cfg.time_limit:
+                log(f"no further try: one would end past the time limit of {cfg.time_limit:g} s")
+                break
             lam.log = _next_lambda(tried, ELASTICITY if budget else 1.0)
             model.load_state_dict(snapshot)
             _train(model, _optimizer(model), target, lam, steps, qat, cfg.lr, gen, log, start=int(RERUN * steps))
+        coded = time.perf_counter()
         data, q = _write(model, target, lam.value)
         recon = latent_file.decode(data)
+        retry = time.perf_counter() - (now if attempt else coded - trained)
         quality = psnr_of(recon.astype(np.float64) / 255.0, img)
         log(f"coded: {len(data)} bytes, {8 * len(data) / (h * w):.4f} bpp, {quality:.2f} dB, lambda {lam.value:.3g}")
         error = math.log(len(data) / budget) if budget else (psnr - quality) * math.log(10) / 10 if psnr else 0.0

@@ -38,13 +38,16 @@ class CompressConfig:
                                    "steps after the others, none by default; siren: 300)")
     candidates: int | None = option(None, "latent: models whose first steps run from different seeds, the best "
                                     "going on (default 1)")
+    time_limit: float | None = option(None, "latent: no retry of the rate search that would end past this many "
+                                      "seconds from the start (default 600)")
     seed: int = option(0, "random seed")
     quiet: bool = option(False, "no progress lines")
 
 
 def _siren_config(c: CompressConfig):
     from ..codec import EncoderConfig
-    for flag, value in (("--lmbda", c.lmbda), ("--preset", c.effort), ("--candidates", c.candidates)):
+    for flag, value in (("--lmbda", c.lmbda), ("--preset", c.effort), ("--candidates", c.candidates),
+                        ("--time-limit", c.time_limit)):
         if value is not None:
             raise SirenError(f"{flag} belongs to --method latent (the SIREN codec takes --steps and --qat-steps)")
     given = {k: v for k, v in (("model", c.model), ("hidden_layers", c.hidden_layers), ("bits", c.bits),
@@ -59,7 +62,8 @@ def _latent_config(c: CompressConfig):
             raise SirenError(f"--{name.replace('_', '-')} belongs to --method siren (the latent-grid codec sizes "
                              f"its networks itself)")
     return LatentConfig(preset=c.effort or "medium", steps=c.steps, qat_steps=c.qat_steps, candidates=c.candidates,
-                        lmbda=c.lmbda, seed=c.seed)
+                        lmbda=c.lmbda, seed=c.seed,
+                        **({} if c.time_limit is None else {"time_limit": c.time_limit}))
 
 
 @command("compress", "store an image in a .sirz file: a SIREN's quantized weights (default) or latent grids with a "
