@@ -106,7 +106,7 @@ def diff_checks(rows: Rows, device: str) -> None:
 
 def codec_check(rows: Rows, device: str) -> None:
     def check():
-        from siren.codec.decode import load_network, render
+        from siren.codec.siren_file import load_network, render
         from siren.codec.format import unpack
         from siren.data.image import load_image
         old = ROOT / "tests" / "data" / "v0_2_0"

@@ -12,7 +12,8 @@ from siren.cli import main
 from siren.codec import EncoderConfig, VERSION, compress, decompress, unpack
 from siren.codec import entropy
 from siren.codec.encode import allocate
-from siren.codec.quantize import dequantize, fake_quantize, levels, quantize, step_for
+from siren.codec.entropy import levels
+from siren.codec.quantize import dequantize, fake_quantize, quantize, step_for
 from siren.data.image import save_image
 from siren.errors import SirenError
 
@@ -156,7 +157,7 @@ def test_allocation_gives_bits_to_sensitive_tensors_within_the_total():
 
 
 def test_encoder_reports_the_bits_it_stored(encoded):
-    from siren.codec.decode import TABLE
+    from siren.codec.siren_file import TABLE
     header, payload = unpack(encoded.data)
     table = np.frombuffer(payload[:3 * len(encoded.bits)], dtype=TABLE)
     assert table["bits"].tolist() == encoded.bits

@@ -15,12 +15,20 @@ import torch
 
 from siren.cli import main
 from siren.codec import LatentConfig, compress, decompress
-from siren.codec import VERSION, fixed, laplace, latent_code
+from siren.codec import VERSION, exact, laplace, latent_code
 from siren.codec.latent import Arch, LatentImage
+from siren.codec.latent_encode import quantize_network
 from siren.data.image import save_image
 from siren.errors import SirenError
 
 TINY = LatentConfig(steps=40, qat_steps=10, lmbda=1e-3)
+
+
+def _load(model: LatentImage, q: dict) -> None:
+    """The model's network <- the quantized weights q (k steps of 2^-k)."""
+    params = dict(model.named_parameters())
+    for name, (w, k) in q.items():
+        params[name].data.copy_(torch.from_numpy(w * 2.0 ** -k).to(params[name].dtype))
 
 
 def _image(h: int = 24, w: int = 20) -> np.ndarray:
@@ -44,14 +52,63 @@ def test_round_trip_is_exact_and_reported(encoded):
 
 
 def test_decoding_ignores_threads_and_matmul_precision(encoded, tmp_path):
-    """A fresh process with 1, then 2 threads and "medium" float32 matmul precision decodes the same pixels."""
+    """Fresh processes with 1, then 2 BLAS and PyTorch threads and "medium" float32 matmul precision decode the same
+    pixels."""
+    import os
     (tmp_path / "x.sirz").write_bytes(encoded.data)
     np.save(tmp_path / "ref.npy", encoded.image)
-    script = ("import numpy as np, torch; torch.set_float32_matmul_precision('medium'); "
-              "from siren.codec import decompress\nfor n in (1, 2):\n    torch.set_num_threads(n); "
-              "assert np.array_equal(decompress(open('x.sirz', 'rb').read()), np.load('ref.npy'))")
+    for n in (1, 2):
+        script = ("import numpy as np, torch; torch.set_float32_matmul_precision('medium'); "
+                  f"torch.set_num_threads({n}); from siren.codec import decompress; "
+                  "assert np.array_equal(decompress(open('x.sirz', 'rb').read()), np.load('ref.npy'))")
+        env = dict(os.environ, OMP_NUM_THREADS=str(n), OPENBLAS_NUM_THREADS=str(n), MKL_NUM_THREADS=str(n))
+        done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, env=env)
+        assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_decompress_runs_without_pytorch(encoded, tmp_path):
+    """`siren decompress` of a format-2 file never imports PyTorch (it starts in a fraction of a second) and writes
+    the encoder's reconstruction."""
+    (tmp_path / "x.sirz").write_bytes(encoded.data)
+    script = ("import sys; from siren.cli import main; assert main(['decompress', 'x.sirz', '--out', 'y.png']) == 0; "
+              "assert 'torch' not in sys.modules, 'torch was imported'")
     done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
+    import imageio.v3 as iio
+    np.testing.assert_array_equal(iio.imread(tmp_path / "y.png"), encoded.image)
+
+
+def test_exact_decoder_follows_the_float_model():
+    """The fixed-point NumPy evaluation (`exact`) of a model with random integer latents and quantized weights
+    matches the float64 PyTorch model (`LatentImage`) within its rounding: the features within 2^-FRAC, the pixels
+    within one level, the entropy model's quantized parameters equal but where a value sits at a rounding boundary;
+    and both name the network's tensors alike."""
+    torch.manual_seed(3)
+    model = LatentImage(Arch(grids=4, width=12, arm=8, arm_layers=2, convs=2), (23, 18)).double()
+    with torch.no_grad():
+        for g in model.latents:
+            g.copy_(torch.round(torch.randn(g.shape) * 3))
+        for name, p in model.named_parameters():
+            if not name.startswith("latents"):
+                p.copy_(torch.randn(p.shape) * 0.3)
+    q = quantize_network(model, {n: 12 for n, _ in model.arch.tensors()})
+    _load(model, q)
+    y = [g.detach().numpy() for g in model.latents]
+    feats = exact.features(y, model.size)
+    with torch.no_grad():
+        ref = model.synthesize(model.features(list(model.latents))).numpy()
+        ctx = model.contexts(list(model.latents))
+        mu, lb = model.arm(ctx)
+    np.testing.assert_allclose(feats / 2.0 ** exact.FRAC, model.features(list(model.latents)).detach().numpy(),
+                               atol=2.0 ** -exact.FRAC)
+    got = exact.pixels(model.arch, q, feats).astype(np.float64)
+    assert np.abs(got - np.clip(np.round(ref * 255).transpose(1, 2, 0), 0, 255)).max() <= 1
+    rows, m = exact.arm_indices(model.arch, q, ctx.numpy())
+    want = laplace.index(np.floor(mu.numpy() * laplace.MEAN_STEPS + 0.5), np.floor(lb.numpy() * laplace.SCALE_STEPS
+                                                                                      + 0.5))
+    assert np.mean(rows == want[0]) > 0.97 and np.mean(m == want[1]) > 0.97
+    assert [(n, tuple(p.shape)) for n, p in model.named_parameters() if not n.startswith("latents")] == \
+        model.arch.tensors()
 
 
 def test_rate_term_counts_the_coded_bits():
@@ -62,12 +119,11 @@ def test_rate_term_counts_the_coded_bits():
         for g in model.latents:
             g.copy_(torch.round(torch.randn(g.shape) * 3))
         model.entropy[-1].bias.copy_(torch.tensor([0.0, 1.5]))
-    q = fixed.quantize_layers(model, {n: 12 for n in fixed.parameters(model)})
-    for name, (w, k) in q.items():                       # the float model with the stored weights
-        dict(model.named_parameters())[name].data.copy_((w * 2.0 ** -k).float())
+    q = quantize_network(model, {n: 12 for n, _ in model.arch.tensors()})
+    _load(model, q)                                     # the float model with the stored weights
     with torch.no_grad():
         estimate = float(model.rate([g.detach() for g in model.latents]))
-    coded = 8 * len(latent_code.encode_latents(model, q, list(model.latents)))
+    coded = 8 * len(latent_code.encode_latents(model.arch, q, [g.detach().numpy() for g in model.latents]))
     assert estimate > 500 and abs(coded - estimate) <= 0.03 * estimate + 64
 
 
@@ -76,10 +132,11 @@ def test_latents_decode_as_coded():
     model = LatentImage(Arch(grids=3, width=4, arm=5, arm_layers=2, convs=1), (9, 13))
     latents = [torch.round(torch.randn(s) * 4).clamp(-laplace.LIMIT, laplace.LIMIT)
                for s in [g.shape for g in model.latents]]
-    q = fixed.quantize_layers(model, {n: 10 for n in fixed.parameters(model)})
-    back = latent_code.decode_latents(model, q, latent_code.encode_latents(model, q, latents))
+    q = quantize_network(model, {n: 10 for n, _ in model.arch.tensors()})
+    back = latent_code.decode_latents(model.arch, model.size, q,
+                                      latent_code.encode_latents(model.arch, q, [g.numpy() for g in latents]))
     for a, b in zip(back, latents):
-        np.testing.assert_array_equal(a.numpy(), b.numpy())
+        np.testing.assert_array_equal(a, b.numpy())
 
 
 def test_deterministic_exp_and_tables():
@@ -251,8 +308,6 @@ def test_network_steps_keep_the_network_at_a_low_rate_weight():
         target = model.synthesize(model.features(list(model.latents))).detach()
     ks = _steps(model, target, 1e-7)
     assert min(k for n, k in ks.items() if not n.startswith("entropy")) >= 6
-    q = fixed.quantize_layers(model, ks)
-    for name, (w, k) in q.items():
-        dict(model.named_parameters())[name].data.copy_((w * 2.0 ** -k).float())
+    _load(model, quantize_network(model, ks))
     with torch.no_grad():
         assert float(torch.mean((model.synthesize(model.features(list(model.latents))) - target) ** 2)) < 1e-5

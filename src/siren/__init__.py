@@ -7,12 +7,12 @@ In your own network: `siren.Sine(omega_0)` (an activation), `siren.SineLayer` (a
 init), `siren.Siren` / `siren.CoordinateMLP` (with a FiLM modulation input); docs/families.md says what the init
 assumes. In a notebook: `siren.fit(signal)` -> `Fitted` (`.render(size)`, `.derivatives()`), `siren.load(run_folder)`
 (`siren.api`, imported on first use like `siren.tasks`); `siren.load_model(file)` a bare network (`siren.portable`).
+Every subpackage is imported on first use, so a command that needs no PyTorch (`siren decompress` of a latent-grid
+file) starts without it.
 """
 import importlib
 
-from . import data, diff, models
 from .errors import SirenError
-from .models import Activation, ActivatedLinear, CoordinateMLP, Sine, SineLayer, Siren, build_model, register_family
 
 __all__ = ["Siren", "Sine", "SineLayer", "ActivatedLinear", "Activation", "CoordinateMLP", "SirenError", "build_model",
            "register_family", "data", "diff", "fit", "load", "load_model", "models", "tasks", "solve", "problem",
@@ -20,9 +20,15 @@ __all__ = ["Siren", "Sine", "SineLayer", "ActivatedLinear", "Activation", "Coord
 __version__ = "0.2.0"
 
 
+_MODELS = ("Activation", "ActivatedLinear", "CoordinateMLP", "Sine", "SineLayer", "Siren", "build_model",
+           "register_family")
+
+
 def __getattr__(name: str):
-    if name == "tasks":
-        return importlib.import_module(".tasks", __name__)
+    if name in ("data", "diff", "models", "tasks"):
+        return importlib.import_module(f".{name}", __name__)
+    if name in _MODELS:
+        return getattr(importlib.import_module(".models", __name__), name)
     if name in ("fit", "load", "Fitted"):
         return getattr(importlib.import_module(".api", __name__), name)
     if name == "load_model":                                      # a bare network, without tasks or training

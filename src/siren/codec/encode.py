@@ -34,7 +34,8 @@ from ..errors import SirenError
 from ..metrics import psnr as psnr_of
 from ..models import build_model
 from . import entropy
-from .decode import TABLE, decompress, tensor_sizes
+from .decode import decompress
+from .siren_file import TABLE, tensor_sizes
 from .format import Header, overhead, pack, unpack
 from .quantize import dequantize, fake_quantize, quantize, step_for
 

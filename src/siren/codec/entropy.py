@@ -20,15 +20,21 @@ import lzma
 import numpy as np
 
 from ..errors import SirenError
-from .quantize import levels
 
-__all__ = ["CODERS", "encode", "decode", "best"]
+__all__ = ["CODERS", "levels", "encode", "decode", "best"]
 
 INCREMENT, MAX_TOTAL = 24, 1 << 16
 _BITS = 32
 _FULL, _HALF, _QUARTER = 1 << _BITS, 1 << (_BITS - 1), 1 << (_BITS - 2)
 _MASK = _FULL - 1
 _LZMA = [{"id": lzma.FILTER_LZMA2, "preset": 9 | lzma.PRESET_EXTREME}]
+
+
+def levels(bits: int) -> int:
+    """L = 2^(bits-1) - 1: symbols run over [-L, L]."""
+    if not 2 <= bits <= 16:
+        raise ValueError(f"bits must be in 2..16, got {bits}")
+    return 2 ** (bits - 1) - 1
 
 
 class _Model:

@@ -16,9 +16,12 @@ from __future__ import annotations
 
 import math
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = ["LIMIT", "SPAN", "MEAN_STEPS", "SCALE_STEPS", "T_MIN", "T_MAX", "PRECISION", "bits", "exp", "table",
            "index"]
@@ -47,7 +50,9 @@ def exp(x: np.ndarray) -> np.ndarray:
 
 def bits(y: torch.Tensor, mu: torch.Tensor, log2b: torch.Tensor) -> torch.Tensor:
     """-log2 P(y) elementwise (y, mu, log2b of one shape; log2b clamped to [T_MIN, T_MAX] / SCALE_STEPS), capped at
-    CAP; differentiable in all three."""
+    CAP; differentiable in all three (training's; PyTorch is imported here, so the decoder's tables need only
+    NumPy)."""
+    import torch
     b = torch.exp2(log2b.clamp(T_MIN / SCALE_STEPS, T_MAX / SCALE_STEPS))
     z = (y - mu).abs()
     tail = (-(z - 0.5).clamp(min=0) / b + torch.log(-torch.expm1(-1.0 / b))) / math.log(2) - 1.0

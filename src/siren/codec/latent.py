@@ -5,13 +5,10 @@ synthesis network with residual 3 x 3 convolutions, and an entropy model over ea
     pixels    x = c_K(...c_1(M(f))),  M: L -> width -> ReLU -> C per pixel,  c_j(x) = x + conv3x3_j(x)   (C, H, W)
     entropy   (mu, log2 b) = A(context), A: scheme.size -> arm -> ReLU (x arm_layers) -> 2;  bits = sum -log2 P(y)
 
-The architecture is written once (`arm`, `synthesize`) over a layer-application function, so the same code runs in
-float32 for training and in exact fixed-point arithmetic for coding (`fixed`).
+This module trains it in float32; `exact` evaluates the same architecture (`layout.Arch`) in fixed point for coding,
+in NumPy.
 """
 from __future__ import annotations
-
-from collections.abc import Callable
-from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -21,23 +18,11 @@ from . import blocked
 from . import grids as G
 from . import laplace
 from .conv import conv3x3
+from .layout import Arch
 
-__all__ = ["Arch", "LatentImage", "Apply", "soft_round", "patches", "LOG2_SCALE"]
+__all__ = ["Arch", "LatentImage", "soft_round", "LOG2_SCALE"]
 
 LOG2_SCALE = -4.0       # the entropy model starts at b = 2^LOG2_SCALE: zero latents cost almost nothing
-Apply = Callable[[nn.Module, torch.Tensor], torch.Tensor]    # (layer, input (channels, ...)) -> (channels', ...)
-
-
-@dataclass(frozen=True)
-class Arch:
-    """The shape of a latent-grid model: grids L, synthesis width, entropy-model width and hidden layers, residual
-    convolutions, channels C (1 or 3)."""
-    grids: int = 7
-    width: int = 16
-    arm: int = 16
-    arm_layers: int = 2
-    convs: int = 2
-    channels: int = 3
 
 
 def soft_round(x: torch.Tensor, temperature: float) -> torch.Tensor:
@@ -48,27 +33,10 @@ def soft_round(x: torch.Tensor, temperature: float) -> torch.Tensor:
     return base + 0.5 + torch.tanh(r / temperature) / (2 * torch.tanh(torch.tensor(0.5 / temperature)))
 
 
-def patches(x: torch.Tensor) -> torch.Tensor:
-    """x (C, H + 2, W + 2) -> (9 C, H W): row 9 c + 3 dy + dx is x[c, dy:dy + H, dx:dx + W] (im2col of a 3 x 3
-    convolution: with the weight reshaped to (C', 9 C) it is one matrix product)."""
-    C, H, W = x.shape[0], x.shape[1] - 2, x.shape[2] - 2
-    return torch.stack([x[:, dy:dy + H, dx:dx + W] for dy in range(3) for dx in range(3)], 1).reshape(9 * C, H * W)
-
-
-def _apply(layer: nn.Module, x: torch.Tensor) -> torch.Tensor:
-    """A Linear on x (in, N) -> (out, N) (channels first: the fast layout for few channels); a 3 x 3 Conv2d on
-    `patches` (9 in, N) -> (out, N)."""
-    return layer.weight.reshape(layer.weight.shape[0], -1) @ x + layer.bias[:, None]
-
-
-def _mlp(layers: nn.ModuleList, x: torch.Tensor, apply: Apply) -> torch.Tensor:
-    """Linear layers with ReLU between on x (in, N) -> (out, N): `blocked.mlp` for the float layers (the same
-    function, run from cache), layer by layer through any other `apply`."""
-    if apply is _apply:
-        return blocked.mlp(x, [(layer.weight, layer.bias) for layer in layers])
-    for layer in layers[:-1]:
-        x = torch.relu(apply(layer, x))
-    return apply(layers[-1], x)
+def _mlp(layers: nn.ModuleList, x: torch.Tensor) -> torch.Tensor:
+    """Linear layers with ReLU between on x (in, N) -> (out, N), channels first (the fast layout for few channels):
+    `blocked.mlp`."""
+    return blocked.mlp(x, [(layer.weight, layer.bias) for layer in layers])
 
 
 class LatentImage(nn.Module):
@@ -79,9 +47,9 @@ class LatentImage(nn.Module):
         super().__init__()
         self.arch, self.size, self.scheme = arch, tuple(size), G.CHECKERBOARD
         self.latents = nn.ParameterList([nn.Parameter(torch.zeros(s)) for s in G.shapes(size, arch.grids)])
-        widths = [self.scheme.size] + [arch.arm] * arch.arm_layers + [2]
-        self.entropy = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths, widths[1:]))
-        self.mlp = nn.ModuleList([nn.Linear(arch.grids, arch.width), nn.Linear(arch.width, arch.channels)])
+        arm, mlp = arch.arm_widths, arch.mlp_widths
+        self.entropy = nn.ModuleList(nn.Linear(a, b) for a, b in zip(arm, arm[1:]))
+        self.mlp = nn.ModuleList(nn.Linear(a, b) for a, b in zip(mlp, mlp[1:]))
         self.convs = nn.ModuleList(nn.Conv2d(arch.channels, arch.channels, 3) for _ in range(arch.convs))
         with torch.no_grad():
             self.entropy[-1].weight.mul_(0.1)
@@ -91,19 +59,17 @@ class LatentImage(nn.Module):
                 c.weight.zero_()
                 c.bias.zero_()
 
-    def arm(self, ctx: torch.Tensor, apply: Apply = _apply) -> tuple[torch.Tensor, torch.Tensor]:
+    def arm(self, ctx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """ctx (scheme.size, N) -> (mu, log2 b), each (N,)."""
-        out = _mlp(self.entropy, ctx, apply)
+        out = _mlp(self.entropy, ctx)
         return out[0], out[1]
 
-    def synthesize(self, features: torch.Tensor, apply: Apply = _apply) -> torch.Tensor:
+    def synthesize(self, features: torch.Tensor) -> torch.Tensor:
         """features (L, H, W) -> pixels (C, H, W) (about [0, 1])."""
         L, H, W = features.shape
-        x = _mlp(self.mlp, features.reshape(L, -1), apply).reshape(-1, H, W)
+        x = _mlp(self.mlp, features.reshape(L, -1)).reshape(-1, H, W)
         for conv in self.convs:
-            p = F.pad(x[None], (1, 1, 1, 1), mode="replicate")
-            x = x + (conv3x3(p, conv.weight, conv.bias)[0] if apply is _apply
-                     else apply(conv, patches(p[0])).reshape(x.shape))
+            x = x + conv3x3(F.pad(x[None], (1, 1, 1, 1), mode="replicate"), conv.weight, conv.bias)[0]
         return x
 
     def features(self, latents: list[torch.Tensor]) -> torch.Tensor:
@@ -185,8 +151,3 @@ class LatentImage(nn.Module):
         a = self.arch
         pixel = a.grids * a.width + a.width * a.channels + 9 * a.channels ** 2 * a.convs
         return latents * arm + up + pixel * self.size[0] * self.size[1]
-
-    def layers(self) -> list[tuple[str, nn.Module]]:
-        """The network's layers in file order: entropy model, per-pixel MLP, convolutions."""
-        return [(f"entropy.{i}", m) for i, m in enumerate(self.entropy)] + \
-            [(f"mlp.{i}", m) for i, m in enumerate(self.mlp)] + [(f"convs.{i}", m) for i, m in enumerate(self.convs)]

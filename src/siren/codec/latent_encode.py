@@ -35,7 +35,7 @@ import torch
 
 from ..errors import SirenError
 from ..metrics import psnr as psnr_of
-from . import entropy, fixed, latent_file
+from . import entropy, exact, latent_file
 from .laplace import bits as latent_bits
 from .latent import Arch, LatentImage
 
@@ -244,8 +244,8 @@ def _warm_up(arch: Arch, target: torch.Tensor, lam: _Target, steps: int, qat: in
     return model, opt, gen, warm
 
 
-def _code_bits(x: torch.Tensor) -> float:
-    return 8.0 * len(entropy.encode([x.numpy().astype(np.int64).ravel()], [latent_file.weight_bits(x)], "arith"))
+def _code_bits(x: np.ndarray) -> float:
+    return 8.0 * len(entropy.encode([x.astype(np.int64).ravel()], [latent_file.weight_bits(x)], "arith"))
 
 
 @torch.no_grad()
@@ -260,7 +260,7 @@ def _steps(model: LatentImage, target: torch.Tensor, lmbda: float) -> dict[str, 
     flat = torch.cat([g.reshape(-1) for g in y])
     state = {n: p.detach().clone() for n, p in model.named_parameters()}
     params = dict(model.named_parameters())
-    names = fixed.parameters(model)
+    names = [n for n, _ in model.arch.tensors()]
     ks = {n: 12 for n in names}
 
     def cost(name: str) -> float:
@@ -278,12 +278,12 @@ def _steps(model: LatentImage, target: torch.Tensor, lmbda: float) -> dict[str, 
         best = None
         for k in range(15, -1, -1):
             q = torch.round(state[name] * 2.0 ** k)
-            if latent_file.weight_bits(q) > 16:
+            if latent_file.weight_bits(q.numpy()) > 16:
                 continue
             if best is not None and k < best[1] - 2:
                 break
             params[name].copy_(q * 2.0 ** -k)
-            j = cost(name) + lmbda * _code_bits(q) / pixels
+            j = cost(name) + lmbda * _code_bits(q.numpy()) / pixels
             if best is None or j < best[0]:
                 best = (j, k)
         ks[name] = best[1]
@@ -310,10 +310,18 @@ def _fit_entropy(model: LatentImage) -> LatentImage:
     return out
 
 
-def _write(model: LatentImage, target: torch.Tensor, lmbda: float) -> tuple[bytes, fixed.Quantized]:
+def quantize_network(model: LatentImage, steps: dict[str, int]) -> exact.Quantized:
+    """Each network tensor (`Arch.tensors` order) -> (round(w 2^k), k) with k = steps[name], as float64 arrays."""
+    state = model.state_dict()
+    return {n: (np.round(state[n].detach().double().numpy() * 2.0 ** steps[n]), steps[n])
+            for n, _ in model.arch.tensors()}
+
+
+def _write(model: LatentImage, target: torch.Tensor, lmbda: float) -> tuple[bytes, exact.Quantized]:
     model = _fit_entropy(model)
-    q = fixed.quantize_layers(model, _steps(model, target, lmbda))
-    return latent_file.write(model, q, [torch.round(g.detach()) for g in model.latents]), q
+    q = quantize_network(model, _steps(model, target, lmbda))
+    latents = [np.round(g.detach().double().numpy()) for g in model.latents]
+    return latent_file.write(model.arch, model.size, q, latents), q
 
 
 def compress_latent(img: np.ndarray, bpp: float | None = None, psnr: float | None = None,
@@ -350,12 +358,12 @@ def compress_latent(img: np.ndarray, bpp: float | None = None, psnr: float | Non
     params = _params(arch)
     with torch.random.fork_rng():
         model = LatentImage(arch, (h, w))
-    smallest = latent_file.overhead(model) + math.ceil(params * 2 / 8)
+    smallest = latent_file.overhead(arch) + math.ceil(params * 2 / 8)
     if budget is not None and budget < smallest:
         raise SirenError(f"a budget of {budget} bytes is below the smallest latent-grid file for this image (about "
                          f"{smallest} bytes; raise --bpp)")
     target = torch.from_numpy(img).float().permute(2, 0, 1).contiguous()
-    extra = 8.0 * latent_file.overhead(model) + NET_BITS * params
+    extra = 8.0 * latent_file.overhead(arch) + NET_BITS * params
     start_lmbda = cfg.lmbda or (2e-3 * min(100.0, (0.5 / bpp) ** 2) if bpp else 2e-3)
     lam = _Target(start_lmbda, AIM * 8.0 * budget if budget else None, psnr, extra)
     log(f"{w}x{h}, {arch.grids} grids, synthesis width {arch.width}, entropy model {arch.arm} x {arch.arm_layers}, "
@@ -365,7 +373,7 @@ def compress_latent(img: np.ndarray, bpp: float | None = None, psnr: float | Non
     snapshot = _train(model, opt, target, lam, steps, qat, cfg.lr, gen, log, start=warm, keep=int(RERUN * steps))
     trained = (time.perf_counter() - trained) * (steps + qat - int(RERUN * steps)) / (steps + qat - warm)
     lam.bits = lam.db = None
-    tried: list[tuple[float, float, bytes, np.ndarray, float, fixed.Quantized]] = []   # (log lambda, error, ...)
+    tried: list[tuple[float, float, bytes, np.ndarray, float, exact.Quantized]] = []   # (log lambda, error, ...)
     for attempt in range(RETRIES + 1):
         if attempt:
             now = time.perf_counter()

@@ -12,14 +12,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-__all__ = ["levels", "step_for", "quantize", "dequantize", "fake_quantize"]
+from .entropy import levels
 
-
-def levels(bits: int) -> int:
-    """L = 2^(bits-1) - 1: symbols run over [-L, L]."""
-    if not 2 <= bits <= 16:
-        raise ValueError(f"bits must be in 2..16, got {bits}")
-    return 2 ** (bits - 1) - 1
+__all__ = ["step_for", "quantize", "dequantize", "fake_quantize"]
 
 
 def _real(w: torch.Tensor) -> torch.Tensor:

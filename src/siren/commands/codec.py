@@ -98,13 +98,14 @@ class DecompressConfig:
 
 @command("decompress", "decode a .sirz file to a PNG, at its own or any other resolution", DecompressConfig)
 def _decompress(c: DecompressConfig) -> str:
+    from PIL import Image
+
     from ..codec import decompress
-    from ..data.image import save_image
     path = Path(c.file)
     if not path.is_file():
         raise SirenError(f"file not found: {path} (check the path)")
     pixels = decompress(path.read_bytes(), c.size, name=str(path))
     out = Path(c.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    save_image(out, pixels / 255.0)
+    Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1 else pixels).save(out, format="PNG", compress_level=1)
     return f"wrote {out} ({pixels.shape[1]}x{pixels.shape[0]})"
