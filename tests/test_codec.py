@@ -166,8 +166,8 @@ def test_encoder_reports_the_bits_it_stored(encoded):
 def test_cli_round_trip_and_errors(tmp_path, capsys):
     src, sirz, png = tmp_path / "in.png", tmp_path / "x.sirz", tmp_path / "out.png"
     save_image(src, _image())
-    assert main(["compress", str(src), "--bpp", "4", "--out", str(sirz), "--steps", "30", "--qat-steps", "5",
-                 "--quiet"]) == 0
+    assert main(["compress", str(src), "--method", "siren", "--bpp", "4", "--out", str(sirz), "--steps", "30",
+                 "--qat-steps", "5", "--quiet"]) == 0
     assert "bpp" in capsys.readouterr().out
     assert main(["decompress", str(sirz), "--out", str(png), "--size", "48"]) == 0
     import imageio.v3 as iio

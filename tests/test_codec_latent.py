@@ -276,7 +276,7 @@ def test_a_format_2_file_decodes_as_it_did():
 def test_cli(tmp_path, capsys):
     src, sirz, png, txt = tmp_path / "in.png", tmp_path / "x.sirz", tmp_path / "out.png", tmp_path / "a.txt"
     save_image(src, _image())
-    assert main(["compress", str(src), "--method", "latent", "--lmbda", "1e-3", "--steps", "20", "--qat-steps", "5",
+    assert main(["compress", str(src), "--lmbda", "1e-3", "--steps", "20", "--qat-steps", "5",   # the default method
                  "--quiet", "--out", str(sirz)]) == 0
     assert "latent grids" in capsys.readouterr().out and sirz.read_bytes()[4] == 2
     assert main(["decompress", str(sirz), "--out", str(png), "--size", "30"]) == 0

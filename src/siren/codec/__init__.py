@@ -1,10 +1,10 @@
 """Images in .sirz files, two codecs:
 
-- latent grids (`--method latent`, format 2; Cool-chic / C3): integer latent grids at H/2^i x W/2^i, a fixed upsampling,
-  a small synthesis network and an entropy model over each latent's causal context, trained per image with the
-  rate in the loss; decoded exactly in fixed point, without PyTorch;
-- a SIREN's weights (the default until the latent grids beat it, format 1; COIN): a small coordinate network fitted to the image, its weights quantized and
-  entropy-coded; decoded at any resolution.
+- latent grids (the default, format 2; Cool-chic / C3): integer latent grids at H/2^i x W/2^i, a fixed
+  upsampling, a small synthesis network and an entropy model over each latent's causal context, trained per image
+  with the rate in the loss; decoded exactly in fixed point, without PyTorch;
+- a SIREN's weights (`--method siren`, format 1; COIN, kept for comparison): a small coordinate network fitted to
+  the image, its weights quantized and entropy-coded; decoded at any resolution.
 
     format.py        the container (magic, version, CRC-32) and the format-1 JSON header
     laplace.py       the latents' discretised Laplace law: bits while training, integer tables for coding
@@ -22,7 +22,7 @@
     decode.py        bytes -> pixels for either format
     methods.py       one `compress` for both codecs
 
-`compress(img, bpp=...)` -> `Encoded` (or `LatentEncoded` with a `LatentConfig`; .data are the file's bytes);
+`compress(img, bpp=...)` -> `LatentEncoded` (or `Encoded` with an `EncoderConfig`; .data are the file's bytes);
 `decompress(data, size=None)` -> pixels. `decompress` of a format-2 file imports no PyTorch (the encoders and
 format 1's renderer are imported on first use).
 """

@@ -28,8 +28,8 @@ def _doubling(n: int, times: int) -> torch.Tensor:
 def upsample(grids: list[torch.Tensor], size: tuple[int, int]) -> torch.Tensor:
     """Grids [(h_i, w_i)] (i = 0 .. L-1, shapes as `shapes`) -> (L, H, W): grid i doubled i times, times 16^i.
     Grids 2.. are brought to grid 1's shape by matrix products (`layout.doubling`), then grids 1.. doubled
-    together by PyTorch's bilinear x2 (align_corners=False: the same taps and edges; its weights 1/4 and 3/4 keep integers
-    exact in float64)."""
+    together by PyTorch's bilinear x2 (align_corners=False: the same taps and edges; its weights 1/4 and 3/4 keep
+    integers exact in float64)."""
     if len(grids) == 1:
         return grids[0][None]
     (h, w), (h1, w1) = shapes(size, 2)

@@ -15,8 +15,8 @@ def compress(img: np.ndarray, bpp: float | None = None, psnr: float | None = Non
              config: LatentConfig | encode.EncoderConfig | None = None,
              log: Callable[[str], None] | None = None) -> LatentEncoded | encode.Encoded:
     """An (H, W, C) image in [0, 1] -> its .sirz file: latent grids (format 2, `latent_encode.compress_latent`)
-    for a LatentConfig, a SIREN's weights (format 1, `encode.compress`) for an EncoderConfig or None (the default
-    until the latent-grid codec beats it: docs/codec.md)."""
-    if isinstance(config, LatentConfig):
-        return compress_latent(img, bpp=bpp, psnr=psnr, config=config, log=log)
-    return encode.compress(img, bpp=bpp, psnr=psnr, config=config or encode.EncoderConfig(), log=log)
+    for a LatentConfig or None (the default), a SIREN's weights (format 1, `encode.compress`) for an
+    EncoderConfig."""
+    if isinstance(config, encode.EncoderConfig):
+        return encode.compress(img, bpp=bpp, psnr=psnr, config=config, log=log)
+    return compress_latent(img, bpp=bpp, psnr=psnr, config=config or LatentConfig(), log=log)

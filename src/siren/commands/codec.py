@@ -1,5 +1,5 @@
-"""`siren compress` and `siren decompress`: an image <-> a .sirz file (a SIREN's weights by default, or latent grids
-and small networks with --method latent; see `siren.codec`)."""
+"""`siren compress` and `siren decompress`: an image <-> a .sirz file (latent grids and small networks by default, or
+a SIREN's weights with --method siren; see `siren.codec`)."""
 from __future__ import annotations
 
 import sys
@@ -18,8 +18,8 @@ class CompressConfig:
     image: str = option(None, "image file (PNG, JPEG, ...) or a bundled demo name (cameraman, astronaut, ...)",
                         positional=True, required=True)
     out: str = option(None, "the .sirz file to write", required=True)
-    method: str = option("siren", "latent: latent grids with a learned entropy model (Cool-chic / C3); siren: a "
-                         "SIREN's quantized weights (COIN)", choices=("latent", "siren"))
+    method: str = option("latent", "latent: latent grids with a learned entropy model (Cool-chic / C3); siren: a "
+                         "SIREN's quantized weights (COIN, for comparison)", choices=("latent", "siren"))
     bpp: float | None = option(None, "rate in bits per pixel of the whole file (latent: aimed at; siren: at most "
                                "bpp H W / 8 bytes)")
     psnr: float | None = option(None, "instead of --bpp: the PSNR to reach (dB)")
@@ -66,8 +66,8 @@ def _latent_config(c: CompressConfig):
                         **({} if c.time_limit is None else {"time_limit": c.time_limit}))
 
 
-@command("compress", "store an image in a .sirz file: a SIREN's quantized weights (default) or latent grids with a "
-         "learned entropy model (--method latent)", CompressConfig)
+@command("compress", "store an image in a .sirz file: latent grids with a learned entropy model (default) or a "
+         "SIREN's quantized weights (--method siren)", CompressConfig)
 def _compress(c: CompressConfig) -> str:
     from ..codec import compress
     from ..data.image import image_or_demo, resize_image
