@@ -175,6 +175,13 @@ def test_the_time_limit_stops_the_rate_search():
     assert lines[None][0] == lines[0.0][0]
 
 
+def test_progress_follows_the_training_steps():
+    seen = []
+    compress(_image(), config=LatentConfig(steps=30, qat_steps=5, lmbda=1e-3), progress=lambda d, e: seen.append((d, e)))
+    assert seen[0] == (10, 35) and seen[-1] == (35, 35)
+    assert all(a[0] < b[0] for a, b in zip(seen, seen[1:])) and all(d <= e for d, e in seen)
+
+
 @pytest.mark.parametrize("bad, match", [
     (dict(img=np.zeros((1, 1, 3)), bpp=1.0), "needs sides"),
     (dict(bpp=0.0), "bpp must be positive"),
@@ -289,7 +296,8 @@ def test_cli(tmp_path, capsys):
                  ["compress", "--method", "latent", str(src), "--bpp", "0", "--out", str(sirz)],
                  ["compress", "--method", "latent", str(src), "--psnr", "80", "--out", str(sirz)],
                  ["compress", "--method", "latent", str(one), "--bpp", "1", "--out", str(sirz)],
-                 ["compress", "--method", "latent", str(src), "--bpp", "1", "--model", "finer", "--out", str(sirz)]):
+                 ["compress", "--method", "latent", str(src), "--bpp", "1", "--model", "finer", "--out", str(sirz)],
+                 ["compress", str(src), "--bpp", "1", "--out", str(txt / "x.sirz")]):     # checked before the encode
         capsys.readouterr()
         assert main(argv) == 2, argv
         err = capsys.readouterr().err.strip()

@@ -178,16 +178,33 @@ def _next_lambda(tried: list[tuple], elasticity: float) -> float:
     return x1 + max(-2.0, min(2.0, step))
 
 
+class _Steps:
+    """Training steps run and expected (a retry adds its steps), shown through `progress(done, expected)` every
+    CONTROL steps and at the end."""
+
+    def __init__(self, expected: int, progress: Callable[[int, int], None] | None):
+        self.done, self.expected, self.progress = 0, expected, progress
+
+    def tick(self) -> None:
+        self.done += 1
+        if self.progress is not None and self.done % CONTROL == 0:
+            self.progress(self.done, self.expected)
+
+    def finish(self) -> None:
+        if self.progress is not None:
+            self.progress(self.done, self.done)
+
+
 def _optimizer(model: LatentImage) -> torch.optim.Adam:
     net = [p for n, p in model.named_parameters() if not n.startswith("latents")]
     return torch.optim.Adam([{"params": list(model.latents), "scale": LATENT_LR}, {"params": net, "scale": 1.0}])
 
 
 def _train(model: LatentImage, opt: torch.optim.Adam, target: torch.Tensor, lam: _Target, steps: int, qat: int,
-           lr: float, gen: torch.Generator, log: Callable[[str], None], start: int = 0, stop: int | None = None,
-           keep: int | None = None) -> dict | None:
-    """Steps start .. stop - 1 (default steps + qat - 1) of the two phases (module docstring); the model's state
-    at step `keep`."""
+           lr: float, gen: torch.Generator, log: Callable[[str], None], counter: _Steps, start: int = 0,
+           stop: int | None = None, keep: int | None = None) -> dict | None:
+    """Steps start .. stop - 1 (default steps + qat - 1) of the two phases (module docstring), each counted by
+    `counter`; the model's state at step `keep`."""
     snapshot = None
     pixels = target.shape[1] * target.shape[2]
     total = steps + qat
@@ -208,6 +225,7 @@ def _train(model: LatentImage, opt: torch.optim.Adam, target: torch.Tensor, lam:
         loss.backward()
         opt.step()
         model.clamp_()
+        counter.tick()
         if i % CONTROL == 0 and i < steps + qat // 2:
             lam.update(model, target)
         if i % 200 == 0 or i == total - 1:
@@ -216,12 +234,17 @@ def _train(model: LatentImage, opt: torch.optim.Adam, target: torch.Tensor, lam:
     return snapshot
 
 
+def _warm_steps(steps: int, count: int) -> int:
+    """Steps of each candidate's warm-up: min(WARM, steps / 4), none with one candidate."""
+    return min(WARM, steps // 4) if count > 1 else 0
+
+
 def _warm_up(arch: Arch, target: torch.Tensor, lam: _Target, steps: int, qat: int, count: int, cfg: LatentConfig,
-             log: Callable[[str], None]) -> tuple[LatentImage, torch.optim.Adam, torch.Generator, int]:
+             log: Callable[[str], None], counter: _Steps) -> tuple[LatentImage, torch.optim.Adam, torch.Generator, int]:
     """Phase 0 (module docstring) -> (model, its optimizer, its noise generator, the next step); `lam` takes the
     chosen candidate's lambda. Each candidate runs the schedule's first steps with its own copy of the lambda
     controller; they are compared at the geometric mean of their lambdas."""
-    warm = min(WARM, steps // 4) if count > 1 else 0
+    warm = _warm_steps(steps, count)
     pixels, runs = target.shape[1] * target.shape[2], []
     for j in range(count):
         with torch.random.fork_rng():
@@ -231,7 +254,7 @@ def _warm_up(arch: Arch, target: torch.Tensor, lam: _Target, steps: int, qat: in
         if not warm:
             return model, opt, gen, 0
         own = copy.copy(lam)
-        _train(model, opt, target, own, steps, qat, cfg.lr, gen, lambda line: None, stop=warm)
+        _train(model, opt, target, own, steps, qat, cfg.lr, gen, lambda line: None, counter, stop=warm)
         with torch.no_grad():
             x, bits = model(None)
         runs.append((float(torch.mean((x - target) ** 2)), float(bits) / pixels, own, model, opt, gen))
@@ -325,10 +348,12 @@ def _write(model: LatentImage, target: torch.Tensor, lmbda: float) -> tuple[byte
 
 
 def compress_latent(img: np.ndarray, bpp: float | None = None, psnr: float | None = None,
-                    config: LatentConfig | None = None, log: Callable[[str], None] | None = None) -> LatentEncoded:
+                    config: LatentConfig | None = None, log: Callable[[str], None] | None = None,
+                    progress: Callable[[int, int], None] | None = None) -> LatentEncoded:
     """An (H, W, C) image in [0, 1] (C in {1, 3}, H, W >= MIN_SIDE) -> a version-2 .sirz file aimed at bpp H W / 8
     bytes, or whose reconstruction reaches `psnr` dB, or with config.lmbda fixed (exactly one of the three; module
-    docstring). Of the files tried, the one nearest the target that meets it (else the nearest)."""
+    docstring). Of the files tried, the one nearest the target that meets it (else the nearest). `progress(done,
+    expected)` sees the training steps every CONTROL steps (a retry raises `expected`) and (n, n) at the end."""
     cfg, log = config or LatentConfig(), log or (lambda s: None)
     start = time.perf_counter()
     if sum(x is not None for x in (bpp, psnr, cfg.lmbda)) != 1:
@@ -368,9 +393,12 @@ def compress_latent(img: np.ndarray, bpp: float | None = None, psnr: float | Non
     lam = _Target(start_lmbda, AIM * 8.0 * budget if budget else None, psnr, extra)
     log(f"{w}x{h}, {arch.grids} grids, synthesis width {arch.width}, entropy model {arch.arm} x {arch.arm_layers}, "
         f"{arch.convs} convolutions, {params} weights; {steps} + {qat} steps, {count} candidates")
-    model, opt, gen, warm = _warm_up(arch, target, lam, steps, qat, count, cfg, log)
+    warm = _warm_steps(steps, count)
+    counter = _Steps(count * warm + steps + qat - warm, progress)
+    model, opt, gen, warm = _warm_up(arch, target, lam, steps, qat, count, cfg, log, counter)
     trained = time.perf_counter()
-    snapshot = _train(model, opt, target, lam, steps, qat, cfg.lr, gen, log, start=warm, keep=int(RERUN * steps))
+    snapshot = _train(model, opt, target, lam, steps, qat, cfg.lr, gen, log, counter, start=warm,
+                      keep=int(RERUN * steps))
     trained = (time.perf_counter() - trained) * (steps + qat - int(RERUN * steps)) / (steps + qat - warm)
     lam.bits = lam.db = None
     tried: list[tuple[float, float, bytes, np.ndarray, float, exact.Quantized]] = []   # (log lambda, error, ...)
@@ -382,7 +410,9 @@ def compress_latent(img: np.ndarray, bpp: float | None = None, psnr: float | Non
                 break
             lam.log = _next_lambda(tried, ELASTICITY if budget else 1.0)
             model.load_state_dict(snapshot)
-            _train(model, _optimizer(model), target, lam, steps, qat, cfg.lr, gen, log, start=int(RERUN * steps))
+            counter.expected += steps + qat - int(RERUN * steps)
+            _train(model, _optimizer(model), target, lam, steps, qat, cfg.lr, gen, log, counter,
+                   start=int(RERUN * steps))
         coded = time.perf_counter()
         data, q = _write(model, target, lam.value)
         recon = latent_file.decode(data)
@@ -397,6 +427,7 @@ def compress_latent(img: np.ndarray, bpp: float | None = None, psnr: float | Non
     if psnr is not None and not ok:
         raise SirenError(f"this image reaches {max(t[4] for t in tried):.2f} dB, below the {psnr} dB asked for "
                          f"(lower --psnr or use a slower --preset)")
+    counter.finish()
     log_lambda, _, data, recon, quality, q = min(ok or tried, key=lambda t: abs(t[1]))
     lam.log = log_lambda
     net = len(latent_file.code_network(q)[1])

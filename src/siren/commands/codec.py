@@ -69,13 +69,30 @@ def _latent_config(c: CompressConfig):
 @command("compress", "store an image in a .sirz file: latent grids with a learned entropy model (default) or a "
          "SIREN's quantized weights (--method siren)", CompressConfig)
 def _compress(c: CompressConfig) -> str:
+    """On a terminal a progress bar over the training steps (latent grids) with the log lines above it; elsewhere
+    the log lines alone (none with --quiet). The output is checked before any work."""
     from ..codec import compress
     from ..data.image import image_or_demo, resize_image
+    from ..runtime import require_writable
+    out = require_writable(c.out, folder=False)
     cfg = _siren_config(c) if c.method == "siren" else _latent_config(c)
     img = resize_image(image_or_demo(c.image), c.size)
-    enc = compress(img, bpp=c.bpp, psnr=c.psnr, config=cfg,
-                   log=None if c.quiet else lambda s: print(s, file=sys.stderr, flush=True))
-    out = Path(c.out)
+    bar = log = progress = None
+    if not c.quiet:
+        log = lambda s: print(s, file=sys.stderr, flush=True)   # noqa: E731
+        if c.method == "latent" and sys.stderr.isatty():
+            from tqdm.auto import tqdm
+            bar = tqdm(unit="step", dynamic_ncols=True, file=sys.stderr)
+            log = lambda s: bar.write(s, file=sys.stderr)        # noqa: E731
+
+            def progress(done: int, expected: int) -> None:
+                bar.total = expected
+                bar.update(done - bar.n)
+    try:
+        enc = compress(img, bpp=c.bpp, psnr=c.psnr, config=cfg, log=log, progress=progress)
+    finally:
+        if bar is not None:
+            bar.close()
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(enc.data)
     h, w = enc.image.shape[:2]
