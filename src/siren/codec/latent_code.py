@@ -36,10 +36,11 @@ def _passes(arch: Arch, q: exact.Quantized, latents: list[np.ndarray],
             if not len(at):
                 continue
             order = np.argsort(at, kind="stable")
+            at = at[order]
             ctx = np.concatenate([phase_contexts(grid, parent, scheme, dr, dc).reshape(scheme.size, -1)
                                   for dr, dc in phases], 1)
             rows, m = exact.arm_indices(arch, q, ctx[:, order])
-            flat[at[order]] = code(rows, m, flat[at[order]])
+            flat[at] = code(rows, m, flat[at])
 
 
 def _groups(rows: np.ndarray):

@@ -234,17 +234,13 @@ def _train(model: LatentImage, opt: torch.optim.Adam, target: torch.Tensor, lam:
     return snapshot
 
 
-def _warm_steps(steps: int, count: int) -> int:
-    """Steps of each candidate's warm-up: min(WARM, steps / 4), none with one candidate."""
-    return min(WARM, steps // 4) if count > 1 else 0
-
-
-def _warm_up(arch: Arch, target: torch.Tensor, lam: _Target, steps: int, qat: int, count: int, cfg: LatentConfig,
-             log: Callable[[str], None], counter: _Steps) -> tuple[LatentImage, torch.optim.Adam, torch.Generator, int]:
-    """Phase 0 (module docstring) -> (model, its optimizer, its noise generator, the next step); `lam` takes the
-    chosen candidate's lambda. Each candidate runs the schedule's first steps with its own copy of the lambda
-    controller; they are compared at the geometric mean of their lambdas."""
-    warm = _warm_steps(steps, count)
+def _warm_up(arch: Arch, target: torch.Tensor, lam: _Target, steps: int, qat: int, count: int, warm: int,
+             cfg: LatentConfig, log: Callable[[str], None],
+             counter: _Steps) -> tuple[LatentImage, torch.optim.Adam, torch.Generator]:
+    """Phase 0 (module docstring) -> (model, its optimizer, its noise generator), the model at step `warm` (0: the
+    first candidate, untrained); `lam` takes the chosen candidate's lambda. Each candidate runs the schedule's first
+    `warm` steps with its own copy of the lambda controller; they are compared at the geometric mean of their
+    lambdas."""
     pixels, runs = target.shape[1] * target.shape[2], []
     for j in range(count):
         with torch.random.fork_rng():
@@ -252,7 +248,7 @@ def _warm_up(arch: Arch, target: torch.Tensor, lam: _Target, steps: int, qat: in
             model = LatentImage(arch, tuple(target.shape[1:]))
         opt, gen = _optimizer(model), torch.Generator().manual_seed(cfg.seed + j)
         if not warm:
-            return model, opt, gen, 0
+            return model, opt, gen
         own = copy.copy(lam)
         _train(model, opt, target, own, steps, qat, cfg.lr, gen, lambda line: None, counter, stop=warm)
         with torch.no_grad():
@@ -264,7 +260,7 @@ def _warm_up(arch: Arch, target: torch.Tensor, lam: _Target, steps: int, qat: in
         log(f"candidate {j} (seed {cfg.seed + j}): J {c:.4e} after {warm} steps (lambda {common:.3g})")
     _, _, chosen, model, opt, gen = runs[costs.index(min(costs))]
     lam.log = chosen.log
-    return model, opt, gen, warm
+    return model, opt, gen
 
 
 def _code_bits(x: np.ndarray) -> float:
@@ -393,9 +389,9 @@ def compress_latent(img: np.ndarray, bpp: float | None = None, psnr: float | Non
     lam = _Target(start_lmbda, AIM * 8.0 * budget if budget else None, psnr, extra)
     log(f"{w}x{h}, {arch.grids} grids, synthesis width {arch.width}, entropy model {arch.arm} x {arch.arm_layers}, "
         f"{arch.convs} convolutions, {params} weights; {steps} + {qat} steps, {count} candidates")
-    warm = _warm_steps(steps, count)
+    warm = min(WARM, steps // 4) if count > 1 else 0      # each candidate's warm-up steps
     counter = _Steps(count * warm + steps + qat - warm, progress)
-    model, opt, gen, warm = _warm_up(arch, target, lam, steps, qat, count, cfg, log, counter)
+    model, opt, gen = _warm_up(arch, target, lam, steps, qat, count, warm, cfg, log, counter)
     trained = time.perf_counter()
     snapshot = _train(model, opt, target, lam, steps, qat, cfg.lr, gen, log, counter, start=warm,
                       keep=int(RERUN * steps))
