@@ -1,7 +1,9 @@
 """Image -> version-2 .sirz bytes: fit latent grids and networks to one image (Cool-chic / C3), quantize, code.
 
 Training minimises  J = MSE(x, x^) + lambda R / (H W)  (x in [0, 1]; R the latents' bits under the entropy model,
-`LatentImage.rate`) with Adam, learning rate cosine-decayed (LATENT_LR times larger for the latents):
+`LatentImage.rate`), the networks with SOAP (`soap.Soap`: Adam in the eigenbasis of a Shampoo preconditioner, betas
+NET_BETAS, decoupled weight decay NET_DECAY; Cool-chic 5's choice), the latents with Adam at LATENT_LR times the
+learning rate, both cosine-decayed:
   0. with `candidates` > 1 (none in the presets), a warm-up: that many models (seeds seed, seed + 1, ...) each run
      the first min(WARM, steps / 4) steps of phase 1 (with its own lambda controller); the one with the lowest J
      on rounded latents (at the geometric mean of their lambdas) goes on;
@@ -38,6 +40,7 @@ from ..metrics import psnr as psnr_of
 from . import entropy, exact, latent_file
 from .laplace import bits as latent_bits
 from .latent import Arch, LatentImage
+from .soap import Soap
 
 __all__ = ["PRESETS", "LatentConfig", "LatentEncoded", "compress_latent", "choose_arch", "MAX_PSNR"]
 
@@ -54,6 +57,7 @@ RATE_SPREAD = math.log(30.0)    # under a bpp target the controller keeps lambda
 SPREAD = math.log(100.0)    # under a PSNR target below 100 times its start, and free downwards (a high target may
                             # need a far smaller lambda)
 LATENT_LR = 10.0            # the latents' learning rate is this many times the networks'
+NET_BETAS, NET_DECAY = (0.95, 0.95), 0.01    # SOAP on the networks (Cool-chic 5.0's settings)
 TEMPERATURE = (0.5, 0.1)    # soft rounding's temperature, first and last step of phase 1
 NOISE_END = 0.5             # the noise amplitude at the last step of phase 1 (1 at the first)
 QAT_DIV = 200.0             # phase 2 runs at lr / QAT_DIV (at lr / 20 it lost 0.7 dB)
@@ -70,8 +74,8 @@ FIT_STEPS, FIT_LR = 200, 1e-2   # `_fit_entropy`
 
 @dataclass
 class LatentConfig:
-    """The latent-grid encoder's knobs: preset (PRESETS: steps, qat_steps and candidates, unless given), lr (Adam's
-    initial rate), lmbda (fixed rate weight instead of a target), arch (None: the largest of ARCHS whose network
+    """The latent-grid encoder's knobs: preset (PRESETS: steps, qat_steps and candidates, unless given), lr (the
+    networks' initial learning rate), lmbda (fixed rate weight instead of a target), arch (None: the largest of ARCHS whose network
     fits the budget), seed (the first candidate's initialization and noise draws), time_limit (seconds: no retry of
     the lambda search that would end past it; None: no limit)."""
     preset: str = "medium"
@@ -195,12 +199,15 @@ class _Steps:
             self.progress(self.done, self.done)
 
 
-def _optimizer(model: LatentImage) -> torch.optim.Adam:
+def _optimizer(model: LatentImage) -> Soap:
+    """SOAP on the networks, Adam on the latents (module docstring); each group's "scale" multiplies the schedule's
+    learning rate."""
     net = [p for n, p in model.named_parameters() if not n.startswith("latents")]
-    return torch.optim.Adam([{"params": list(model.latents), "scale": LATENT_LR}, {"params": net, "scale": 1.0}])
+    return Soap([{"params": list(model.latents), "scale": LATENT_LR, "betas": (0.9, 0.999), "precondition": False},
+                 {"params": net, "scale": 1.0, "weight_decay": NET_DECAY}], betas=NET_BETAS)
 
 
-def _train(model: LatentImage, opt: torch.optim.Adam, target: torch.Tensor, lam: _Target, steps: int, qat: int,
+def _train(model: LatentImage, opt: Soap, target: torch.Tensor, lam: _Target, steps: int, qat: int,
            lr: float, gen: torch.Generator, log: Callable[[str], None], counter: _Steps, start: int = 0,
            stop: int | None = None, keep: int | None = None) -> dict | None:
     """Steps start .. stop - 1 (default steps + qat - 1) of the two phases (module docstring), each counted by
@@ -236,7 +243,7 @@ def _train(model: LatentImage, opt: torch.optim.Adam, target: torch.Tensor, lam:
 
 def _warm_up(arch: Arch, target: torch.Tensor, lam: _Target, steps: int, qat: int, count: int, warm: int,
              cfg: LatentConfig, log: Callable[[str], None],
-             counter: _Steps) -> tuple[LatentImage, torch.optim.Adam, torch.Generator]:
+             counter: _Steps) -> tuple[LatentImage, Soap, torch.Generator]:
     """Phase 0 (module docstring) -> (model, its optimizer, its noise generator), the model at step `warm` (0: the
     first candidate, untrained); `lam` takes the chosen candidate's lambda. Each candidate runs the schedule's first
     `warm` steps with its own copy of the lambda controller; they are compared at the geometric mean of their
