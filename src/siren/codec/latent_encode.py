@@ -75,9 +75,9 @@ FIT_STEPS, FIT_LR = 200, 1e-2   # `_fit_entropy`
 @dataclass
 class LatentConfig:
     """The latent-grid encoder's knobs: preset (PRESETS: steps, qat_steps and candidates, unless given), lr (the
-    networks' initial learning rate), lmbda (fixed rate weight instead of a target), arch (None: the largest of ARCHS whose network
-    fits the budget), seed (the first candidate's initialization and noise draws), time_limit (seconds: no retry of
-    the lambda search that would end past it; None: no limit)."""
+    networks' initial learning rate), lmbda (fixed rate weight instead of a target), arch (None: the largest of
+    ARCHS whose network fits the budget), seed (the first candidate's initialization and noise draws), time_limit
+    (seconds: no retry of the lambda search that would end past it; None: no limit)."""
     preset: str = "medium"
     steps: int | None = None
     qat_steps: int | None = None
